@@ -121,7 +121,7 @@ def test_a_full_disk_is_503_with_retry_after_and_every_delivery_is_stored_once_s
         answers["malformed"] = client.post(GENERIC, **generic_request(malformed, "r31_full_malformed"))
         for ident, answer in answers.items():
             assert answer.status_code == 503, (ident, answer.status_code, answer.text)
-            assert answer.headers["retry-after"] == "5" and "not stored" in answer.json()["error"], answer.headers
+            assert answer.headers["retry-after"] == "5" and "sending it again" in answer.json()["error"], answer.headers
         assert stored(settings) == {"r31_before"}
         assert inbox_rows(settings, "select count(*) from webhook_quarantine")[0][0] == 0
         assert metric("webhook_failures_total", endpoint="generic", reason="inbox_unavailable") \

@@ -36,6 +36,7 @@ import contextlib
 import hashlib
 import hmac
 import json
+import re
 import socket
 import threading
 import time
@@ -316,3 +317,47 @@ def test_a_control_character_in_a_trailer_is_400_on_either_parser(live, trailer)
     answer = exchange(address, head + b"\r\n%x\r\n" % len(body) + body + b"\r\n0\r\n" + trailer + b"\r\n\r\n", wait=4)
     assert statuses(answer) == [400], answer[:300]
     assert ident not in stored(settings)
+
+
+def _second_head_on_a_used_connection(address, reads: list[bytes]) -> bytes:
+    """One request answered on a kept-open connection, then ``reads`` sent one by one (a pause between them)."""
+    with socket.create_connection(address, timeout=5) as conn:
+        conn.sendall(b"GET /healthz HTTP/1.1\r\nhost: r\r\n\r\n")
+        first = b""
+        while b"\r\n\r\n" not in first:
+            first += conn.recv(4096)
+        assert first.startswith(b"HTTP/1.1 200 "), first[:200]
+        length = int(re.search(rb"(?i)content-length: *(\d+)", first).group(1))
+        while len(first.split(b"\r\n\r\n", 1)[1]) < length:
+            first += conn.recv(4096)
+        for part in reads:
+            conn.sendall(part)
+            time.sleep(0.2)
+        answer = b""
+        with contextlib.suppress(OSError):
+            while chunk := conn.recv(4096):
+                answer += chunk
+        return answer
+
+
+@pytest.mark.parametrize("reads", [
+    [b"\r\n\r\nGET /healthz HTTP/1.1\r\nhost: a\r\nx: a\r\n b\r\nconnection: close\r\n\r\n"],
+    [b"\r\n\r\nGET /healthz HTTP/1.1\r\nhost: a\nx: a\r\nconnection: close\r\n\r\n"],
+    [b"\r\n", b"\r\nGET /healthz HTTP/1.1\r\nhost: a\r\ntransfer-encoding:\r\n chunked\r\nconnection: close\r\n\r\n"
+               b"0\r\n\r\n"],
+], ids=["folded_same_read", "bare_lf_same_read", "folded_te_after_a_blank_read"])
+def test_empty_lines_on_a_used_connection_never_hide_the_next_head_from_its_checks(live, reads):
+    """Review of round 31: on h11, after a first answer on a kept-open connection, empty lines before the next
+    request were taken for its head's end, so the folded-header, bare-LF and size checks skipped the head behind
+    them: a folded Transfer-Encoding was de-chunked and served 200. Refused 400 on either parser, as on a new one."""
+    _, address = live
+    answer = _second_head_on_a_used_connection(address, reads)
+    assert statuses(answer) == [400], answer[-400:]
+
+
+def test_a_blank_line_split_across_reads_before_a_head_is_not_a_bare_lf(live):
+    """``\\r\\n\\r`` then ``\\nGET``: the carried-over tail of the blank lines was read as a bare LF (400)."""
+    _, address = live
+    answer = _second_head_on_a_used_connection(
+        address, [b"\r\n\r", b"\nGET /healthz HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n"])
+    assert statuses(answer) == [200], answer[-400:]

@@ -50,6 +50,9 @@ INSERT_REJECTION = ("insert into webhook_rejections (received_at, endpoint, remo
                     " body_prefix_b64) values (?, ?, ?, ?, ?, ?)")
 
 
+RECOVERED = "recovered"  # the key of the line saying commits work again (the others: error names)
+
+
 class InboxWriter:
     """Owns the write connection and its thread; ``submit`` is thread-safe."""
 
@@ -162,9 +165,14 @@ class InboxWriter:
         for (_, _, future), result in zip(batch, results, strict=True):
             _settle(future, result)
         if self._failed:
-            log.warning("The webhook inbox commits again, after %d failed writes%s.", self._failed,
-                        f" ({self._unlogged} of them not logged one by one)" if self._unlogged else "")
-            self._failed, self._unlogged, self._logged = 0, 0, {}
+            # once per FAILURE_LOG_SECONDS too, and the error lines' times kept: failures that come and go (a lock
+            # now and then, a disk near full) logged two lines per failed write
+            now = time.monotonic()
+            if now - self._logged.get(RECOVERED, -FAILURE_LOG_SECONDS) >= FAILURE_LOG_SECONDS:
+                self._logged[RECOVERED] = now
+                log.warning("The webhook inbox commits again, after %d failed writes%s.", self._failed,
+                            f" ({self._unlogged} of them not logged one by one)" if self._unlogged else "")
+                self._failed, self._unlogged = 0, 0
         return True
 
     def _fail(self, batch: list[tuple[str, tuple, Future]], exc: Exception) -> None:

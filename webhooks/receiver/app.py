@@ -52,7 +52,8 @@ ANSWERS = {400: "bad request", 401: "unauthorized", 408: "request timeout: the b
              "send a new body under a new delivery id", 413: "payload too large",
            411: "length required: send the body with a Content-Length (or chunked)",
            429: "too many requests: send again after Retry-After seconds",
-           503: "try again later: the delivery was not stored; send it again after Retry-After seconds"}
+           503: "try again later: the delivery may not have been stored; sending it again after Retry-After seconds "
+                "is safe"}
 PRE_VERIFY_400 = ("content_type", "content_length", "transfer_encoding", "disconnected", "length_required",
                   "repeated_header")
 # refusals before verification kept as rejection rows

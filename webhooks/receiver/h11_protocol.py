@@ -140,6 +140,8 @@ class _GuardedConnection(h11.Connection):
             blank = _BLANK_LINES.match(self._receive_buffer._data)  # (held by the head deadline, not buffered)
             if blank is not None:
                 self._receive_buffer._extract(blank.end())
+            if self._receive_buffer._data == b"\r":  # an empty line's CR, its LF still to come (h11 refuses it)
+                return h11.NEED_DATA
         if self._protocol._before_event():
             return h11.PAUSED  # uvicorn stops reading and parsing; the connection is closing
         event = super().next_event()
@@ -233,6 +235,9 @@ class BoundedH11Protocol(_Budgeted, H11Protocol):
         reads a continuation as a line of its own, or LF as no line end, would see other headers than this
         server (``transfer-encoding:\\r\\n chunked`` was de-chunked here)."""
         chunk = self._head_tail + data
+        if not self._head_size:  # no byte of the head yet: empty lines before it (next_event drops them) are not
+            chunk = chunk.lstrip(b"\r\n")  # its end, which left the rest of a reused connection's read unlooked-at
+            self._head_tail = b""
         end = _HEAD_END.search(chunk)
         stop = end.end() if end else len(chunk)
         self._head_size += stop - len(self._head_tail)
