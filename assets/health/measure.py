@@ -35,7 +35,9 @@ DEAD_LETTERS_YELLOW, DEAD_LETTERS_RED = 1, 10
 # A last sync recorded up to this far in the future is ordinary skew between hosts (age 0); beyond it the
 # clock moved back and the table's age is unknown.
 CLOCK_SKEW_SECONDS = 60
-RUNBOOKS = {"servicenow": "RB-002", "jira": "RB-003", "onetrust": "RB-004", "slack": "RB-005"}
+# a connector's runbook (spec 3.3), as the Prometheus alert rules label it (webhooks/operations/alert_rules.yml)
+RUNBOOKS = {"servicenow": "RB-002", "jira": "RB-003", "onetrust": "RB-004", "slack": "RB-005",
+            "notifications": "RB-005"}
 
 
 @dataclass(frozen=True)

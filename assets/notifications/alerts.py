@@ -24,6 +24,7 @@ from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
+from assets.health.measure import RUNBOOKS
 from assets.notifications import ledger
 from assets.notifications.delivery import Deliverer, DeliveryReport, reinstall_url
 from assets.notifications.ledger import SCHEMA
@@ -31,7 +32,6 @@ from resources.notifications import NotificationsResource
 from resources.warehouse import Connection, WarehouseResource
 
 ROUTING_SEED = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "notification_routing.csv"
-RUNBOOKS = {"servicenow": "RB-002", "jira": "RB-003", "onetrust": "RB-004", "notifications": "RB-005"}
 COLUMNS = ("notification_key", "event_key", "event_type", "severity", "environment", "channel_type", "target",
            "fallback_email", "group_key", "thread_key", "summary_title", "title", "body", "link_url", "runbook_id",
            "subject_id", "action_kind", "occurred_at")
