@@ -55,6 +55,11 @@ def test_a_doc_too_large_to_export_and_a_flagged_file_are_quarantined_not_permis
     assert _reads(gdrive) == [] and len(lib.ledger.rows("alerts")) == 1
     assert {k: v[0] for k, v in _statuses(wh).items()} == {ok: "stored", big: "quarantined", flagged: "quarantined"}
 
+    # the same version changed in its metadata (the change feed lists it again): read again, alerted once only
+    store.record(flagged)
+    _run(wh, gdrive, lib)
+    assert _statuses(wh)[flagged][0] == "quarantined" and len(lib.ledger.rows("alerts")) == 1
+
     # the Doc cut down below the limit is a new version: exported as PDF and stored
     doc = store.files[big]
     doc.content, doc.modified = b"user,role,approved\nalice,admin,yes\n", now_rfc3339()

@@ -117,9 +117,10 @@ class DriveIngest(DriveFeed):
             else:
                 content = self._read(self.service.files().get_media(fileId=f["id"], **ALL_DRIVES), "download")
         except Refused as exc:
-            if exc.reason == ABUSIVE:
-                self.library.ledger.alert("security_alert", "gdrive", f"{exc} ({name!r})", filename=name,
-                                          source="gdrive")
+            message = f"{exc} ({name!r}, version {ref})"
+            if exc.reason == ABUSIVE and not self.library.ledger.alerted("security_alert", "gdrive", message):
+                # once per file version: a re-listing (a resync, a metadata change) reads it again, not alerts again
+                self.library.ledger.alert("security_alert", "gdrive", message, filename=name, source="gdrive")
             return {**base, "status": "quarantined", "source_ref": ref, "reason": with_note(str(exc), note)}
         except StoreError as exc:
             self.alert(exc, name)

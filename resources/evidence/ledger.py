@@ -78,6 +78,12 @@ class Ledger:
             conn.execute("insert into alerts (raised_at, kind, provider, sha256, filename, source, message) "
                          "values (?, ?, ?, ?, ?, ?, ?)", (_now(), kind, provider, sha256, filename, source, message))
 
+    def alerted(self, kind: str, provider: str, message: str) -> bool:
+        """Whether this alert was raised already (a watched folder re-listed: one alert per file version)."""
+        with self._conn() as conn:
+            return conn.execute("select 1 from alerts where kind = ? and provider = ? and message = ? limit 1",
+                                (kind, provider, message)).fetchone() is not None
+
     def pause(self, provider: str, reason: str) -> None:
         with self._conn() as conn:
             conn.execute("insert into pauses values (?, ?, ?) on conflict (provider) do nothing",
