@@ -45,6 +45,12 @@ class _Budget:
     members_left: int
     expanded: int = 0
     member_limit: int | None = None  # what one file in it may expand to (the size limit): clamd skips a bigger one
+    scan_limit: int | None = None  # what clamd reads of it: the file itself and all it expands to (MaxScanSize)
+
+    def left(self) -> int:
+        """What may still be decompressed before a limit is passed."""
+        bound = min(self.limit, self.cap, *(() if self.scan_limit is None else (self.scan_limit - self.size,)))
+        return bound - self.expanded
 
     def count_member(self, total: int, where: str) -> None:
         if self.member_limit is not None and total > self.member_limit:
@@ -63,6 +69,15 @@ class _Budget:
             raise OverBudget(f"{where} expands to more than {self.limit} bytes (PROJECTX_EVIDENCE_MAX_EXPANDED_BYTES), "
                              "more than a virus scanner is sure to read: it waits, pending; send the files unpacked "
                              "or in smaller archives, or raise the limit (and the scanner's MaxScanSize)")
+        if self.scan_limit is not None and self.size + self.expanded > self.scan_limit:
+            raise OverBudget(over_scan(f"{where} takes", self.scan_limit))
+
+
+def over_scan(what: str, limit: int) -> str:
+    """Why a file waits: past what clamd reads of it (``what``: "the file is", or a member and "takes")."""
+    return (f"{what} more than {limit} bytes for the virus scanner to read, the file and all it expands to counted "
+            "(PROJECTX_EVIDENCE_MAX_SCAN_BYTES, kept within clamd's MaxScanSize: clamd reads no further and answers "
+            "OK): it waits, pending; send the files unpacked or in smaller archives, or raise both, clamd's first")
 
 
 class _Counted(io.RawIOBase):
@@ -202,7 +217,7 @@ def _zip(stream, where: str, budget: _Budget) -> Iterator[tuple[str, _Counted]]:
                     raise Refused(f"{inner} is compressed with {method}, which the virus scanner does not unpack "
                                   "(ClamAV reads stored, deflate and bzip2 zip members and answers OK for the rest "
                                   "unread): send it again as an ordinary (deflate) zip")
-                if longer_than_declared(source, start, info, min(budget.limit, budget.cap) - budget.expanded):
+                if longer_than_declared(source, start, info, budget.left()):
                     raise Refused(f"{inner} holds more than the {info.file_size} bytes its zip declares (a lying "
                                   "size: the rest is read by a virus scanner within its own limits, never checked "
                                   "here): send it again as an ordinary zip")

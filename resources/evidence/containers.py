@@ -18,6 +18,11 @@ too, and refuses what a scanner may have skipped:
   expands past ``max_member_bytes`` (the library passes its size limit, ``PROJECTX_EVIDENCE_MAX_BYTES``,
   which clamd's ``MaxFileSize`` must reach anyway for the file itself): clamd skips a bigger member, or
   reads only its start, and answers OK (an EICAR at the end of a 130 MB sheet in a 20 MB xlsx, round 31);
+- more than ``max_scan_bytes`` for clamd to read: the file itself and all it expands to, every level
+  counted as clamd counts against its ``MaxScanSize`` (``PROJECTX_EVIDENCE_MAX_SCAN_BYTES``, default
+  400 MiB, clamd's default; kept within clamd's): clamd stops reading there and answers OK (an EICAR at the
+  end of the second of two 70 MiB sheets, round 31). Not settled: the file waits (``pending``), an
+  archive or not (a file itself past it is not read whole either);
 - nested deeper than ``max_depth`` or with more than ``max_members`` members in all;
 - an encrypted member, a compression method or a container that does not open;
 - a member of a blocked type (an executable is refused in a zip as it is bare);
@@ -75,6 +80,7 @@ from resources.evidence.container_readers import (
     _Prefixed,
     _tar,
     _zip,
+    over_scan,
 )
 from resources.evidence.layout import (
     TAIL,
@@ -125,16 +131,20 @@ def kind(content: bytes) -> str | None:
 
 def problem(content: bytes, max_expanded_bytes: int, max_depth: int = 8, max_members: int = 10_000,
             blocked_types: Sequence[str] = (), max_ratio: int = MAX_RATIO,
-            ratio_floor: int = RATIO_FLOOR, max_member_bytes: int | None = None) -> Problem | None:
+            ratio_floor: int = RATIO_FLOOR, max_member_bytes: int | None = None,
+            max_scan_bytes: int | None = None) -> Problem | None:
     """Why ``content`` (an archive) cannot be taken as scanned whole, or None (also for a non-archive).
-    ``max_member_bytes``: what one file in it may expand to (None: no bound but the budget)."""
+    ``max_member_bytes``: what one file in it may expand to (None: no bound but the budget);
+    ``max_scan_bytes``: what clamd reads of it, the file and all it expands to (None: no such bound)."""
+    if max_scan_bytes is not None and len(content) > max_scan_bytes:
+        return Problem(over_scan("the file is", max_scan_bytes), pending=True)
     top = kind(content)
     ole = top is None and ole2(content)  # Office files embedded in it are no polyglot (``_ole``)
     end = zip_end(content) if top is None and not ole else None  # a zip in a document: appended, or inside
     if top is None and not ole and end is None:
         return None if find_local(content) < 0 else Problem(_polyglot("the file"))
     budget = _Budget(max_expanded_bytes, max(max_ratio * len(content), ratio_floor), len(content), max_ratio,
-                     max_members, member_limit=max_member_bytes)
+                     max_members, member_limit=max_member_bytes, scan_limit=max_scan_bytes)
     try:
         if ole:
             _ole(content, "the file", 1, budget, max_depth, tuple(blocked_types))

@@ -11,8 +11,10 @@ inbound e-mail bridge, Slack uploads and store ingestion call. The outcome is on
   store, and nothing links them;
 - ``pending``: the scanner or the store could not finish (down, quota, permission), or an archive
   expands past the budget (``PROJECTX_EVIDENCE_MAX_EXPANDED_BYTES``, default ``max(10 x the size
-  limit, 1 GiB)``: a setting, not a verdict, so raising it takes effect on the next run): the bytes
-  wait in the pending folder with the reason and ``retry_pending()`` finishes them later.
+  limit, 1 GiB)``: a setting, not a verdict, so raising it takes effect on the next run), or the file
+  and all it expands to are more than clamd reads (``PROJECTX_EVIDENCE_MAX_SCAN_BYTES``, default 400 MiB,
+  clamd's default ``MaxScanSize``: keep it within clamd's, which stops reading there and answers OK): the
+  bytes wait in the pending folder with the reason and ``retry_pending()`` finishes them later.
 
 Every outcome is written to the ledger (``ledger.py``) before the call returns, so nothing is lost.
 
@@ -60,6 +62,7 @@ from resources.evidence.select import data_dir, store_from_env
 
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
 MIN_EXPANDED_BYTES = 1024 * 1024 * 1024  # the expansion budget is at least 1 GiB, 10 x the size limit if more
+DEFAULT_MAX_SCAN_BYTES = 400 * 1024 * 1024  # clamd's default MaxScanSize: the file and all it expands to
 BLOCKED_TYPES = ("application/x-msdownload", "application/x-executable", "application/x-elf",
                  "application/x-mach-binary", "application/x-dosexec", "application/x-sharedlib",
                  "application/vnd.microsoft.portable-executable", "application/x-msi")
@@ -73,7 +76,7 @@ CONFIG_VARS = ("PROJECTX_ENV", "PROJECTX_DATA_DIR", "PROJECTX_EVIDENCE_DIR", "PR
                "EVIDENCE_GOOGLE_DRIVE_FOLDER_ID", "GOOGLE_APPLICATION_CREDENTIALS", "TENANT_ID", "CLIENT_ID",
                "CERT_PATH", "SHAREPOINT_SITE_ID", "SHAREPOINT_LIBRARY_ID", "SHAREPOINT_EVIDENCE_FOLDER",
                "PROJECTX_EVIDENCE_MAX_EXPANDED_BYTES", "PROJECTX_EVIDENCE_MAX_RATIO",
-               "PROJECTX_EVIDENCE_RATIO_FLOOR_BYTES")
+               "PROJECTX_EVIDENCE_RATIO_FLOOR_BYTES", "PROJECTX_EVIDENCE_MAX_SCAN_BYTES")
 _CACHE: dict[tuple, EvidenceLibrary] = {}
 
 
@@ -104,19 +107,22 @@ class EvidenceLibrary:
     def __init__(self, store: EvidenceStore, scanner: ClamdScanner | None, ledger: Ledger, work_dir: Path,
                  max_bytes: int = DEFAULT_MAX_BYTES, require_scan: bool = True,
                  blocked_types: Sequence[str] = BLOCKED_TYPES, max_expanded_bytes: int | None = None,
-                 max_ratio: int = MAX_RATIO, ratio_floor: int = RATIO_FLOOR):
+                 max_ratio: int = MAX_RATIO, ratio_floor: int = RATIO_FLOOR,
+                 max_scan_bytes: int = DEFAULT_MAX_SCAN_BYTES):
         """``max_expanded_bytes``: what an archive may expand to, all levels (default ``max(10 x max_bytes,
         1 GiB)``, as clamd's ``MaxScanSize``-style limits: Office files are zips of XML compressing 5-20x,
         so the size limit itself would refuse ordinary spreadsheets). ``max_ratio`` / ``ratio_floor``:
         an archive expanding past ``max_ratio`` times its size, once past ``ratio_floor`` bytes, is a zip
-        bomb (``containers.py``)."""
+        bomb (``containers.py``). ``max_scan_bytes``: what clamd reads of a file, the file and all it
+        expands to, all levels (its ``MaxScanSize``, 400 MiB by default; this must not be above it): past it
+        clamd answers OK unread, so the file waits, pending, whatever the budget above allows."""
         self.store, self.scanner, self.ledger = store, scanner, ledger
         self.quarantine_dir = work_dir / "evidence-quarantine"
         self.pending_dir = work_dir / "evidence-pending"
         self.damaged_dir = work_dir / "evidence-pending-damaged"
         self.max_bytes, self.require_scan, self.blocked_types = max_bytes, require_scan, tuple(blocked_types)
         self._max_expanded_bytes = max_expanded_bytes
-        self.max_ratio, self.ratio_floor = max_ratio, ratio_floor
+        self.max_ratio, self.ratio_floor, self.max_scan_bytes = max_ratio, ratio_floor, max_scan_bytes
 
     @property
     def max_expanded_bytes(self) -> int:
@@ -145,8 +151,10 @@ class EvidenceLibrary:
                         example="200")
         floor = env_int("PROJECTX_EVIDENCE_RATIO_FLOOR_BYTES", RATIO_FLOOR, unit="a size in bytes",
                         example="104857600 (100 MiB)", minimum=0)
+        scan = env_int("PROJECTX_EVIDENCE_MAX_SCAN_BYTES", DEFAULT_MAX_SCAN_BYTES, unit="a size in bytes",
+                       example="419430400 (400 MiB, clamd's default MaxScanSize; never above clamd's)")
         return cls(store_from_env(local_root), ClamdScanner.from_env(), Ledger(), _data_dir(), max_bytes, require,
-                   max_expanded_bytes=expanded, max_ratio=ratio, ratio_floor=floor)
+                   max_expanded_bytes=expanded, max_ratio=ratio, ratio_floor=floor, max_scan_bytes=scan)
 
     @classmethod
     def cached(cls, local_root: Path | None = None) -> EvidenceLibrary:
@@ -195,7 +203,7 @@ class EvidenceLibrary:
                                  "to a clamd socket", meta)
         unscanned = container_problem(content, self.max_expanded_bytes, blocked_types=self.blocked_types,
                                       max_ratio=self.max_ratio, ratio_floor=self.ratio_floor,
-                                      max_member_bytes=self.max_bytes)
+                                      max_member_bytes=self.max_bytes, max_scan_bytes=self.max_scan_bytes)
         if unscanned is not None and unscanned.pending:  # over the budget: waits for it to be raised
             return self._pending(content, base, unscanned.reason[:500], {**meta, "scan_status": scan_status})
         if unscanned is not None:
