@@ -76,8 +76,9 @@ def streamed_bomb(compress: Callable[[bytes], bytes], zeros: int, tail: bytes) -
 def spreadsheet_export(rows: int = 15_000, repeat: int = 20, sheets: int = 2) -> tuple[bytes, int]:
     """An xlsx as an access-review export is: a zip of sheet XML (cells of shared-string indexes) that
     compresses ~6x. Defaults: ~17 MB, expanding to ~108 MiB in two sheets of ~54 MiB: past the size limit in
-    all, within the test clamd's MaxScanSize (120M), each sheet within the size limit (one sheet past it is
-    held: clamd skips a file that big inside an archive, round 31). Returns the zip and its expanded size."""
+    all, within the test clamd's MaxScanSize (140M, the file counted too), each sheet within the size limit
+    (one sheet past it is held: clamd skips a file that big inside an archive, round 31). Returns the zip and
+    its expanded size."""
     rng = random.Random(7)
     block = "".join(f'<row r="{r}" spans="1:10">' + "".join(f'<c r="{col}{r}" t="s"><v>{rng.randrange(300)}</v></c>'
                                                             for col in "ABCDEFGHIJ") + "</row>"
@@ -112,7 +113,7 @@ def test_eicar_packed_is_found_and_quarantined_with_an_alert(tmp_path, clamd, co
 
 
 def test_zip_bomb_with_eicar_past_the_scanners_limit_is_not_stored_as_clean(tmp_path, clamd):
-    """clamd (MaxScanSize 120M here) answers OK for EICAR after 150 MB of zeros in a 150 KB zip: the
+    """clamd (MaxFileSize 120M here) answers OK for EICAR after 150 MB of zeros in a 150 KB zip: the
     library refuses what expands over 200 times its size past 100 MiB (a zip bomb, settled: quarantined),
     reading it as a stream and giving up there; the expansion budget (1 GiB by default) is not reached."""
     bomb = zipped({"zeros.bin": b"\0" * (150 * 1024 * 1024) + EICAR})

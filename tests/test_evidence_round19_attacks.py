@@ -83,7 +83,7 @@ def test_a_zip_appended_to_a_pdf_or_text_is_checked_not_stored_as_scanned(tmp_pa
         out = lib.ingest(polyglot, f"report{n}.pdf", "email")
         assert out.status == "quarantined" and "nested more than 8 deep" in out.reason
     bomb = pdf + zipped({"z.bin": b"\0" * 150_000_000 + EICAR})
-    assert clamd.scan(bomb).clean  # past clamd's MaxScanSize
+    assert clamd.scan(bomb).clean  # past clamd's MaxFileSize
     out = lib.ingest(bomb, "slides.pdf", "email")
     assert out.status == "quarantined" and "zip bomb" in out.reason
     fine = lib.ingest(pdf + zipped({"notes.txt": b"reviewed by J. Doe"}), "signed.pdf", "email")

@@ -37,7 +37,7 @@ def test_a_zip_in_the_middle_of_a_pdf_or_png_is_walked_like_an_appended_one(tmp_
         assert out.status == "quarantined", (name, out.reason)
         assert "nested more than 8 deep" in out.reason and "embedded in the file" in out.reason, out.reason
     bomb = in_the_middle(pdf, zipped({"z.bin": b"\0" * 150_000_000 + EICAR}))
-    assert clamd.scan(bomb).clean  # past clamd's MaxScanSize
+    assert clamd.scan(bomb).clean  # past clamd's MaxFileSize
     out = lib.ingest(bomb, "slides.pdf", "email")
     assert out.status == "quarantined" and "zip bomb" in out.reason
     exe = lib.ingest(in_the_middle(pdf, zipped({"setup.exe": b"MZ\x90\x00\x03" + b"\0" * 300})), "a.pdf", "email")

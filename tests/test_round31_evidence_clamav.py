@@ -1,5 +1,5 @@
-"""Round 31: infected files inside archives, with the real clamd (StreamMaxLength, MaxFileSize and MaxScanSize
-120M here) and the shipped signatures.
+"""Round 31: infected files inside archives, with the real clamd (StreamMaxLength and MaxFileSize 120M, MaxScanSize
+140M here) and the shipped signatures.
 
 - An EICAR at the end of a 130 MB sheet in a 20 MB xlsx: clamd reads no more of one file in an archive than
   its MaxFileSize and answers OK (its blind spot, shown for real); the library stored it as clean. A member
@@ -55,8 +55,8 @@ def test_eicar_past_clamds_max_file_size_inside_an_xlsx_is_never_stored_as_clean
     clean = lib.ingest(_sheets(1, 26, b""), "export-2.xlsx", "sharepoint")
     assert clean.status == "pending" and list(lib.store.list()) == []
 
-    # two sheets of ~54 MiB (108 MiB in all, within clamd's MaxScanSize here): each read whole, stored; an
-    # EICAR at the end of the second is found (past clamd's MaxScanSize in all, it is not: see the report)
+    # two sheets of ~50 MiB (122 MB with the file, within clamd's MaxScanSize here): each read whole, stored; an
+    # EICAR at the end of the second is found (past it, it is not: test_round31_evidence_scan_budget.py)
     two = _sheets(2, 20, b"")
     stored = lib.ingest(two, "export-3.xlsx", "sharepoint")
     assert stored.status == "stored", stored.reason

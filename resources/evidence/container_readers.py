@@ -75,8 +75,8 @@ class _Budget:
 
 def over_scan(what: str, limit: int) -> str:
     """Why a file waits: past what clamd reads of it (``what``: "the file is", or a member and "takes")."""
-    return (f"{what} more than {limit} bytes for the virus scanner to read, the file and all it expands to counted "
-            "(PROJECTX_EVIDENCE_MAX_SCAN_BYTES, kept within clamd's MaxScanSize: clamd reads no further and answers "
+    return (f"{what} more than {limit} bytes for the virus scanner to read, the file and all it expands to "
+            "(PROJECTX_EVIDENCE_MAX_SCAN_BYTES, within clamd's MaxScanSize: clamd reads no more and answers "
             "OK): it waits, pending; send the files unpacked or in smaller archives, or raise both, clamd's first")
 
 
