@@ -100,8 +100,10 @@ def test_an_issue_that_takes_no_edit_is_held_then_retried_with_a_doubled_hold_an
     assert issue["fields"]["duedate"] == "2027-05-01"
 
 
-def test_a_403_on_the_edit_of_an_issue_without_edit_permission_is_held_and_opens_no_breaker(
+def test_a_403_with_jiras_reason_on_the_edit_of_one_issue_is_held_and_opens_no_breaker(
         jira, duckdb_warehouse, monkeypatch):
+    """A 403 carrying Jira's reason, on one issue while the others are written, is about that issue (RecordRefused):
+    held. A bare 403 (no reason) is the account's and is never held: test_round31_jira_review.py."""
     rows = jira_rows(3)
     write_outbound(duckdb_warehouse, "jira", rows)
     assert run("jira").created == 3

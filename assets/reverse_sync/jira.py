@@ -164,8 +164,16 @@ class JiraIssueWriter(Lookups):
         account = None if assignee is not None or touched else self.account(self.owners.get(internal_id))
         return [Change("assignee", None, account)] if account else []
 
+    def assigned_meanwhile(self, vendor_id: str) -> bool:
+        """Whether the issue has an assignee now (read again right before the owed assignee's PUT): a person
+        may have assigned it since the plan's read, and Jira owns the assignee once someone has set it."""
+        fields = obj(obj(self.client.get(f"{API}/issue/{vendor_id}", fields="assignee")).get("fields"))
+        return text_or_none(obj(fields.get("assignee")).get("accountId")) is not None
+
     def steps(self, changes: list[Change], creating: bool) -> list[Step]:
         out = default_steps(changes, creating)
+        if any(op == "transition" for op, _ in out):  # a reopen first: a Closed issue may take no edit till then
+            out = [s for s in out if s[0] == "transition"] + [s for s in out if s[0] != "transition"]
         edits = [c for op, cs in out if op == "update" for c in cs if c.field != "assignee"]  # set silently
         if edits:
             out.append(("comment", [Change("comment", None, edit_note(edits))]))
@@ -220,10 +228,13 @@ class JiraIssueWriter(Lookups):
                     value = c.after
                     body["fields"][c.field] = (adf(value) if c.field == "description" else
                                                {"name": value} if c.field == "priority" else value)
+            if "assignee" in body["fields"] and self.assigned_meanwhile(str(vendor_id)):
+                del body["fields"]["assignee"]  # a person assigned it since our read: Jira's now, never overwritten
+                changes = [c for c in changes if c.field != "assignee"]
             try:
                 done = self.screens.edit(send, str(vendor_id), internal_id, desired, body, changes)
             except VendorError as exc:  # an issue that takes no edit at all is held (`jira_frozen`)
-                if exc.status in (400, 403) and self.screens.no_edit(str(vendor_id)):
+                if jira_frozen.per_issue(exc) and self.screens.no_edit(str(vendor_id)):
                     raise jira_frozen.refused(exc, str(vendor_id), internal_id, str(desired.get("project")),
                                               self.edit_retry, writes) from None
                 raise
@@ -244,6 +255,7 @@ class JiraIssueWriter(Lookups):
                     else "Reopened by Project X: the control fails again.")
             self.moves.move(writes, operation, str(vendor_id), internal_id, str(desired.get("project") or ""),
                             "done" if operation == "close" else "new", note, adf(note))
+            self.screens.moved(str(vendor_id))  # the editmeta read before the move no longer says what it takes
         return str(vendor_id), None
 
     def left_out(self, internal_id: str) -> dict[str, str]:

@@ -7,7 +7,8 @@ property; the permission case reads the same on the sites seen]. Its edit is the
 sends (400, each field "cannot be set"), or with 403. Before, that record's dead letter was sent again by every
 push: a read, a refused PUT and an editmeta read each time, for ever.
 
-So when an edit is refused (400 or 403) and the issue's editmeta, read with it, lists no field:
+So when an edit is refused (400, or 403 with Jira's reason: ``writes.RecordRefused``) and the issue's editmeta, read
+with it, lists no field (a bare 403, ``VendorAuthError``, is the account's: never held, the breaker counts it):
 
 - the refusal is audited as operation ``not_editable`` (the issue's id, Jira's status) and the record is
   dead-lettered (409: about this record, not Jira's health, so no breaker count) with a reason starting
@@ -21,7 +22,9 @@ So when an edit is refused (400 or 403) and the issue's editmeta, read with it, 
   adds an attempt, so nothing is dropped silently;
 - once the hold has passed the push plans it again (the read) and sends the edit: written and the dead letter
   cleared when the issue takes edits again, else refused, audited and held twice as long;
-- a close (the control passes) is a workflow transition, not an edit: it is never held.
+- a close (the control passes) is a workflow transition, not an edit: it is never held; nor is a reopen (the
+  control fails again), whose transition goes before the edit (``JiraIssueWriter.steps``), so the edit finds the
+  issue open again.
 """
 
 from __future__ import annotations
@@ -49,6 +52,15 @@ def _why(vendor_id: str, project: str) -> str:
             "every field of an edit. It is in a workflow status with jira.issue.editable = false (such as a classic "
             f"workflow's Closed), or the integration account lacks the Edit Issues permission in project {project}. "
             "Fix: reopen the issue in Jira, allow edits in that status, or grant the account Edit Issues")
+
+
+def per_issue(exc: VendorError) -> bool:
+    """Whether the refusal of an edit is about this issue: a 400, or a 403 carrying Jira's reason (``RecordRefused``).
+    A bare 403 (no reason: ``VendorAuthError``) is the account's, not the issue's: never held, so the breaker and
+    the account-wide refusal stop (``refusal.py``) still see it."""
+    from assets.reverse_sync.writes import RecordRefused
+
+    return exc.status == 400 or isinstance(exc, RecordRefused)
 
 
 def refused(exc: VendorError, vendor_id: str, internal_id: str, project: str, hold: int, writes: Any) -> VendorError:

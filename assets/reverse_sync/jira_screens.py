@@ -93,6 +93,12 @@ class Screens:
         else:
             self.empty.discard(vendor_id)
 
+    def moved(self, vendor_id: str) -> None:
+        """Forget the issue's editmeta after a workflow transition: it described the status the issue left."""
+        with self.lock:
+            self.editable.pop(vendor_id, None)
+            self.empty.discard(vendor_id)
+
     def no_edit(self, vendor_id: str) -> bool:
         """Whether the issue's editmeta, as last read this run, listed no field."""
         with self.lock:
@@ -184,7 +190,9 @@ class Screens:
             sent = set(body["fields"]) | set(body.get("update") or {})
             answer = answers[-1] if answers else None
             off = self.refusal("edit", project, itype, sent, exc.status, answer, internal_id, vendor_id)
-            if not off and "assignee" in sent and refused_for_only(exc.status, answer, "assignee"):
+            # an issue that takes no edit refuses every field it is sent: not the owner's fault (`jira_frozen`)
+            if not off and "assignee" in sent and refused_for_only(exc.status, answer, "assignee") \
+                    and not self.no_edit(vendor_id):
                 off = {"assignee"}  # on the screen, yet refused: an owner Jira will not assign. Given up, not retried
                 log.warning("Jira refused account %s as the assignee of issue %s (for %s; not assignable in project "
                             "%s: no Jira access, or deactivated): the issue stays unassigned",
