@@ -153,3 +153,23 @@ def test_the_owed_assignee_is_not_set_over_an_assignment_made_after_the_read(jir
     jira.clear_request_log()
     assert run("jira", run_id="third").dead_lettered == 0 and writes(jira) == []  # no longer owed
     assert _assignee(_issue(jira, key)) == someone
+
+
+def test_a_bare_403_on_every_edit_stops_the_push_after_three_with_the_breaker_off(jira, duckdb_warehouse,
+                                                                                   monkeypatch):
+    """Outside prod the breaker never opens: the account-wide refusal stop (refusal.py) now covers Jira, so a push
+    sends three refused edits, not one per record, and the rest wait as deferred naming the permission."""
+    rows = jira_rows(6)
+    write_outbound(duckdb_warehouse, "jira", rows)
+    assert run("jira").created == 6
+    _freeze(monkeypatch, lambda issue: True)
+    jira.faults.set(rate_403=1, methods=["PUT"], html_errors=1)
+    write_outbound(duckdb_warehouse, "jira", [{**r, "due_date": date(2027, 7, 3)} for r in rows])
+    jira.clear_request_log()
+    push = run("jira", run_id="refused", circuit_breakers=False)
+    assert push.dead_lettered == 3 and push.deferred_refused == 3, push.as_metadata()
+    assert len({w["path"] for w in writes(jira)}) == 3 and "Edit Issues" in push.stopped
+    deferred = [e for _, e in _dead(duckdb_warehouse) if e.startswith("deferred:")]
+    assert len(deferred) == 3 and all("refused 3 writes in a row" in e for e in deferred)
+    assert _frozen_audits(duckdb_warehouse) == []
+    assert not any(jira.credentials["api_token"] in e for _, e in _dead(duckdb_warehouse))

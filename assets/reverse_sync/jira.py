@@ -63,6 +63,11 @@ class JiraIssueWriter(Lookups):
               "labels": Field(PROJECTX), "duedate": Field(SHARED, wins=PROJECTX),
               "status": Field(SHARED, wins=VENDOR), "project": Field(VENDOR), "issuetype": Field(VENDOR)}
 
+    # what an account-wide write refusal (refusal.py: 401s, or 403s with no reason) asks of the admin [unc: the
+    # spec names no Jira permission list for the integration account; these are the ones its writes use]
+    refusal_fix = ("give the Jira integration account back its Jira product access and, in the projects' permission "
+                   "scheme, Browse Projects, Create Issues, Edit Issues, Transition Issues and Add Comments")
+
     def __init__(self, client: JiraClient, owners: dict[str, str] | None = None):
         self.client = client
         self.session = client.session

@@ -13,7 +13,9 @@ with a reason naming the fix (the role to grant, from the writer's ``refusal_fix
 records are in flight, so no more than ``STREAK`` writes are sent. A write that succeeds ends it for the run:
 refusals among successes are per-record (an ACL on one record) and only those records are dead-lettered.
 
-Only writers that define ``refusal_fix`` take part (ServiceNow); the others are unchanged.
+A 403 with no reason at all (``VendorAuthError``: refused again after a token renewal, no body saying why) is an
+account-level answer too. Only writers that define ``refusal_fix`` take part (ServiceNow, Jira); the others are
+unchanged.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ def signature(exc: VendorError) -> str | None:
     text = " ".join(str(exc).split())
     if exc.status == 401 or (isinstance(exc, VendorAuthError) and exc.status in (None, 401)):
         return f"401 {_VARIABLE.sub('', text)[:200]}"
+    if exc.status == 403 and isinstance(exc, VendorAuthError):  # a 403 with no reason: the credentials refused
+        return f"403 {_VARIABLE.sub('', text)[:200]}"
     if exc.status == 403 and _ACL.search(text) and not _PER_RECORD.search(text):
         return f"403 {_VARIABLE.sub('', text)[:200]}"
     return None
