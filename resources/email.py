@@ -9,8 +9,9 @@ message is sent with it (UTF-8 headers); when it does not, those recipients are 
 reason (:class:`EmailAddressError` when nobody else is left, else :class:`EmailPartlyRefused`), never
 dropped silently. A non-ASCII domain is sent as its IDNA form, which any server takes.
 A failure raises :class:`EmailDeliveryError`; the delivery ledger schedules the resend 10 minutes
-later (``RETRY_AFTER``) and the delivery asset reports it as an alert. A 5xx refusal of every recipient or
-of the message itself is :class:`EmailRejected`: never resent, a dead letter with the reply and the fix.
+later (``RETRY_AFTER``) and the delivery asset reports it as an alert. A 5xx refusal of every recipient
+(but 552, which RFC 5321 4.5.3.1.10 reads as 452 at RCPT) or of the message itself is :class:`EmailRejected`:
+never resent, a dead letter with the reply and the fix.
 Settings: Vault ``integrations/<env>/smtp`` or ``SMTP_HOST``, ``SMTP_PORT``, ``SMTP_USERNAME``,
 ``SMTP_PASSWORD``, ``SMTP_FROM_ADDRESS`` (and ``SMTP_CA_BUNDLE`` for a private CA).
 """
@@ -26,6 +27,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 from email import policy
+from email.errors import MessageError
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, getaddresses
@@ -95,19 +97,43 @@ def mailbox(entry: str) -> str:
         ascii_domain = domain.encode("idna").decode("ascii") if not domain.isascii() else domain
     except UnicodeError:
         raise EmailAddressError(f"invalid e-mail address {shown!r}: the domain is not a valid host name") from None
+    if "=?" in local:  # an RFC 2047 encoded-word: ``email`` decodes it in msg["To"] (a CR/LF, another address)
+        raise EmailAddressError(f"invalid e-mail address {shown!r}: an encoded-word (=?...?=) before the @ is not "
+                                "an address; fix it in the notification_routing seed (or at the vendor)")
     if not _local_ok(local) or "." not in ascii_domain or \
             not all(_LABEL.fullmatch(label) for label in ascii_domain.split(".")):
         raise EmailAddressError(f"invalid e-mail address {shown!r}: expected one mailbox like name@example.com "
                                 "(letters, digits and !#$%&'*+-/=?^_`{|}~. before the @)")
-    return str(Address(display_name=header_text(name), username=local, domain=ascii_domain.lower()))
+    box = Address(display_name=header_text(name), username=local, domain=ascii_domain.lower())
+    if _round_trip(str(box)) != box.addr_spec:
+        raise EmailAddressError(f"invalid e-mail address {shown!r}: it does not read back as the one mailbox "
+                                f"{box.addr_spec!r} in a To header; fix it in the notification_routing seed")
+    return str(box)
+
+
+def _round_trip(box: str) -> str | None:
+    """The one address ``email`` reads from ``box`` as a To header and writes out (the mailbox as the relay gets
+    it), None when it reads none, several, or raises (a CR/LF it decoded, a character it cannot encode)."""
+    msg = EmailMessage(policy=policy.SMTPUTF8 if not box.isascii() else policy.default)
+    try:
+        msg["To"] = box
+        addresses = msg["To"].addresses
+        msg.as_bytes()
+    except (ValueError, UnicodeError, TypeError, IndexError, MessageError):
+        return None
+    return addresses[0].addr_spec if len(addresses) == 1 else None
 
 
 def header_text(text: str) -> str:
     """Vendor text for a header (a subject, a display name): one line (a CR/LF or any other line break would start
     a new header), and no RFC 2047 encoded-word: ``email`` decodes ``=?utf-8?q?=0D=0ABcc:...?=`` in a value it is
     given and (Python before 3.11.10, CVE-2024-6923) wrote the CR/LF out raw, adding a Bcc header and a body; in a
-    display name it raised ValueError, failing the message for every recipient. ``=?`` is shown as ``= ?``."""
-    return " ".join(text.split()).replace("=?", "= ?")
+    display name it raised ValueError, failing the message for every recipient. ``=?`` is shown as ``= ?``. C0/C1
+    controls, lone surrogates (UnicodeEncodeError when the message is written) and invisible format characters are
+    removed (``assets.notifications.safe_text.clean``, the cleaner of the Slack and e-mail bodies)."""
+    from assets.notifications.safe_text import clean  # here: that package imports this module
+
+    return " ".join(clean(text).split()).replace("=?", "= ?")
 
 
 def valid_recipients(entries: list[str]) -> tuple[list[str], list[str]]:
@@ -118,6 +144,10 @@ def valid_recipients(entries: list[str]) -> tuple[list[str], list[str]]:
             box = mailbox(entry)
         except EmailAddressError as exc:
             errors.append(str(exc))
+            continue
+        except (ValueError, UnicodeError) as exc:  # anything ``email`` raises on one entry fails that entry only
+            shown = entry if len(entry) <= 80 else entry[:77] + "..."
+            errors.append(f"invalid e-mail address {shown!r}: {type(exc).__name__}")
             continue
         if box not in good:
             good.append(box)
@@ -188,7 +218,7 @@ class EmailSender:
                    "(or the owner's e-mail at the vendor)"] if refused else []
             raise EmailPartlyRefused("; ".join([*why, *([self._no_smtputf8(unsendable)] if unsendable else [])]),
                                      str(msg["Message-ID"]), sorted([*refused, *unsendable]),
-                                     sorted(a for a, reply in refused.items() if 400 <= _code(reply) < 500))
+                                     sorted(a for a, reply in refused.items() if not _refused_for_good(_code(reply))))
         return str(msg["Message-ID"])
 
     def _message(self, boxes: list[str], subject: str, text: str, html_body: str | None,
@@ -236,7 +266,7 @@ def _permanent_fix(exc: Exception) -> str | None:
     to MAIL FROM); None for a refusal worth retrying (4xx, a sender or login the relay's settings refuse)."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [_code(reply) for reply in exc.recipients.values()]
-        if codes and all(500 <= code < 600 for code in codes):
+        if codes and all(_refused_for_good(code) for code in codes):
             return ("the relay refused every recipient: fix the address in the notification_routing seed (or the "
                     "owner's e-mail at the vendor)")
         return None
@@ -245,6 +275,13 @@ def _permanent_fix(exc: Exception) -> str | None:
             (isinstance(exc, smtplib.SMTPSenderRefused) and code == 552):
         return "the relay refused the message itself (its content or size): its reply and log say why"
     return None
+
+
+def _refused_for_good(rcpt_code: int) -> bool:
+    """Whether a reply to RCPT refuses that recipient for good: a 5xx, but 552, which RFC 5321 4.5.3.1.10 says to
+    treat as 452 (too many recipients, an old relay's way of saying it): resent, within the attempt cap. A 552 to
+    MAIL FROM or DATA (the size) stays permanent (:func:`_permanent_fix`)."""
+    return 500 <= rcpt_code < 600 and rcpt_code != 552
 
 
 def _code(reply: object) -> int:
