@@ -6,6 +6,8 @@
 - `rate_550`: fraction of RCPT TO commands refused the same way.
 - `defer_recipients`: fnmatch patterns; matching RCPT TO answers `450 4.2.1 ... try again later` (a
   temporary refusal: a full mailbox, greylisting).
+- `recipients_552`: fnmatch patterns; matching RCPT TO answers `552 5.5.3 Error: too many recipients` (an older
+  relay's "too many recipients", which RFC 5321 4.5.3.1.10 says to treat as 452; wording [unc]).
 - `rate_451`: fraction of DATA commands answered `451 4.3.0 Temporary failure` (smtplib: SMTPDataError).
 - `rate_554`: fraction of DATA commands answered `554 5.7.1 Message rejected by policy` after the final dot (a
   content filter's permanent refusal; wording [unc], Postfix's header_checks REJECT answers `550 5.7.1`).
@@ -26,6 +28,7 @@ from sandbox.core.numbers import control_number
 class SmtpFaultSettings:
     reject_recipients: list[str] = field(default_factory=list)
     defer_recipients: list[str] = field(default_factory=list)  # 450: mailbox busy, try again later
+    recipients_552: list[str] = field(default_factory=list)  # 552 at RCPT: too many recipients (read as 452)
     rate_550: float = 0.0
     rate_451: float = 0.0
     rate_554: float = 0.0  # 554: the message itself refused for good (a content policy)
@@ -47,7 +50,7 @@ class SmtpFaults:
             raise ValueError(f"unknown SMTP fault setting(s) {unknown}; known: {sorted(known)}")
         cast = {}  # every value checked before any is applied
         for name, value in changes.items():
-            if name in ("reject_recipients", "defer_recipients"):
+            if name in ("reject_recipients", "defer_recipients", "recipients_552"):
                 cast[name] = [value] if isinstance(value, str) else list(value or [])
             else:  # not float(): it read '٣' as 3 and took NaN [round 27]
                 cast[name] = float(control_number(name, value, float, 0, 1))
@@ -73,6 +76,8 @@ class SmtpFaults:
                 return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
             if any(fnmatch.fnmatch(address.lower(), p.lower()) for p in s.defer_recipients):
                 return f"450 4.2.1 <{address}>: Mailbox temporarily unavailable, try again later"
+            if any(fnmatch.fnmatch(address.lower(), p.lower()) for p in s.recipients_552):
+                return "552 5.5.3 Error: too many recipients"
         return None
 
     def data(self) -> str | None:

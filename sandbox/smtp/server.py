@@ -22,6 +22,7 @@ for a line ending in bare LF, command or DATA; off: taken as CRLF, Postfix 3.9 `
 Faults (`sb.faults.set(...)` / `clear()`, switchable while running; seeded like `sandbox.core.faults`):
 - `reject_recipients`: fnmatch patterns; matching RCPT TO answers `550 5.1.1 ... User unknown`.
 - `rate_550`: fraction of RCPT TO answered 550 (recipient rejected).
+- `recipients_552`: fnmatch patterns; matching RCPT TO answers `552 5.5.3 Error: too many recipients`.
 - `rate_451`: fraction of DATA answered `451 4.3.0 Temporary failure` (smtplib raises SMTPDataError).
 - `rate_554`: fraction of DATA answered `554 5.7.1 Message rejected by policy` (a permanent refusal of the message).
 """
