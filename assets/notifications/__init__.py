@@ -67,6 +67,19 @@ def deliver_channel_type(conn: Connection, channel_type: str, notifications: Not
     return report, ledger.backlog(conn, OUTBOX_TABLE)
 
 
+def email_alerts(report: DeliveryReport) -> list[str]:
+    """The run log's errors for the failed e-mails: those resent in 10 minutes and those failed for good (a 5xx
+    refusal, no address, out of attempts: never resent by itself), each saying what happens next."""
+    lines = []
+    if report.counts.get("email_resending"):
+        lines.append(f"{report.counts['email_resending']} notification e-mail(s) failed; resent in 10 minutes "
+                     "(spec 2.5)")
+    if report.counts.get("email_dead_letters"):
+        lines.append(f"{report.counts['email_dead_letters']} notification e-mail(s) failed for good (the ledger's "
+                     "error says why): fix it, then python -m cli notifications resend --key KEY")
+    return lines
+
+
 def _build(name: str, channel_type: str, description: str):
     @asset(key=AssetKey(["notifications", name]), deps=[OUTBOX], group_name="notifications", pool="warehouse",
            kinds={"slack" if channel_type != "email" else "email", "python"},
@@ -81,9 +94,8 @@ def _build(name: str, channel_type: str, description: str):
                                                    current_environment().name, context.run_id)
         for error in report.errors[:10]:
             context.log.warning("notification delivery: %s", error)
-        if report.counts.get("email_failures"):
-            context.log.error("%d notification e-mail(s) failed; resent in 10 minutes (spec 2.5)",
-                              report.counts["email_failures"])
+        for line in email_alerts(report):
+            context.log.error(line)
         return MaterializeResult(metadata={
             **{k: MetadataValue.int(v) for k, v in report.as_metadata().items()},
             "backlog": MetadataValue.int(backlog)})

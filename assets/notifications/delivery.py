@@ -54,7 +54,8 @@ class DeliveryReport:
     errors: list[str] = field(default_factory=list)
 
     def as_metadata(self) -> dict[str, int]:
-        keys = ("sent", "deduplicated", "retried", "failed", "fallback", "email_failures", "slack_disabled")
+        keys = ("sent", "deduplicated", "retried", "failed", "fallback", "email_failures", "email_resending",
+                "email_dead_letters", "slack_disabled")
         return {k: int(self.counts.get(k, 0)) for k in keys} | {"notifications": self.notifications}
 
 
@@ -239,17 +240,18 @@ class Deliverer:
             why = "SMTP is not configured (set SMTP_HOST)"
             ledger.mark_done(self.conn, msg.delivery_key, "retrying", error=f"{reason or ''} {why}".strip(),
                              next_attempt_at=ledger.now() + RETRY_AFTER, attempted=False)
-            self.report.counts["email_failures"] += 1
+            self._email_failed(resent=True)
             return "retrying", {"error": why}
         text, page = email_bodies(msg, correlation_id)
         try:
             message_id = self.email.send(to, msg.subject, text, page, msg.delivery_key)
         except EmailPartlyRefused as exc:  # sent to the others: only the deferred ones get a resend
-            self.report.counts["email_failures"] += 1
             self.report.errors.append(str(exc))
             error = "; ".join([*([reason] if reason else []), str(exc)])
             detail = {"recipients": len(to) - len(exc.refused), "refused": exc.refused}
-            if exc.temporary and msg.first.get("_attempt", 1) < EMAIL_RESEND_ATTEMPTS:
+            resent = bool(exc.temporary) and msg.first.get("_attempt", 1) < EMAIL_RESEND_ATTEMPTS
+            self._email_failed(resent)
+            if resent:
                 self.report.counts["retried"] += 1
                 ledger.mark_done(self.conn, msg.delivery_key, "retrying", message_id=exc.message_id, error=error,
                                  next_attempt_at=ledger.now() + RETRY_AFTER, resend_to="; ".join(exc.temporary))
@@ -260,13 +262,13 @@ class Deliverer:
         # why and the fix (EmailRejected: refused for good, RFC 5321 4.2.1; a 4xx is retried below)
         except (EmailAddressError, EmailRejected) as exc:
             why = "; ".join([*([reason] if reason else []), str(exc)])
-            self.report.counts["email_failures"] += 1  # alerted like any failed e-mail
+            self._email_failed(resent=False)  # alerted like any failed e-mail, as failed for good
             self.report.errors.append(why)
             status = ok_status if resend else "failed"  # a resend: the others have it already
             ledger.mark_done(self.conn, msg.delivery_key, status, error=why)
             return status, {"error": why}
         except EmailDeliveryError as exc:
-            self.report.counts["email_failures"] += 1
+            self._email_failed(resent=msg.first.get("_attempt", 1) < EMAIL_RESEND_ATTEMPTS)
             self.report.errors.append(str(exc))
             if resend and msg.first.get("_attempt", 1) >= EMAIL_RESEND_ATTEMPTS:  # the others have it: stop here
                 why = f"{exc}; not resent to {', '.join(to)} after {EMAIL_RESEND_ATTEMPTS} attempts"
@@ -284,6 +286,13 @@ class Deliverer:
         ledger.mark_done(self.conn, msg.delivery_key, ok_status, message_id=message_id, error=reason)
         return ok_status, {"recipients": len(to), **({"slack_error": reason} if reason else {}),
                            **({"resent_to": to} if resend else {})}
+
+    def _email_failed(self, resent: bool) -> None:
+        """Count a failed e-mail: ``email_failures`` all of them, split into ``email_resending`` (a resend is
+        scheduled in RETRY_AFTER) and ``email_dead_letters`` (never resent by itself: refused for good, or out of
+        attempts; ``python -m cli notifications resend --key KEY`` once fixed)."""
+        self.report.counts["email_failures"] += 1
+        self.report.counts["email_resending" if resent else "email_dead_letters"] += 1
 
     # --- token state -----------------------------------------------------------------------
     def _check_slack_state(self) -> None:
@@ -342,8 +351,9 @@ def reinstall_url() -> str:
     client_id = os.environ.get("SLACK_CLIENT_ID", "")
     # The spec's scopes (§2.4) and what the sender also calls: users:read.email (who clicked, whom to DM),
     # groups:read (a private channel's id by its name), *:history (conversations.history/replies: a post a
-    # crash interrupted is found instead of sent twice), im:write (conversations.open: a DM's history).
-    scopes = ("chat:write,commands,users:read,users:read.email,files:write,channels:read,groups:read,"
-              "channels:history,groups:history,im:history,im:write")
+    # crash interrupted is found instead of sent twice), im:write (conversations.open: a DM's history),
+    # chat:write.public (a public channel the bot was never invited to: the not_in_channel hint's fix).
+    scopes = ("chat:write,chat:write.public,commands,users:read,users:read.email,files:write,channels:read,"
+              "groups:read,channels:history,groups:history,im:history,im:write")
     return (f"https://slack.com/oauth/v2/authorize?client_id={client_id}&scope={scopes}"
             f"&redirect_uri={base}/oauth/callback/slack")
