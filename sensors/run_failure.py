@@ -4,7 +4,9 @@ Dagster's run-status cursor hands each failure to the sensor once; the Slack mes
 run id in its metadata, so a tick that dies after posting finds its message instead of posting it
 twice. Route: the ``run_failure`` row of the notification_routing seed for PROJECTX_ENV (read from
 the seed file: the sensor never opens the warehouse, which a running job may hold). Slack failing
-or revoked: the same message by e-mail.
+or revoked: the same message by e-mail. An e-mail the relay refuses for good (a 5xx, no valid address:
+:class:`resources.email.EmailRejected` / ``EmailAddressError``) is not retried: the run is tagged
+``projectx/failure_alert=failed`` with the reason in ``projectx/failure_alert_error``.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from dagster import (
 from assets.notifications.messages import Message, email_bodies, slack_blocks, slack_text
 from pipelines.common.log_redaction import mask_log_text
 from resources.audit import CORRELATION_TAG
-from resources.email import EmailDeliveryError
+from resources.email import EmailAddressError, EmailDeliveryError, EmailRejected, valid_recipients
 from resources.environment import current_environment
 from resources.notifications import NotificationsResource
 from resources.slack import SlackDeliveryError
@@ -98,8 +100,12 @@ def announce(msg: Message, correlation_id: str, notifications: NotificationsReso
     email = notifications.email()
     if email is None or not msg.fallback_email:
         raise EmailDeliveryError(f"run failure not delivered ({reason}) and no SMTP fallback: set SMTP_HOST")
+    to, bad = valid_recipients(msg.fallback_email)  # one bad entry of the route never stops the others
+    if not to:
+        raise EmailAddressError(f"run failure not delivered ({reason}): no valid e-mail in the run_failure route of "
+                                f"the notification_routing seed: {'; '.join(bad)}")
     text, page = email_bodies(msg, correlation_id)
-    email.send(msg.fallback_email, msg.subject, text, page, msg.delivery_key)
+    email.send(to, msg.subject, text, page, msg.delivery_key)
     return "email"
 
 
@@ -114,7 +120,15 @@ def root_cause(error) -> str:
 # On a failed run whose announcement could not be delivered (Slack and e-mail both failing): Dagster's
 # run-status cursor has moved past it, so ``run_failure_retry`` delivers it later.
 ALERT_TAG = "projectx/failure_alert"
-PENDING, SENT = "pending", "sent"
+PENDING, SENT, FAILED = "pending", "sent", "failed"
+ALERT_ERROR_TAG = "projectx/failure_alert_error"  # why a FAILED announcement was given up on
+PERMANENT = (EmailRejected, EmailAddressError)  # the relay's final word or no address: retrying changes nothing
+
+
+def give_up_tags(exc: Exception) -> dict[str, str]:
+    """The tags of a run whose announcement was refused for good: never retried, the reason kept (masked, short;
+    the e-mail errors never hold the SMTP password)."""
+    return {ALERT_TAG: FAILED, ALERT_ERROR_TAG: mask_log_text(f"{type(exc).__name__}: {exc}")[:500]}
 RETRY_BATCH = 20
 
 
@@ -147,6 +161,9 @@ def build_run_failure_sensor(notifications: NotificationsResource | None = None)
         resource = notifications or NotificationsResource(vault_prefix=env.vault_prefix)
         try:
             how = announce_run(context.instance, run, resource, env.name, context.failure_event.message)
+        except PERMANENT as exc:  # refused for good: recorded with the reason, not left to the retry sensor
+            context.instance.add_run_tags(run.run_id, give_up_tags(exc))
+            raise
         except Exception:
             # Dagster moves its cursor past this run whatever happens: leave a mark for the retry sensor.
             context.instance.add_run_tags(run.run_id, {ALERT_TAG: PENDING})
@@ -174,16 +191,22 @@ def build_run_failure_retry_sensor(notifications: NotificationsResource | None =
         if not runs:
             return SkipReason("No failed run is waiting for its announcement.")
         resource = notifications or NotificationsResource(vault_prefix=env.vault_prefix)
-        sent, failed = [], []
+        sent, failed, refused = [], [], []
         for run in runs:
             try:
                 announce_run(context.instance, run, resource, env.name)
+            except PERMANENT as exc:  # refused for good: no retry every 5 minutes, the reason on the run
+                context.instance.add_run_tags(run.run_id, give_up_tags(exc))
+                refused.append(f"{run.run_id} ({type(exc).__name__})")
+                continue
             except Exception as exc:  # still undeliverable: stays pending for the next tick
                 failed.append(f"{run.run_id} ({type(exc).__name__})")
                 continue
             context.instance.add_run_tags(run.run_id, {ALERT_TAG: SENT})
             sent.append(run.run_id)
         return SkipReason(f"Announced {len(sent)} failed run(s) late"
-                          + (f"; still undeliverable: {', '.join(failed)}" if failed else "") + ".")
+                          + (f"; still undeliverable: {', '.join(failed)}" if failed else "")
+                          + (f"; refused for good, not retried (tag {ALERT_ERROR_TAG} says why): "
+                             f"{', '.join(refused)}" if refused else "") + ".")
 
     return run_failure_retry
