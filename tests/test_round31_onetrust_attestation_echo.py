@@ -13,7 +13,7 @@ import logging
 import duckdb
 import pytest
 
-from assets.reverse_sync.onetrust_evidence import as_sent_if_echoed
+from assets.reverse_sync.onetrust_evidence import EvidenceEcho, as_sent_if_echoed
 from tests.conftest import onetrust_env
 from tests.reverse_sync_helpers import attestation_rows, run, write_outbound, writes
 
@@ -112,8 +112,10 @@ def test_evidence_really_changed_at_onetrust_is_still_put_right_when_ids_are_not
 @pytest.mark.parametrize("shown,same,omitted", [
     (SENT, True, []),  # echoed whole
     ([{"name": "CAB minutes"}, {"name": "Ticket", "url": "https://x.example/CHG1"}], True, ["evidenceId", "sha256"]),
-    ([{"name": "CAB minutes", "evidenceId": "ev-1"}, {"name": "Ticket", "url": "https://x.example/CHG1"}], True,
-     ["evidenceId", "sha256"]),
+    ([{"name": "CAB minutes", "evidenceId": "ev-1"}, {"name": "Ticket", "url": "https://x.example/CHG1"}], False,
+     []),  # an id shown on one entry and missing on another: a difference (round 31 review)
+    ([{"name": "CAB minutes", "evidenceId": "ev-1"}, {"name": "Ticket", "evidenceId": "ev-2",
+                                                      "url": "https://x.example/CHG1"}], True, ["sha256"]),
     ([{"name": "CAB minutes", "sha256": "b" * 64}, SENT[1]], False, []),  # a hash shown differs: a change
     ([{"name": "CAB minutes"}], False, []),  # an entry fewer
     ([{"name": "Ticket", "url": "https://x.example/CHG1"}, {"name": "CAB minutes"}], False, []),  # other order
@@ -124,3 +126,31 @@ def test_what_is_echoed_decides(shown, same, omitted):
     result, left_out = as_sent_if_echoed(shown, SENT)
     assert (result == SENT, left_out) == (same, omitted)
     assert as_sent_if_echoed(shown, None) == (shown, [])  # nothing sent this run: compared as shown
+
+
+def test_an_id_or_hash_missing_beside_entries_that_show_them_is_a_difference():
+    sent = [{"name": "a", "evidenceId": "E1", "sha256": "h"}, {"name": "b", "evidenceId": "E2", "sha256": "h2"}]
+    listed = [{"name": "a", "evidenceId": "E1", "sha256": "h"}, {"name": "b"}]  # pushed before b had an id
+    assert as_sent_if_echoed(listed, sent) == (listed, [])  # was: taken for sent (nothing pushed, ever)
+    echo = EvidenceEcho()
+    echo.sent("x", sent)
+    echo.sent("y", sent)
+    assert echo.shown("x", sent) == sent  # this run's read-backs echo ids and hashes...
+    bare = [{"name": "a"}, {"name": "b"}]
+    assert echo.shown("y", bare) == bare and echo.unechoed == {}  # ...so a read-back without them differs
+
+
+def test_an_evidence_id_added_to_an_existing_entry_is_pushed(onetrust, duckdb_warehouse):
+    rows = _rows(1)
+    items = json.loads(rows[0]["evidence_json"])
+    items[1]["evidence_id"] = None  # the ticket had no evidence id yet
+    write_outbound(duckdb_warehouse, "onetrust", [{**rows[0], "evidence_json": json.dumps(items)}])
+    run("onetrust")
+    (stored,) = [a for a in onetrust.attestations() if a.get("externalId") == "att-0000"]
+    assert "evidenceId" not in stored["evidence"][1]
+    write_outbound(duckdb_warehouse, "onetrust", rows)  # now it has one
+    report = run("onetrust", run_id="id added")
+    fields = {p["field"] for p in report.plan if p["internal_id"] == "att-0000" and p["field"]}
+    assert "evidence" in fields and report.updated == 1, report
+    (stored,) = [a for a in onetrust.attestations() if a.get("externalId") == "att-0000"]
+    assert stored["evidence"] == SENT
