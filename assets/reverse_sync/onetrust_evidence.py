@@ -107,21 +107,31 @@ def comparable(listed: list[Any]) -> str:
 MAYBE_NOT_ECHOED = ("evidenceId", "sha256")
 
 
-def as_sent_if_echoed(listed: list[Any], sent: list[dict[str, str]] | None) -> tuple[list[Any], list[str]]:
+def shown_keys(listed: list[Any]) -> set[str]:
+    """Which of :data:`MAYBE_NOT_ECHOED` a read-back shows on at least one of its entries."""
+    return {key for e in listed if isinstance(e, dict) for key in MAYBE_NOT_ECHOED if e.get(key) not in (None, "")}
+
+
+def as_sent_if_echoed(listed: list[Any], sent: list[dict[str, str]] | None,
+                      echoed: set[str] | frozenset[str] = frozenset()) -> tuple[list[Any], list[str]]:
     """The evidence list OneTrust shows, for comparing with the list ``sent`` (what the push sends now): where
     it shows the same entries in the same order, each with the name and url sent and, of ``evidenceId`` and
     ``sha256``, only values equal to those sent or none, it holds what was sent, so ``sent`` is returned
     with the parts it left out (compared on what is echoed: a read-back without them differed on every run
-    and rewrote the attestation each time). Otherwise, or with no ``sent``, ``listed`` is returned as shown."""
+    and rewrote the attestation each time). A part counts as left out only if OneTrust shows it on no entry
+    of this read-back and on none of ``echoed`` (the parts other read-backs of the run showed): where it shows
+    one, an entry without it is a difference (an id or hash added to an entry since the last push).
+    Otherwise, or with no ``sent``, ``listed`` is returned as shown."""
     if sent is None or len(listed) != len(sent):
         return listed, []
+    echoes = shown_keys(listed) | set(echoed)
     omitted: set[str] = set()
     for shown, ours in zip(listed, sent, strict=True):
         if not isinstance(shown, dict):
             return listed, []
         for key in ("name", "url", *MAYBE_NOT_ECHOED):
             have, want = shown.get(key), ours.get(key)
-            if have in (None, "") and want not in (None, "") and key in MAYBE_NOT_ECHOED:
+            if have in (None, "") and want not in (None, "") and key in MAYBE_NOT_ECHOED and key not in echoes:
                 omitted.add(key)
             elif (have if have not in (None, "") else None) != (want if want not in (None, "") else None):
                 return listed, []
@@ -134,18 +144,22 @@ class EvidenceEcho:
     def __init__(self) -> None:
         self._sent: dict[str, list[dict[str, str]]] = {}
         self.unechoed: dict[str, list[str]] = {}  # attestation id -> the parts its read-back left out
+        self.echoed: set[str] = set()  # the parts (evidenceId, sha256) some read-back of this run showed
 
     def sent(self, attestation_id: Any, evidence: list[dict[str, str]]) -> None:
         if attestation_id is not None:
             self._sent[str(attestation_id)] = evidence
 
     def shown(self, attestation_id: Any, listed: list[Any]) -> list[Any]:
-        """``listed`` compared on what OneTrust echoes (:func:`as_sent_if_echoed`); a read-back that leaves out
-        evidence ids or hashes is logged (once a run) and noted in :attr:`unechoed`: the assumption that
-        OneTrust keeps them [unc] is checked on every read, not taken on trust."""
+        """``listed`` compared on what OneTrust echoes (:func:`as_sent_if_echoed`, with the parts this run's
+        read-backs showed); a read-back that leaves out evidence ids or hashes is logged (once a run) and noted in
+        :attr:`unechoed`: the assumption that OneTrust keeps them [unc] is checked on every read, not taken on
+        trust."""
         if not isinstance(attestation_id, str):
             return listed
-        shown, omitted = as_sent_if_echoed(listed, self._sent.get(attestation_id))
+        if isinstance(listed, list):
+            self.echoed |= shown_keys(listed)
+        shown, omitted = as_sent_if_echoed(listed, self._sent.get(attestation_id), self.echoed)
         if omitted:
             if not self.unechoed:
                 log.warning("OneTrust attestations: the read-back of attestation %s leaves out %s of its evidence; "
