@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from pipelines.common.http import VendorError
 from pipelines.onetrust import reread as RR
 from pipelines.onetrust.settings import RISKS, VENDORS
@@ -92,20 +90,51 @@ class _Stub:
         answer = self.answers[path.rsplit("/", 1)[-1]]
         if isinstance(answer, int):
             raise VendorError(f"HTTP {answer}", answer)
+        if isinstance(answer, Exception):
+            raise answer
         return answer
 
 
-def test_read_by_id_is_bounded_and_a_404_means_gone(monkeypatch):
-    ids = [f"0b5c8f8e-1111-4222-8333-94445555000{n}" for n in range(3)]
-    stub = _Stub({ids[0]: {"data": {"id": ids[0].upper(), "lastUpdatedDate": "2026-01-01T00:00:00Z"}},
-                  ids[1]: 404, ids[2]: {"data": {"id": ids[0], "lastUpdatedDate": "2026-01-01T00:00:00Z"}}})
+def _vendor(rid: str, **change) -> dict:
+    from pipelines.onetrust.rows import ROW_KEYS
+
+    return {"data": {**dict.fromkeys(ROW_KEYS["vendors"]), "id": rid, "lastUpdatedDate": "2026-01-01T00:00:00Z",
+                     **change}}
+
+
+def test_read_by_id_is_bounded_and_a_404_is_only_a_hint(monkeypatch, caplog):
+    ids = [f"0b5c8f8e-1111-4222-8333-94445555000{n}" for n in range(4)]
+    stub = _Stub({ids[0]: _vendor(ids[0].upper()), ids[1]: 404, ids[2]: _vendor(ids[0]),
+                  ids[3]: {"data": {"id": ids[3], "name": "x", "lastUpdatedDate": "2026-01-01T00:00:00Z"}}})
     got = RR.reread_by_id(stub, VENDORS, ids)
     assert [r["id"] for r in got.records] == [ids[0].upper()]  # an id in upper case is the same record
-    assert got.gone == {ids[1]} and got.covered == {ids[0], ids[1]}  # another record's answer: the listing covers it
+    # a 404 is a hint (the listing decides); another record's answer, or a summary lacking fields the row builder
+    # reads: the listing covers them
+    assert got.not_found == {ids[1]} and got.covered == {ids[0]}, got
     monkeypatch.setattr(RR, "REREAD_LIMIT", 2)
     stub.asked.clear()
     assert RR.reread_by_id(stub, VENDORS, ids) == RR.Reread() and stub.asked == []  # more than the bound: listing
+    turns = [RR.reread_by_id(stub, VENDORS, ids, partial=True)]  # a filtered listing: the first keys, in turn
+    turns.append(RR.reread_by_id(stub, VENDORS, ids, partial=True, after=turns[0].last))
+    turns.append(RR.reread_by_id(stub, VENDORS, ids, partial=True, after=turns[1].last))
+    assert [t.last for t in turns] == [ids[1], ids[3], ids[1]]
+    assert [p.rsplit("/", 1)[-1] for p in stub.asked] == [ids[0], ids[1], ids[2], ids[3], ids[0], ids[1]]
     assert RR.reread_by_id(stub, RISKS, []) == RR.Reread()
     stub.answers[ids[0]] = 503
-    with pytest.raises(VendorError):  # a failure is no "gone": the run stops, the ledger keeps the key
-        RR.reread_by_id(stub, VENDORS, ids[:1])
+    stub.answers[ids[1]] = VendorError("HTTP 403 for Bearer s3cr3t-token", 403)
+    caplog.set_level("WARNING", logger=RR.__name__)
+    got = RR.reread_by_id(stub, VENDORS, ids[:2])  # a failure is no "gone", nor the end of the run: the listing decides
+    assert got.failed == {ids[0], ids[1]} and got.covered == set() and got.records == [], got
+    assert "s3cr3t" not in caplog.text and "failed" in caplog.text
+
+
+def test_all_404_is_logged_once_and_failures_in_a_row_stop_the_reads(caplog):
+    ids = [f"0b5c8f8e-1111-4222-8333-94445555100{n}" for n in range(6)]
+    stub = _Stub(dict.fromkeys(ids, 404))
+    caplog.set_level("WARNING", logger=RR.__name__)
+    got = RR.reread_by_id(stub, VENDORS, ids)
+    assert got.not_found == set(ids) and got.covered == set()
+    assert [r.getMessage() for r in caplog.records if "404" in r.getMessage()].__len__() == 1, caplog.text
+    stub = _Stub(dict.fromkeys(ids, 500))
+    got = RR.reread_by_id(stub, VENDORS, ids)
+    assert len(stub.asked) == RR.FAIL_LIMIT and got.covered == set(), stub.asked  # an outage: not 6 x retries

@@ -164,3 +164,25 @@ def test_the_listed_copy_wins_over_the_by_id_answer_at_the_same_instant(make_one
     _by_id(sb, VENDOR_BY_ID, other_view)
     _ot_sync(duckdb_warehouse, sb, reconcile=False)
     assert _vendor_stored(duckdb_warehouse, target) == _expected(sb, target)
+
+
+def test_row_keys_are_every_key_the_row_builders_read():
+    from pipelines.onetrust import rows as R
+
+    class Reads(dict):
+        def __init__(self):
+            super().__init__(id="0b5c8f8e-1111-4222-8333-944455550000")
+            self.read = set()
+
+        def get(self, key, default=None):
+            self.read.add(key)
+            return super().get(key, default)
+
+        def __getitem__(self, key):
+            self.read.add(key)
+            return super().__getitem__(key)
+
+    for resource, build in (("risks", R.risk_row), ("vendors", R.vendor_row)):
+        record = Reads()
+        build(record)
+        assert record.read == set(R.ROW_KEYS[resource]), resource

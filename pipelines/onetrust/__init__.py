@@ -58,6 +58,7 @@ from pipelines.onetrust.sync import (
     utc_text,
 )
 
+REREAD_TURN = "reread_after"  # resource state: the last due key read by id (the next run's turn starts after it)
 Lister = Callable[[OneTrustClient, OverlapCursor], Iterator[Page]]
 # Records -> (rows to load, [(what the vendor sent, reason, its id)] for records a later read or the
 # column types showed unstorable)
@@ -208,18 +209,20 @@ def onetrust_source(
     }
     common = dict(make_client=make_client, overlap=overlap_seconds, run_id=run_id, full=full, window=bounds,
                   share=share, delete_log=delete_log)
-    return [_entity_resource(*specs[e], **common) for e in entities]
+    # a delta of risks lists changes only (filtered on the server): not listed there proves nothing
+    return [_entity_resource(*specs[e], **common, filtered=not full and e == "risks") for e in entities]
 
 
 def _entity_resource(spec: S.EntitySpec, lister: Lister, mapper: Mapper, change_sort: str | None, deletes: str, *,
                      make_client: Callable[[], OneTrustClient], overlap: int, run_id: str,
                      full: bool, window: tuple[str, str] | None, share: ExportShare | None = None,
-                     delete_log: DeleteLogShare | None = None) -> DltResource:
+                     delete_log: DeleteLogShare | None = None, filtered: bool = False) -> DltResource:
     """``full``: read the whole listing (repair + delete reconciliation); else changes only, stopping at
     the cursor if the lister asked for ``change_sort`` and OneTrust proves it served it.
     ``window`` (start, end) in cursor format: only records modified in it, with a throwaway cursor.
     ``share`` / ``delete_log``: exports and the delete log this run's other assessment resource read too
-    (see :mod:`pipelines.onetrust.shared`)."""
+    (see :mod:`pipelines.onetrust.shared`). ``filtered``: the listing holds changes only (a risk delta), so a due
+    key it lacks is not gone, and due keys beyond the read-by-id limit are read by id in turn, run after run."""
     def rows() -> Iterator[Any]:
         # In window mode the cursor lives in a scratch dict: dlt's resource state stays untouched.
         state = dlt.current.resource_state() if window is None else {}
@@ -254,7 +257,11 @@ def _entity_resource(spec: S.EntitySpec, lister: Lister, mapper: Mapper, change_
             share.begin(spec.resource)
         try:
             # a delta reads the quarantined keys due by id (bounded), not the whole listing for them
-            reread = reread_by_id(client, spec, requeue.due()) if requeue is not None and not full else None
+            reread = None
+            if requeue is not None and not full:
+                reread = reread_by_id(client, spec, requeue.due(), after=state.get(REREAD_TURN), partial=filtered)
+                if reread.last is not None:
+                    state[REREAD_TURN] = reread.last
             pages = lister(client, cursor)
             order = ChangeOrder(spec, change_sort) if change_sort and not full else None
             for item in changed_records(spec, pages, cursor, run_id, outcome, order=order, held=held,
@@ -280,7 +287,8 @@ def _entity_resource(spec: S.EntitySpec, lister: Lister, mapper: Mapper, change_
                 share.finish(spec.resource)
             client.close()
         if requeue is not None:
-            if outcome.complete and outcome.stable:  # a due key the whole listing lacks was deleted
+            # a due key a whole, stable, unfiltered listing lacks was deleted (a 404 by id alone proves nothing)
+            if outcome.complete and outcome.stable and not filtered:
                 requeue.gone(k for k in requeue.due() if k not in outcome.listed_ids)
             requeue.commit()
         shadowed.commit(state)

@@ -18,7 +18,6 @@ instead of losing a row or inventing a delete.
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
@@ -125,8 +124,9 @@ def changed_records(spec: EntitySpec, pages: Iterable[Page], cursor: OverlapCurs
     listed again (restored, whatever its timestamp) is loaded and its delete withdrawn. ``shadowed``: the
     ledger of copies quarantined because another copy of their record won (:mod:`pipelines.onetrust.copies`,
     whose rule picks the copy loaded when one read lists a record more than once). ``reread``: the due keys read
-    by id this run (:mod:`pipelines.onetrust.reread`), taken before the listing: the keys it covers no longer
-    keep a delta from stopping at the cursor.
+    by id this run (:mod:`pipelines.onetrust.reread`): the keys it covers no longer keep a delta from stopping at
+    the cursor; its records are taken after the listing, only for ids the listing did not settle (took, found
+    unchanged, rejected or flagged), so a listed copy always wins over the answer by id.
 
     A copy whose stamp is not readable, of a record with a usable id, is judged at the end of the pass (or of its
     early stop): if another copy of the record was read in the pass, on any page, before or after it, it is held
@@ -138,8 +138,6 @@ def changed_records(spec: EntitySpec, pages: Iterable[Page], cursor: OverlapCurs
     shadowed = shadowed if shadowed is not None else Shadowed({}, spec.resource, run_id)
     due = set(requeue.due()) if requeue is not None else set()
     reread = reread if reread is not None else Reread()
-    if requeue is not None and reread.gone:
-        requeue.gone(reread.gone)  # read by id: 404, the vendor no longer has them
     stop_early = order is not None and not (due - reread.covered)
 
     def missing(rid: Any) -> bool:
@@ -151,6 +149,7 @@ def changed_records(spec: EntitySpec, pages: Iterable[Page], cursor: OverlapCurs
     start = min(begin, floor) if floor else begin
     # id -> (instant, raw stamp, content digest) of the copy this pass took (a row shifted onto a later page)
     emitted: dict[str, tuple[Any, Any, str]] = {}
+    judged_listed: set[str] = set()  # ids whose listed copy was rejected (readable stamp) or flagged: the listing's
     deferred: list[tuple[Any, str, str]] = []  # (copy with an unreadable stamp, reason, id): judged at the end
 
     def judged() -> Iterator[Any]:
@@ -167,15 +166,8 @@ def changed_records(spec: EntitySpec, pages: Iterable[Page], cursor: OverlapCurs
                 yield item
         deferred.clear()
 
-    last_total: int | None = None
-    by_id = [Page(reread.records, -1, None, None)] if reread.records else []
-    for page in itertools.chain(by_id, pages):
-        listed = page.number >= 0  # not the records read by id
-        if listed and last_total is not None and page.total_elements is not None and page.total_elements < last_total:
-            outcome.stable = False
-        last_total = page.total_elements if listed and page.total_elements is not None else last_total
-        if stop_early and listed:
-            stop_early = order is not None and order.check(page)
+    def taken(page: Page, listed: bool) -> Iterator[Any]:
+        """One page's quarantine items and changed records; returns whether it held a row older than the window."""
         live = []
         kept, losers = newest_copies(spec, page.items)
         for loser, reason, rid in losers:
@@ -188,6 +180,7 @@ def changed_records(spec: EntitySpec, pages: Iterable[Page], cursor: OverlapCurs
                 outcome.blind += 1
             elif record.get("markForDelete") is True:
                 outcome.flagged_ids.add(rid)
+                judged_listed.add(rid)
                 continue
             else:
                 outcome.listed_ids.add(rid)
@@ -196,9 +189,11 @@ def changed_records(spec: EntitySpec, pages: Iterable[Page], cursor: OverlapCurs
         for record, reason in rejected:
             stamp = normalise(record.get(spec.ts_field)) if isinstance(record, dict) else None
             rid = uuid_key(record.get(spec.id_field)) if isinstance(record, dict) else None
+            rid = rid if isinstance(rid, str) and rid else None
+            if rid and stamp is not None and listed:
+                judged_listed.add(rid)
             if stamp is not None and stamp < start and not missing(rid):
                 continue  # unchanged since an earlier run quarantined it
-            rid = rid if isinstance(rid, str) and rid else None
             if stamp is None and rid and not text_problem(rid):  # a copy of a record this pass takes? At the end
                 deferred.append((record, reason, rid))
                 continue
@@ -233,8 +228,7 @@ def changed_records(spec: EntitySpec, pages: Iterable[Page], cursor: OverlapCurs
             if not cursor.admit(rid, stamp, version):
                 emitted[rid] = (instant, raw, None)  # loaded before: it stands for its id in this pass
                 continue
-            # read by id: its view may differ from the listing's, so a listed copy at its instant is no conflict
-            emitted[rid] = (instant, raw, content(record, spec.ts_field) if listed else None)
+            emitted[rid] = (instant, raw, content(record, spec.ts_field))
             fresh.append(record)
         if fresh:
             keys = [uuid_key(r[spec.id_field]) for r in fresh]
@@ -246,11 +240,28 @@ def changed_records(spec: EntitySpec, pages: Iterable[Page], cursor: OverlapCurs
                 deleted.difference_update(back)
                 yield withdrawn_rows(spec.resource, back, run_id=run_id)
             yield fresh
-        if stop_early and reached_old and listed:
-            yield from judged()
-            return
+        return reached_old
+
+    last_total: int | None = None
+    stopped = False
+    for page in pages:
+        if last_total is not None and page.total_elements is not None and page.total_elements < last_total:
+            outcome.stable = False
+        last_total = page.total_elements if page.total_elements is not None else last_total
+        if stop_early:
+            stop_early = order is not None and order.check(page)
+        reached_old = yield from taken(page, True)
+        if stop_early and reached_old:
+            stopped = True
+            break
+    # The records read by id last, for the keys the listing did not settle: a listed copy (taken, unchanged, or
+    # judged) stands for its id, and an answer by id (another view of the record) never wins a tie over it.
+    by_id = [r for r in reread.records
+             if (rid := uuid_key(r.get(spec.id_field))) not in emitted and rid not in judged_listed]
+    if by_id:
+        yield from taken(Page(by_id, -1, None, None), False)
     yield from judged()
-    outcome.complete = True
+    outcome.complete = not stopped
 
 
 def newest_copies(spec: EntitySpec, records: list[Any]) -> tuple[list[Any], list[tuple[Any, str, str]]]:
