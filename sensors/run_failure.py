@@ -12,6 +12,7 @@ or revoked: the same message by e-mail. An e-mail the relay refuses for good (a 
 from __future__ import annotations
 
 import csv
+import logging
 from pathlib import Path
 
 from dagster import (
@@ -29,7 +30,7 @@ from dagster import (
 from assets.notifications.messages import Message, email_bodies, slack_blocks, slack_text
 from pipelines.common.log_redaction import mask_log_text
 from resources.audit import CORRELATION_TAG
-from resources.email import EmailAddressError, EmailDeliveryError, EmailRejected, valid_recipients
+from resources.email import EmailAddressError, EmailDeliveryError, EmailPartlyRefused, EmailRejected, valid_recipients
 from resources.environment import current_environment
 from resources.notifications import NotificationsResource
 from resources.slack import SlackDeliveryError
@@ -104,8 +105,16 @@ def announce(msg: Message, correlation_id: str, notifications: NotificationsReso
     if not to:
         raise EmailAddressError(f"run failure not delivered ({reason}): no valid e-mail in the run_failure route of "
                                 f"the notification_routing seed: {'; '.join(bad)}")
+    if bad:  # reported, not only skipped: someone must fix the route
+        log.warning("run failure e-mail: route entries left out (fix the run_failure row of the notification_routing "
+                    "seed): %s", mask_log_text("; ".join(bad))[:500])
     text, page = email_bodies(msg, correlation_id)
-    email.send(to, msg.subject, text, page, msg.delivery_key)
+    try:
+        email.send(to, msg.subject, text, page, msg.delivery_key)
+    except EmailPartlyRefused as exc:  # sent to the others: a resend would reach them twice, every 5 minutes
+        log.warning("run failure e-mail sent, but the relay refused %s; not resent (fix the route): %s",
+                    ", ".join(exc.refused)[:300], mask_log_text(str(exc))[:300])
+        return "email (some recipients refused)"
     return "email"
 
 
@@ -116,6 +125,8 @@ def root_cause(error) -> str:
         error = error.cause
     return (error.message or "").strip() if error is not None else ""
 
+
+log = logging.getLogger(__name__)
 
 # On a failed run whose announcement could not be delivered (Slack and e-mail both failing): Dagster's
 # run-status cursor has moved past it, so ``run_failure_retry`` delivers it later.

@@ -175,3 +175,39 @@ def test_a_run_failure_e_mail_refused_for_good_is_not_retried_and_keeps_the_reas
         with build_sensor_context(instance=instance) as context:
             assert "No failed run" in retry.evaluate_tick(context).skip_message  # never resent every 5 minutes
         assert smtp.messages() == []
+
+
+def test_a_run_failure_e_mail_refused_for_one_recipient_is_sent_once_and_never_retried(make_smtp_sandbox,
+                                                                                      monkeypatch, caplog):
+    """Review of round 31: a relay refusing one address of the route (550 unknown user) raised EmailPartlyRefused,
+    which left the run ``pending``: the retry sensor sent the alert again to everyone every 5 minutes, for ever."""
+    from tests.test_round30_run_failure import Daemon, failing_full_sync
+
+    smtp = make_smtp_sandbox(username="mailer", password="mail-secret", starttls=True)
+    monkeypatch.delenv("VAULT_ADDR", raising=False)
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    for name, value in {"SMTP_HOST": smtp.host, "SMTP_PORT": str(smtp.port), "SMTP_USERNAME": "mailer",
+                        "SMTP_PASSWORD": "mail-secret", "SMTP_FROM_ADDRESS": "projectx@projectx.io",
+                        "SMTP_CA_BUNDLE": smtp.ca_bundle, "PROJECTX_ENV": "prod"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr("resources.secrets._strict_default", lambda: False)
+    import sensors.run_failure as rf
+
+    monkeypatch.setattr(rf, "route", lambda env: ("", ["oncall@projectx.io", "gone@projectx.io", "not an address"]))
+    smtp.faults.set(reject_recipients=["gone@*"])
+    resource = NotificationsResource(backoff_base_seconds=0.01)
+    retry = rf.build_run_failure_retry_sensor(resource)
+    with DagsterInstance.ephemeral() as instance:
+        daemon = Daemon(rf.build_run_failure_sensor(resource), instance)
+        daemon.tick()
+        failed = failing_full_sync.execute_in_process(instance=instance, raise_on_error=False)
+        with caplog.at_level("WARNING", logger="sensors.run_failure"):
+            reactions = daemon.tick().dagster_run_reactions
+        assert reactions and reactions[0].error is None, reactions[0].error
+        assert instance.get_run_by_id(failed.run_id).tags.get(rf.ALERT_TAG) != rf.PENDING
+        with build_sensor_context(instance=instance) as context:
+            assert "No failed run" in retry.evaluate_tick(context).skip_message
+    assert len(smtp.messages()) == 1  # to oncall once; never again to those who got it
+    logged = caplog.text
+    assert "gone@projectx.io" in logged and "not an address" in logged  # the route's faults are reported
+    assert "mail-secret" not in logged
