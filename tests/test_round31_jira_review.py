@@ -127,6 +127,31 @@ def test_a_reopen_of_a_closed_issue_that_takes_no_edit_moves_it_first_and_is_nev
     assert order.index("transitions") < next(i for i, w in enumerate(writes(jira)) if w["method"] == "PUT"), order
 
 
+def test_a_reopened_issue_whose_edit_is_then_refused_is_held_on_the_next_pushes(jira, duckdb_warehouse, monkeypatch):
+    """Review of round 31: the reopen went through but the edit after it was refused (the reopened status takes no
+    edit either); the link stayed closed, and a closed link was never held: every push read it and sent the refused
+    edit again. Held like any issue that takes no edit, as long as its not_editable dead letter stands."""
+    rows = jira_rows(2)
+    write_outbound(duckdb_warehouse, "jira", rows)
+    assert run("jira").created == 2
+    vid, key = _links(duckdb_warehouse)["rem-00000"]
+    write_outbound(duckdb_warehouse, "jira", rows[1:])
+    assert run("jira", run_id="close").closed == 1
+    _freeze(monkeypatch, lambda issue: True)  # no status of this workflow takes an edit now
+    write_outbound(duckdb_warehouse, "jira", [{**rows[0], "due_date": date(2027, 8, 2)}, rows[1]])
+    first = run("jira", run_id="reopen")
+    assert first.dead_lettered == 1 and _frozen_audits(duckdb_warehouse) == [(vid,)]
+    assert _issue(jira, key)["fields"]["status"]["statusCategory"]["key"] != "done"  # the move went through
+    for n in range(2):
+        jira.clear_request_log()
+        again = run("jira", run_id=f"held-{n}")
+        assert again.dead_lettered == 1, again.failures
+        assert [r["path"] for r in jira.request_log if r["path"].endswith((f"/{vid}", f"/{key}"))
+                or f"/{vid}/" in r["path"] or f"/{key}/" in r["path"]] == [], "held: no request for it"
+        [(_, error)] = [d for d in _dead(duckdb_warehouse) if d[0] == "rem-00000"]
+        assert error.startswith("deferred: not_editable:"), error
+
+
 def test_the_owed_assignee_is_not_set_over_an_assignment_made_after_the_read(jira, duckdb_warehouse, monkeypatch):
     """A person assigns the issue between the push's read and its PUT: the assignment stands."""
     from assets.reverse_sync.jira import JiraIssueWriter

@@ -278,8 +278,9 @@ class ReverseSync:
             return w.steps(m.changes, False), m, snap
         base = json.loads(c.link.get("synced_fields") or "{}")
         hold = getattr(w, "hold", None)  # a record the vendor will not take now waits, before any call (Jira)
-        # never a close nor a reopen (a link we closed): a workflow move is no edit, and a reopen makes it editable
-        if hold is not None and not c.closing and c.link["status"] == OPEN and not self.config.dry_run:
+        # never a close (a workflow move is no edit). A reopen is held only while a refusal of its edit stands (the
+        # move went through, the edit after it was refused: the link is still closed, and was re-sent every push)
+        if hold is not None and not c.closing and not self.config.dry_run:
             hold(c.internal_id, str(c.link["vendor_id"]), c.desired, self.writes)
         if w.reads:
             snap = w.read(c.link["vendor_id"], c.link.get("vendor_updated"))
