@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from assets.reverse_sync import sn_reverted, state
+from assets.reverse_sync import holds, sn_reverted, state
 from tests import test_reverse_sync_attacks as attacks
 from tests.reverse_sync_helpers import run, write_outbound, writes
 from tests.test_reverse_sync_servicenow import remediation_rows
@@ -40,14 +40,14 @@ class _Writes:
 
 @pytest.mark.parametrize("hold_seconds", [3600, sn_reverted.MAX_SECONDS, 1_400_000_000, 10 ** 18])
 def test_the_doubled_hold_is_capped_at_a_day_without_overflow(monkeypatch, hold_seconds):
-    monkeypatch.setattr(sn_reverted, "ensure_audit_table", lambda conn: None)
+    monkeypatch.setattr(holds, "ensure_audit_table", lambda conn: None)
     monkeypatch.setattr(state, "now", lambda: NOW)
     until = sn_reverted.held_until(_Writes(20), "servicenow", "sys1", "rem-1", hold_seconds)
     assert until == NOW + timedelta(days=1), "20 reverts: the hold is at its cap, a day after the last"
 
 
 def test_one_revert_holds_the_setting_itself(monkeypatch):
-    monkeypatch.setattr(sn_reverted, "ensure_audit_table", lambda conn: None)
+    monkeypatch.setattr(holds, "ensure_audit_table", lambda conn: None)
     monkeypatch.setattr(state, "now", lambda: NOW)
     assert sn_reverted.held_until(_Writes(1), "servicenow", "sys1", "rem-1", 600) == NOW + timedelta(seconds=600)
     assert sn_reverted.held_until(_Writes(2), "servicenow", "sys1", "rem-1", 600) == NOW + timedelta(seconds=1200)

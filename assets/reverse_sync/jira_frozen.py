@@ -17,14 +17,14 @@ with it, lists no field (a bare 403, ``VendorAuthError``, is the account's: neve
 - the next pushes do not read or write the issue while the hold runs: ``PROJECTX_JIRA_EDIT_RETRY_SECONDS``
   (default 3600; 0: no hold; at most 86400, a larger value stops the push before any call with an error naming
   the setting) after the last refusal, doubled per refusal of the same dead-letter episode, at most a day (the
-  bookkeeping of :func:`assets.reverse_sync.sn_reverted.held_until`). Until then the record waits as a dead
+  bookkeeping of :func:`assets.reverse_sync.holds.held_until`). Until then the record waits as a dead
   letter whose reason starts ``deferred: not_editable:``; each push still counts it (``dead_lettered``) and
   adds an attempt, so nothing is dropped silently;
 - once the hold has passed the push plans it again (the read) and sends the edit: written and the dead letter
   cleared when the issue takes edits again, else refused, audited and held twice as long;
-- a close (the control passes) is a workflow transition, not an edit: it is never held; nor is a reopen (the
+- a close (the control passes) is a workflow transition, not an edit: it is never held; nor is a fresh reopen (the
   control fails again), whose transition goes before the edit (``JiraIssueWriter.steps``), so the edit finds the
-  issue open again.
+  issue open again. A reopen whose move went through but whose edit was refused is held like any other.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from typing import Any
 
 from pipelines.common.http import VendorError
 
-from . import sn_reverted
+from . import holds
 
 NOT_EDITABLE = "not_editable"
 SETTING = "PROJECTX_JIRA_EDIT_RETRY_SECONDS"
@@ -41,10 +41,7 @@ SETTING = "PROJECTX_JIRA_EDIT_RETRY_SECONDS"
 
 def hold_seconds() -> int:
     """The first hold after a refusal, from the environment (a bad value raises before any vendor call)."""
-    from resources.evidence.limits import env_int
-
-    return env_int(SETTING, 3600, unit="a number of seconds", example="3600", minimum=0,
-                   maximum=sn_reverted.MAX_SECONDS) or 0
+    return holds.setting(SETTING)
 
 
 def _why(vendor_id: str, project: str) -> str:
@@ -73,7 +70,7 @@ def refused(exc: VendorError, vendor_id: str, internal_id: str, project: str, ho
 
 def check(writes: Any, vendor_id: str, internal_id: str, project: str, hold: int) -> None:
     """Raise the record's ``deferred: not_editable:`` error while its hold runs (no vendor call is made)."""
-    until = sn_reverted.held_until(writes, writes.vendor, vendor_id, internal_id, hold, NOT_EDITABLE)
+    until = holds.held_until(writes, writes.vendor, vendor_id, internal_id, hold, NOT_EDITABLE)
     if until is not None:
         raise VendorError(
             f"deferred: {NOT_EDITABLE}: {_why(vendor_id, project)}. Held: not sent again before "

@@ -7,7 +7,7 @@ from typing import Any
 
 from dagster import AssetCheckResult, AssetExecutionContext, AssetKey, MaterializeResult, asset, asset_check
 
-from assets.reverse_sync import readback, sn_reverted, sn_update_reverted
+from assets.reverse_sync import holds, readback, sn_reverted, sn_update_reverted
 from assets.reverse_sync.assetkit import ReverseSyncConfig, no_dead_letters, paused_by_flag, run_sync
 from assets.reverse_sync.engine import DONE, Snapshot, Step, default_steps
 from assets.reverse_sync.policy import PROJECTX, SHARED, VENDOR, Change, Field
@@ -71,8 +71,7 @@ class ServiceNowTaskWriter:
         self.settle_seconds = env_int("PROJECTX_SERVICENOW_CREATE_SETTLE_SECONDS", 300, unit="a number of seconds",
                                       example="300", minimum=0) or 0
         # a close a business rule set back is not sent again for this long (doubled per revert): sn_reverted.py
-        self.close_retry_seconds = env_int(sn_reverted.SETTING, 3600, unit="a number of seconds", example="3600",
-                                           minimum=0, maximum=sn_reverted.MAX_SECONDS) or 0
+        self.close_retry_seconds = holds.setting(sn_reverted.SETTING)
 
     def desired(self, row: dict[str, Any]) -> dict[str, Any]:
         return {

@@ -22,25 +22,17 @@ it. So the answer's state is compared with the close sent:
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from pipelines.common.http import VendorError
-from resources.audit import SCHEMA as AUDIT
-from resources.audit import ensure_audit_table
 
-from . import state
+from .holds import MAX_SECONDS, held_until  # noqa: F401  (the hold's bookkeeping: holds.py; callers import it here)
 from .refusal import per_record
 
 REVERTED = "close_reverted"
 UPDATE_REVERTED = "update_reverted"  # a reopen or a field update set back (sn_update_reverted.py)
 SETTING = "PROJECTX_SERVICENOW_CLOSE_RETRY_SECONDS"
-MAX_HOLD = timedelta(days=1)
-# the setting's largest value: a hold is at most a day anyway (a larger value was an OverflowError that stopped
-# the push once doubled)
-MAX_SECONDS = int(MAX_HOLD.total_seconds())
-# the revert is audited a moment before the engine writes the dead letter (same record, same run)
-_MARGIN = timedelta(minutes=10)
 
 
 def reverted(vendor_id: str, internal_id: str, answered: Any, status: int, hold_seconds: int,
@@ -52,32 +44,6 @@ def reverted(vendor_id: str, internal_id: str, answered: Any, status: int, hold_
               + (f" (held {hold_seconds} s after this, {SETTING}, doubled per revert)" if hold_seconds else ""))
     writes._audit(REVERTED, vendor_id, internal_id, status, reason[:300])
     return VendorError(reason, 409)
-
-
-def held_until(writes: Any, vendor: str, vendor_id: str, internal_id: str, hold_seconds: int,
-               operation: str = REVERTED) -> datetime | None:
-    """When the close (``operation`` close_reverted) or the update (update_reverted) of ``vendor_id`` may be sent
-    again (naive UTC), if that is still to come: None when no hold applies (no dead letter for the record, no
-    revert in its episode, the setting 0, or the hold is over)."""
-    if hold_seconds <= 0:
-        return None
-    with writes.lock, writes.committed():
-        conn = writes.conn
-        since = conn.scalar(f"select first_failed_at from {state.SCHEMA}.dead_letters where vendor = %s "
-                            "and internal_id = %s", (vendor, internal_id))
-        if since is None:
-            return None
-        ensure_audit_table(conn)  # a dead letter may come before this warehouse's first audited write
-        rows = conn.query(f"select occurred_at from {AUDIT}.events where action = 'push' and system = %s and "
-                          "operation = %s and object_id = %s and occurred_at >= %s order by occurred_at",
-                          (vendor, operation, vendor_id, since - _MARGIN))
-    if not rows:
-        return None
-    last = rows[-1]["occurred_at"]
-    # doubled in whole seconds (Python ints do not overflow), capped before it becomes a timedelta
-    hold = timedelta(seconds=min(MAX_SECONDS, hold_seconds * 2 ** min(len(rows) - 1, 16)))
-    until = last + hold
-    return until if until > state.now() else None
 
 
 def deferred(vendor_id: str, until: datetime) -> VendorError:
