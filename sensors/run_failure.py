@@ -27,6 +27,7 @@ from dagster import (
     sensor,
 )
 
+from assets.health.measure import RUNBOOKS as CONNECTOR_RUNBOOKS
 from assets.notifications.messages import Message, email_bodies, slack_blocks, slack_text
 from pipelines.common.log_redaction import mask_log_text
 from resources.audit import CORRELATION_TAG
@@ -36,8 +37,7 @@ from resources.notifications import NotificationsResource
 from resources.slack import SlackDeliveryError
 
 ROUTING_SEED = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds" / "notification_routing.csv"
-RUNBOOKS = (("servicenow", "RB-002"), ("jira", "RB-003"), ("onetrust", "RB-004"), ("slack", "RB-005"),
-            ("notifications", "RB-005"))
+RUNBOOKS = tuple(CONNECTOR_RUNBOOKS.items())  # (word in the job or step name, runbook), first match wins
 
 
 def runbook_for(*names: str) -> str:
