@@ -211,13 +211,14 @@ class ServiceNowTaskWriter:
                                what="new record's sys_id", operation="create", object_id=internal_id,
                                internal_id=internal_id, verify=verify)
         if operation == "close":  # planned only for a record still open there (open_at_vendor)
-            until = sn_reverted.held_until(writes, self.vendor, str(vendor_id), internal_id, self.close_retry_seconds)
+            until = holds.held_until(writes, self.vendor, str(vendor_id), internal_id, self.close_retry_seconds,
+                                     sn_reverted.REVERTED)
             if until is not None:  # a business rule set the last close back: not sent on every push
                 raise sn_reverted.deferred(str(vendor_id), until)
             body = {"state": STATE_CLOSED, "close_notes": "Closed by Project X: the control passes again."}
         else:
-            until = sn_reverted.held_until(writes, self.vendor, str(vendor_id), internal_id, self.close_retry_seconds,
-                                           sn_update_reverted.UPDATE_REVERTED)
+            until = holds.held_until(writes, self.vendor, str(vendor_id), internal_id, self.close_retry_seconds,
+                                     sn_update_reverted.UPDATE_REVERTED)
             if until is not None:  # a business rule set the last reopen or update back: not sent on every push
                 raise sn_update_reverted.deferred(str(vendor_id), until)
             body = {**payload, "state": STATE_OPEN} if operation == "transition" else \

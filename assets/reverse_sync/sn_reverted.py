@@ -27,7 +27,7 @@ from typing import Any
 
 from pipelines.common.http import VendorError
 
-from .holds import MAX_SECONDS, held_until  # noqa: F401  (the hold's bookkeeping: holds.py; callers import it here)
+from .holds import MAX_SECONDS, held_until  # noqa: F401  (kept importable here; the bookkeeping is holds.py)
 from .refusal import per_record
 
 REVERTED = "close_reverted"

@@ -23,7 +23,7 @@ A revert is audited as operation ``update_reverted`` (the record's sys_id, the f
 and raised as a :class:`VendorError` (409: about this record, not ServiceNow's health) whose reason starts
 ``update_reverted:``; the engine dead-letters the record and leaves its link as it was, which is the vendor's
 real state (a reopen set back leaves the link closed). Later pushes plan the write again but do not send it
-while the hold of :func:`assets.reverse_sync.sn_reverted.held_until` runs (same setting
+while the hold of :func:`assets.reverse_sync.holds.held_until` runs (same setting
 ``PROJECTX_SERVICENOW_CLOSE_RETRY_SECONDS``, doubled per revert of the dead-letter episode, at most a day);
 meanwhile the dead letter reads ``deferred: update_reverted: ...`` and nothing is written.
 """
