@@ -135,6 +135,7 @@ def test_the_nightly_reconciliation_waits_for_a_running_push_instead_of_writing_
     not linked yet, so the push's own link insert then failed on the key (or it closed as an orphan a record the
     push was linking). While a push holds the ServiceNow lock it now waits, then gives up without a write."""
     import assets.reverse_sync.reconcile as reconcile
+    import assets.reverse_sync.reconcile_lock as reconcile_lock
     from assets.reverse_sync import state
     from assets.reverse_sync.engine import ensure_tables
     from assets.reverse_sync.servicenow import ServiceNowTaskWriter, remediation_table
@@ -150,7 +151,7 @@ def test_the_nightly_reconciliation_waits_for_a_running_push_instead_of_writing_
     client = ServiceNowResource().client()
     try:  # a push is creating the first record: sent and answered, its link not saved yet
         made = client.create(remediation_table(), ServiceNowTaskWriter(client, remediation_table()).payload(rows[0]))
-        monkeypatch.setattr(reconcile, "LOCK_WAIT_SECONDS", 0.3)
+        monkeypatch.setattr(reconcile_lock, "LOCK_WAIT_SECONDS", 0.3)
         with WarehouseResource.from_env().connect() as conn:
             ensure_tables(conn)
             owner = state.acquire_run_lock(conn, "servicenow", "push-running")
