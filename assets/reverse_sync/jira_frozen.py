@@ -8,7 +8,8 @@ sends (400, each field "cannot be set"), or with 403. Before, that record's dead
 push: a read, a refused PUT and an editmeta read each time, for ever.
 
 So when an edit is refused (400, or 403 with Jira's reason: ``writes.RecordRefused``) and the issue's editmeta, read
-with it, lists no field (a bare 403, ``VendorAuthError``, is the account's: never held, the breaker counts it):
+with it, lists no field (a bare 403, ``VendorAuthError``, is the account's: never held, the breaker counts it; a
+403 "You do not have permission to ..." is held and also counts toward the account-wide refusal stop, ``refusal.py``):
 
 - the refusal is audited as operation ``not_editable`` (the issue's id, Jira's status) and the record is
   dead-lettered (409: about this record, not Jira's health, so no breaker count) with a reason starting
@@ -65,7 +66,9 @@ def refused(exc: VendorError, vendor_id: str, internal_id: str, project: str, ho
     reason = (f"{NOT_EDITABLE}: {_why(vendor_id, project)}. Jira answered: {str(exc)[:600]}"
               + (f". Not sent again for {hold} s ({SETTING}, doubled per refusal, at most a day)" if hold else ""))
     writes._audit(NOT_EDITABLE, vendor_id, internal_id, exc.status, reason[:300])
-    return VendorError(reason, 409)
+    held = VendorError(reason, 409)
+    held.account_answer = exc  # type: ignore[attr-defined]  # refusal.py counts Jira's answer toward its stop
+    return held
 
 
 def check(writes: Any, vendor_id: str, internal_id: str, project: str, hold: int) -> None:

@@ -14,8 +14,11 @@ records are in flight, so no more than ``STREAK`` writes are sent. A write that 
 refusals among successes are per-record (an ACL on one record) and only those records are dead-lettered.
 
 A 403 with no reason at all (``VendorAuthError``: refused again after a token renewal, no body saying why) is an
-account-level answer too. Only writers that define ``refusal_fix`` take part (ServiceNow, Jira); the others are
-unchanged.
+account-level answer too, and so is Jira's 403 "You do not have permission to ..." (the account lacks a project
+permission): three of those in a row stop the push even when each issue is also held (``jira_frozen``), so a project
+that lost the Edit Issues grant costs three edits a push, not one per issue, and says which grant to restore.
+
+Only writers that define ``refusal_fix`` take part (ServiceNow, Jira); the others are unchanged.
 """
 
 from __future__ import annotations
@@ -28,7 +31,10 @@ from pipelines.common.http import VendorAuthError, VendorError
 
 STREAK = 3
 # what a ServiceNow ACL refusal says (Table API: "ACL Exception Update Failed due to security constraints")
-_ACL = re.compile(r"\bACL\b|security constraints?|insufficient (rights|privileges)|not authori[sz]ed", re.I)
+_ACL = re.compile(r"\bACL\b|security constraints?|insufficient (rights|privileges)|not authori[sz]ed"
+                  # Jira's 403 for a permission the account lacks in the project ("You do not have permission to
+                  # edit issues in this project"); its 404 "... or you do not have permission to see it" is no 403
+                  r"|\bdo(es)? not have (the )?permissions? to\b", re.I)
 # the vendor's own words for a refusal of one record for its values (not our "Fix the ... business rule" hint)
 _PER_RECORD = re.compile(r"aborted by business rule|data policy", re.I)
 # methods, paths, sys_ids, record numbers and the operation ServiceNow names ("ACL Exception Update Failed" for
@@ -75,6 +81,8 @@ class AccountRefusal:
     def failure(self, exc: VendorError) -> None:
         if not self.watching:
             return
+        # a record held for the refusal (jira_frozen: dead-lettered as 409) still counts as the answer it was
+        exc = getattr(exc, "account_answer", None) or exc
         found = signature(exc)
         with self.lock:
             if found is None:
