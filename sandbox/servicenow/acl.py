@@ -57,7 +57,8 @@ if TYPE_CHECKING:
 OPEN_TABLES = frozenset({"sys_user", "sys_user_group", "sc_cat_item"})
 OWN_FIELDS = ("opened_by", "caller_id", "requested_for", "user")
 SELF_SERVICE_INSERT = frozenset({"incident"})
-ADMIN_TABLES = frozenset({"sys_properties", "sys_script"})  # base ACLs: read and write need the admin role
+# base ACLs: read and write need the admin role
+ADMIN_TABLES = frozenset({"sys_properties", "sys_script", "sys_rate_limit_rules", "sys_rate_limit_violations"})
 # what a restricted caller cannot query: the work notes, and the journal list that holds them too
 UNQUERYABLE = frozenset({*RESTRICTED_FIELDS, "comments_and_work_notes"})
 

@@ -39,6 +39,7 @@ from sandbox.servicenow.cmdb_api import CmdbInstanceAPI
 from sandbox.servicenow.imports import ImportSetAPI
 from sandbox.servicenow.jsonv2 import JSONv2
 from sandbox.servicenow.outbound import OutboundMessages
+from sandbox.servicenow.rate_limits import RateLimiter, register_admin
 from sandbox.servicenow.stats import StatsAPI
 from sandbox.servicenow.store import Store
 from sandbox.servicenow.tables import Table
@@ -74,6 +75,7 @@ class ServiceNowSandbox(Sandbox):
         self.logins = Logins(lambda: self.store.scratch("passwords"), lambda name: login_barred(self.store, name))
         self.auth = Authenticator(self.tokens, self.credentials, client_credentials_enabled, self.logins)
         self.outbound = OutboundMessages()
+        self.rate_limits = RateLimiter(self.store)
         self.store.listeners.append(self.outbound.on_change)
         self._sessions: OrderedDict[str, threading.Lock] = OrderedDict()
         self._session_users: dict[str, str] = {}
@@ -133,7 +135,9 @@ class ServiceNowSandbox(Sandbox):
             self._busy += 1
             self.concurrency_peak = max(self.concurrency_peak, self._busy)
         try:
-            resp = xml_format.convert(req, super()._slow_call(req))
+            limit_headers, refusal = self._rate_limited(req)
+            resp = xml_format.convert(req, refusal or super()._slow_call(req))
+            resp.headers.extend(limit_headers)
         finally:
             with self._sessions_lock:
                 self._busy -= 1
@@ -151,6 +155,17 @@ class ServiceNowSandbox(Sandbox):
             secure = "; Secure" if self.tls else ""  # a Secure cookie never comes back over plain HTTP
             resp.headers.append(("Set-Cookie", f"JSESSIONID={session}; Path=/{secure}; HttpOnly"))
         return resp
+
+    def _rate_limited(self, req: Request) -> tuple[list[tuple[str, str]], Response | None]:
+        """The rate limit rule's headers for an API request, and its 429 once past the rule's limit
+        (`rate_limits`); nothing for a request that does not authenticate (its handler answers 401)."""
+        if not req.path.startswith("/api/") or not self.rate_limits.any_rules():
+            return [], None
+        try:
+            user = self.auth.authenticate(req)
+        except HTTPError:
+            return [], None
+        return self.rate_limits.check(req, user)
 
     def reset_concurrency_peak(self) -> None:
         """Start counting the most requests served at once (``concurrency_peak``) from zero."""
@@ -199,6 +214,7 @@ class ServiceNowSandbox(Sandbox):
             {"endpoints": [{k: v for k, v in e.items() if k != "secret"} for e in self.outbound.endpoints],
              "deliveries": list(self.outbound.deliveries)[-500:]}))
         self.admin.add("DELETE", r"/_sandbox/servicenow/webhooks", self._admin_clear_webhooks)
+        register_admin(self)  # /_sandbox/servicenow/rate_limits: the REST API rate limit rules (`rate_limits`)
 
     # --- Python API ----------------------------------------------------------------------------
     @property
@@ -309,6 +325,7 @@ class ServiceNowSandbox(Sandbox):
         super().reset()
         self.tokens.clear()
         self.store.reset()
+        self.rate_limits.clear()
 
     def describe(self) -> dict[str, Any]:
         c = self.credentials

@@ -31,6 +31,7 @@ from sandbox.servicenow.import_tables import IMPORT_SCHEMAS
 from sandbox.servicenow.journal import add_entries, save_entries
 from sandbox.servicenow.meta_tables import META_SCHEMAS, METADATA, MetadataView, meta_rows
 from sandbox.servicenow.platform_tables import PLATFORM_SCHEMAS, platform_rows
+from sandbox.servicenow.rate_limits import SCHEMAS as RATE_LIMIT_SCHEMAS
 from sandbox.servicenow.reference_data import REFERENCE_SCHEMAS, reference_rows
 from sandbox.servicenow.rules import apply_rules
 from sandbox.servicenow.schema import SCHEMAS, SYSTEM_FIELDS, TASK_CHILDREN
@@ -88,7 +89,8 @@ class Store:
     def load(self, ds: Dataset) -> None:
         with self.lock:
             schemas = {**SCHEMAS, **IMPORT_SCHEMAS, "sys_audit": audit.AUDIT_SCHEMA, **CONFLICT_SCHEMAS, **CART_SCHEMAS,
-                       **REFERENCE_SCHEMAS, **SYSTEM_SCHEMAS, **PLATFORM_SCHEMAS}
+                       **REFERENCE_SCHEMAS, **SYSTEM_SCHEMAS, **PLATFORM_SCHEMAS,
+                       **RATE_LIMIT_SCHEMAS}
             system = system_rows(SCHEMAS["cmdb_ci"].names, ds.rows.get("cmdb_ci", []), self.instance_uri)
             rows = {**meta_rows(schemas.values()), **reference_rows(_department_heads(ds.rows.get("sys_user", []))),
                     **system, **platform_rows(ds.rows.get("cmdb_ci", [])), **ds.rows}
