@@ -39,6 +39,7 @@ from sandbox.servicenow.cmdb_api import CmdbInstanceAPI
 from sandbox.servicenow.imports import ImportSetAPI
 from sandbox.servicenow.jsonv2 import JSONv2
 from sandbox.servicenow.outbound import OutboundMessages
+from sandbox.servicenow.path_ids import loosen
 from sandbox.servicenow.rate_limits import RateLimiter, register_admin
 from sandbox.servicenow.stats import StatsAPI
 from sandbox.servicenow.store import Store
@@ -206,6 +207,7 @@ class ServiceNowSandbox(Sandbox):
         ChangeAPI(self).register(router)
         ServiceCatalogAPI(self).register(router)
         CartAPI(self).register(router)
+        loosen(router)  # an id that is not hex reaches its handler: the API's 404, not an unknown URI (`path_ids`)
         self.admin.add("POST", r"/_sandbox/servicenow/touch", self._admin_touch)
         self.admin.add("POST", r"/_sandbox/servicenow/delete", self._admin_delete)
         self.admin.add("GET", r"/_sandbox/servicenow/deleted", lambda r: json_response({"deleted": self.deleted}))
