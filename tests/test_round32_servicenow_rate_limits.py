@@ -148,3 +148,23 @@ def test_pysnc_waits_out_retry_after_and_reads_once_the_hour_turns(make_servicen
     assert len(gr) == len(sb.records("incident")) == sum(1 for _ in gr)
     statuses = [e["status"] for e in sb.request_log if e["path"] == "/api/now/table/incident"]
     assert statuses[0] == 429 and statuses[-1] == 200, statuses
+
+
+def test_a_table_rule_limits_its_table_only_two_role_rules_give_the_lower_and_a_new_limit_recounts(sb):
+    sb.add_user("r32rl.both", "R32-both-pw", roles=("itil", "asset"))
+    on_incident = _rule(sb, name="incidents", rest_api="Table API", table="incident", rate_limit="1", type="all")
+    by_itil = _rule(sb, name="itil", rest_api="Attachment API", rate_limit="5", type="role", role="itil")
+    by_asset = _rule(sb, name="asset", rest_api="Attachment API", rate_limit="2", type="role", role="asset")
+    s, both = _session(sb), _session(sb, ("r32rl.both", "R32-both-pw"))
+    incidents, problems = sb.url + "/api/now/table/incident", sb.url + "/api/now/v2/table/problem"
+    assert s.get(incidents, params={"sysparm_limit": "1"}).status_code == 200
+    assert s.get(incidents, params={"sysparm_limit": "1"}).status_code == 429
+    other = s.get(problems, params={"sysparm_limit": "1"})
+    assert other.status_code == 200 and "X-RateLimit-Rule" not in other.headers
+    got = [both.get(sb.url + "/api/now/attachment", params={"sysparm_limit": "1"}) for _ in range(3)]
+    assert [g.status_code for g in got] == [200, 200, 429]
+    assert {g.headers["X-RateLimit-Rule"] for g in got} == {by_asset} != {by_itil}
+    # a new limit starts the hour's count again
+    admin = _session(sb, ADMIN)
+    assert admin.patch(f"{sb.url}{RULES}/{on_incident}", json={"rate_limit": "2"}).status_code == 200
+    assert [s.get(incidents, params={"sysparm_limit": "1"}).status_code for _ in range(3)] == [200, 200, 429]

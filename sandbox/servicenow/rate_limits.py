@@ -8,17 +8,20 @@ answers **429** with `Retry-After` (seconds to the reset) and
 "status":"failure"}`. Each refusal is recorded in `sys_rate_limit_violations` (one row per rule, user and
 hour, its `count` the refusals so far).
 
-Fields of a rule: `name`, `active`, `rest_api` (the API's name: "Table API", "Attachment API", "Aggregate
-API", "Import Set API", "Batch API", "CMDB Instance API", "Change Management API", "Service Catalog API";
-empty = every REST API), `http_method` (empty or "all" = every method), `type` ("user", "role" or "all"),
-`user` (sys_user, for type user), `role` (a role name, for type role), `rate_limit` (requests per hour) and
-`priority`. [unc: on an instance `rest_api` references sys_ws_definition and `role` sys_user_role; the column
-names of the limit and method are guessed.] When several rules fit a request one applies: a user rule
-before a role rule before an all-users rule, then the lower `priority`, then the lower limit [unc]. Counts
-run per rule and user in clock hours of the sandbox's clock (an instance commits its counts every 30 s, so
-it may let a few requests past the limit: the sandbox is exact) [unc]. Requests that do not authenticate
-are not counted, nor are a batch's sub-requests (the batch itself is a Batch API request) [unc]. The table
-is admin-only like sys_properties (`acl.ADMIN_TABLES`).
+Fields of a rule (the form's Name, REST API, Table, Active, Request limit per hour, Apply to, Role, User):
+`name`, `active`, `rest_api` (the API's name: "Table API", "Attachment API", "Aggregate API", "Import Set API",
+"Batch API", "CMDB Instance API", "Change Management API", "Service Catalog API"; empty = every REST API),
+`table` (for the Table API: the table the path names, empty = every table), `http_method` (empty or "all" =
+every method; the form's Resource), `type` (Apply to: "user", "role" or "all"), `user` (sys_user), `role` (a
+role name) and `rate_limit` (requests per hour). [unc: column names guessed from the form's labels; on an
+instance `rest_api` references sys_ws_definition and `role` sys_user_role.] As documented, when several
+rules fit a request one applies: a user rule before a role rule before an all-users rule, and among rules
+of one kind the one allowing the fewest requests. Changing a rule's limit starts its count of the hour
+again. Counts run per rule and user in clock hours of the sandbox's clock (an instance commits its counts
+every 30 s, so it may let a few requests past the limit: the sandbox is exact) [unc: the hour boundaries].
+Requests that do not authenticate are not counted, nor are a batch's sub-requests (the batch itself is a
+Batch API request) [unc]. The tables are admin-only like sys_properties (`acl.ADMIN_TABLES`; an instance
+also grants rate_limit_admin).
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ METHODS = {"all": "All", "GET": "GET", "POST": "POST", "PUT": "PUT", "PATCH": "P
 _SPECIFIC = {"user": 0, "role": 1, "all": 2}
 # the REST API a path belongs to, first match wins
 APIS = (
-    (re.compile(r"/api/now(?:/v[12])?/table/"), "Table API"),
+    (re.compile(r"/api/now(?:/v[12])?/table/(?P<table>[^/]+)"), "Table API"),
     (re.compile(r"/api/now(?:/v1)?/attachment(?:/|$)"), "Attachment API"),
     (re.compile(r"/api/now(?:/v1)?/stats/"), "Aggregate API"),
     (re.compile(r"/api/now(?:/v1)?/import/"), "Import Set API"),
@@ -56,10 +59,9 @@ SCHEMAS = {s.name: s for s in (
     TableSchema(RULES, (
         Field("sys_id"), Field("name"), Field("active", "boolean"), Field("rest_api"),
         Field("http_method", "string", None, METHODS), Field("type", "string", None, TYPES),
-        Field("user", "reference", "sys_user"), Field("role"), Field("rate_limit", "integer"),
-        Field("priority", "integer"), Field("description"), *SYS_FIELDS), None, "name", None,
-        {"active": "true", "http_method": "all", "type": "all", "rate_limit": "1000", "priority": "100",
-         "sys_domain": "global"}),
+        Field("user", "reference", "sys_user"), Field("role"), Field("table"), Field("rate_limit", "integer"),
+        Field("description"), *SYS_FIELDS), None, "name", None,
+        {"active": "true", "http_method": "all", "type": "all", "rate_limit": "1000", "sys_domain": "global"}),
     TableSchema(VIOLATIONS, (
         Field("sys_id"), Field("rule", "reference", RULES), Field("user", "reference", "sys_user"),
         Field("rest_api"), Field("window_start", "datetime"), Field("count", "integer"), *SYS_FIELDS),
@@ -67,9 +69,13 @@ SCHEMAS = {s.name: s for s in (
 )}
 
 
-def api_of(path: str) -> str | None:
-    """The REST API a request path is a resource of (None: not a REST API the rules cover)."""
-    return next((name for pattern, name in APIS if pattern.match(path)), None)
+def api_of(path: str) -> tuple[str, str] | None:
+    """(the REST API a request path is a resource of, the table a Table API path names) or None."""
+    for pattern, name in APIS:
+        m = pattern.match(path)
+        if m:
+            return name, m.groupdict().get("table") or ""
+    return None
 
 
 class RateLimiter:
@@ -78,14 +84,14 @@ class RateLimiter:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._lock = threading.Lock()
-        self._counts: dict[tuple[str, str, int], int] = {}
+        self._counts: dict[tuple[str, str, int, int], int] = {}
 
     def any_rules(self) -> bool:
         """Whether any rule is stored (most instances have none: requests are then not looked at)."""
         with self.store.lock:
             return bool(self.store.tables[RULES].alive_rows())
 
-    def _rule_for(self, user: str, api: str, method: str) -> dict[str, str] | None:
+    def _rule_for(self, user: str, api: str, table_name: str, method: str) -> dict[str, str] | None:
         store = self.store
         with store.lock:
             table = store.tables[RULES]
@@ -101,20 +107,21 @@ class RateLimiter:
             if (rule.get("active") != "true" or not limit.isdigit() or kind not in _SPECIFIC
                     or rule.get("rest_api", "").strip().lower() not in ("", api.lower())
                     or rule.get("http_method", "").upper() not in ("", "ALL", method)
+                    or rule.get("table", "").strip() not in ("", table_name)
                     or (kind == "user" and rule.get("user") not in (me, user))
                     or (kind == "role" and rule.get("role", "") not in held)):
                 continue
-            prio = rule.get("priority", "")
-            fitting.append((_SPECIFIC[kind], int(prio) if prio.lstrip("-").isdigit() else 100, int(limit), rule))
-        return min(fitting, key=lambda f: f[:3])[3] if fitting else None
+            fitting.append((_SPECIFIC[kind], int(limit), rule))
+        return min(fitting, key=lambda f: f[:2])[2] if fitting else None
 
     def check(self, req: Request, user: str) -> tuple[list[tuple[str, str]], Response | None]:
         """(the rule's headers to add to the answer, the 429 to answer instead or None) for `user`'s request."""
-        api = api_of(req.path)
-        if api is None or req.internal:
+        found = api_of(req.path)
+        if found is None or req.internal:
             return [], None
+        api, table_name = found
         method = req.header("X-HTTP-Method-Override").upper() or req.method.upper()
-        rule = self._rule_for(user, api, method)
+        rule = self._rule_for(user, api, table_name, method)
         if rule is None:
             return [], None
         limit, now = int(rule["rate_limit"]), self.store.clock.now()
@@ -123,7 +130,7 @@ class RateLimiter:
         reset = hour + 3600
         headers = [("X-RateLimit-Limit", str(limit)), ("X-RateLimit-Reset", str(reset)),
                    ("X-RateLimit-Rule", rule["sys_id"])]
-        key = (rule["sys_id"], user, hour)
+        key = (rule["sys_id"], user, hour, limit)  # a new limit starts the hour's count again
         with self._lock:
             if key not in self._counts:  # a new hour's first request drops the counts of past hours
                 self._counts = {k: v for k, v in self._counts.items() if k[2] == hour}
