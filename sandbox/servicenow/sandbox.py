@@ -36,6 +36,7 @@ from sandbox.servicenow.catalog_cart import CartAPI
 from sandbox.servicenow.change_api import ChangeAPI
 from sandbox.servicenow.change_conflict import ChangeConflictAPI
 from sandbox.servicenow.cmdb_api import CmdbInstanceAPI
+from sandbox.servicenow.cmdb_meta import CmdbMetaAPI
 from sandbox.servicenow.imports import ImportSetAPI
 from sandbox.servicenow.jsonv2 import JSONv2
 from sandbox.servicenow.outbound import OutboundMessages
@@ -203,6 +204,7 @@ class ServiceNowSandbox(Sandbox):
         StatsAPI(self).register(router)
         ImportSetAPI(self).register(router)
         CmdbInstanceAPI(self).register(router)
+        CmdbMetaAPI(self).register(router)
         ChangeConflictAPI(self).register(router)
         ChangeAPI(self).register(router)
         ServiceCatalogAPI(self).register(router)
