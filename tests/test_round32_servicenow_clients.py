@@ -95,3 +95,19 @@ def test_pysnc_attachment_get_of_an_odd_id_is_false_and_its_file_not_found(sb):
     location = gr.add_attachment("r32.txt", b"round 32")
     attachment = client.Attachment("incident")
     assert attachment.get(location.rsplit("/", 1)[1]) and attachment.read() == b"round 32"
+
+
+def test_one_standard_change_template_by_its_sys_id(sb):
+    s = _session(sb)
+    listed = s.get(sb.url + "/api/sn_chg_rest/change/standard/template").json()["result"]
+    first = listed[0]["sys_id"]["value"]
+    got = s.get(f"{sb.url}/api/sn_chg_rest/change/standard/template/{first}")
+    assert got.status_code == 200, got.text
+    one = got.json()["result"]
+    assert {k: one[k] for k in listed[0]} == listed[0]
+    assert all(set(v) == {"value", "display_value"} for v in one.values())
+    for unknown in ("0" * 32, "nope"):
+        missing = s.get(f"{sb.url}/api/sn_chg_rest/change/standard/template/{unknown}")
+        assert missing.status_code == 404 and missing.json()["error"]["message"] == "No Record found"
+    created = s.post(f"{sb.url}/api/sn_chg_rest/change/standard/{first}", json={})
+    assert created.status_code == 200 and created.json()["result"]["type"]["value"] == "standard"

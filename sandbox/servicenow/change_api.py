@@ -16,7 +16,7 @@ the change's `approval`; approved in Authorize moves it to Scheduled, rejected b
 A PATCH moving the state where the model does not allow answers 400
 "Invalid state transition" [unc: wording] and changes nothing. A user without roles
 sees only the changes `acl` lets it read and may not write (403). Standard change templates are `change_model`'s
-fixed list (GET /change/standard/template).
+fixed list (GET /change/standard/template, one: /change/standard/template/{sys_id}).
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ class ChangeAPI:
     def register(self, router: Router) -> None:
         one = BASE + KIND + "/" + SID
         router.add("GET", BASE + r"/standard/template", self.templates)
+        router.add("GET", BASE + r"/standard/template/(?P<template>[0-9a-f]{32})", self.template)
         router.add("GET", BASE + KIND, self.list_changes)
         router.add("POST", BASE + r"/(?P<type>normal|emergency)", self.create)
         router.add("POST", BASE + r"/(?P<type>standard)/(?P<template>[0-9a-f]{32})", self.create)
@@ -139,6 +140,16 @@ class ChangeAPI:
         fields = ("sys_id", "name", "short_description", "category")
         return json_response({"result": [{f: {"value": t[f], "display_value": t[f]} for f in fields}
                                          for t in TEMPLATES]})
+
+    def template(self, req: Request) -> Response:
+        """GET /change/standard/template/{sys_id}: one template, every field `{"value", "display_value"}`
+        [unc: the fields beyond the list's]; 404 for an id that is no template."""
+        self.sb.auth.authenticate(req)
+        check_accept(req)
+        found = next((t for t in TEMPLATES if t["sys_id"] == req.params["template"]), None)
+        if found is None:
+            raise HTTPError(404, *NOT_FOUND)
+        return json_response({"result": {f: {"value": v, "display_value": v} for f, v in found.items()}})
 
     def list_changes(self, req: Request) -> Response:
         user = self.sb.auth.authenticate(req)
