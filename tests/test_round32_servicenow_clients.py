@@ -111,3 +111,28 @@ def test_one_standard_change_template_by_its_sys_id(sb):
         assert missing.status_code == 404 and missing.json()["error"]["message"] == "No Record found"
     created = s.post(f"{sb.url}/api/sn_chg_rest/change/standard/{first}", json={})
     assert created.status_code == 200 and created.json()["result"]["type"]["value"] == "standard"
+
+
+def test_change_models_list_one_and_a_change_created_from_a_model(sb):
+    s = _session(sb)
+    listed = s.get(sb.url + "/api/sn_chg_rest/change/model")
+    assert listed.status_code == 200 and int(listed.headers["X-Total-Count"]) == len(listed.json()["result"]) >= 3
+    models = {m["name"]["value"]: m for m in listed.json()["result"]}
+    assert {"Normal", "Emergency", "Standard"} <= set(models)
+    emergency = models["Emergency"]
+    assert emergency["sys_class_name"] == {"value": "chg_model", "display_value": "Change Model"}
+    assert emergency["record_preset"]["value"] == "type=emergency^EQ"
+    assert emergency["table_name"]["value"] == "change_request"
+    model_id = emergency["sys_id"]["value"]
+    one = s.get(f"{sb.url}/api/sn_chg_rest/v1/change/model/{model_id}")
+    assert one.status_code == 200 and one.json()["result"] == emergency
+    assert s.get(f"{sb.url}/api/sn_chg_rest/change/model/{'0' * 32}").status_code == 404
+    filtered = s.get(sb.url + "/api/sn_chg_rest/change/model", params={"name": "Emergency"}).json()["result"]
+    assert [m["sys_id"]["value"] for m in filtered] == [model_id]
+    created = s.post(sb.url + "/api/sn_chg_rest/change", json={"chg_model": model_id, "short_description": "r32 model"})
+    assert created.status_code == 200, created.text
+    change = created.json()["result"]
+    assert change["type"]["value"] == "emergency" and change["short_description"]["value"] == "r32 model"
+    assert sb.get("change_request", change["sys_id"]["value"])["type"] == "emergency"
+    assert s.post(sb.url + "/api/sn_chg_rest/change", json={"chg_model": "nope"}).status_code == 400
+    assert requests.post(sb.url + "/api/sn_chg_rest/change", json={}, verify=sb.ca_bundle).status_code == 401

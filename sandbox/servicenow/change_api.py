@@ -16,7 +16,10 @@ the change's `approval`; approved in Authorize moves it to Scheduled, rejected b
 A PATCH moving the state where the model does not allow answers 400
 "Invalid state transition" [unc: wording] and changes nothing. A user without roles
 sees only the changes `acl` lets it read and may not write (403). Standard change templates are `change_model`'s
-fixed list (GET /change/standard/template, one: /change/standard/template/{sys_id}).
+fixed list (GET /change/standard/template, one: /change/standard/template/{sys_id}). Change models
+(`change_model.MODELS`): GET /change/model (name=value filters, sysparm_limit/offset, X-Total-Count) and
+/change/model/{sys_id}; POST /change {"chg_model": <sys_id or name>, fields} creates a change from the model's
+record_preset (the default model, Normal, without one) [unc: the change keeps no chg_model field here].
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
 from sandbox.servicenow import acl
 from sandbox.servicenow.app import caller_query, check_accept, int_param, json_object
-from sandbox.servicenow.change_model import TEMPLATES, next_states
+from sandbox.servicenow.change_model import MODEL_LABELS, MODELS, TEMPLATES, next_states, preset_values
 from sandbox.servicenow.render import Mode, render_rows
 from sandbox.servicenow.schema import CHANGE_STATE
 from sandbox.servicenow.tables import Table
@@ -54,7 +57,10 @@ class ChangeAPI:
         one = BASE + KIND + "/" + SID
         router.add("GET", BASE + r"/standard/template", self.templates)
         router.add("GET", BASE + r"/standard/template/(?P<template>[0-9a-f]{32})", self.template)
+        router.add("GET", BASE + r"/model", self.models)
+        router.add("GET", BASE + r"/model/(?P<model>[0-9a-f]{32})", self.model)
         router.add("GET", BASE + KIND, self.list_changes)
+        router.add("POST", BASE, self.create_from_model)
         router.add("POST", BASE + r"/(?P<type>normal|emergency)", self.create)
         router.add("POST", BASE + r"/(?P<type>standard)/(?P<template>[0-9a-f]{32})", self.create)
         router.add("GET", one, self.get)
@@ -150,6 +156,50 @@ class ChangeAPI:
         if found is None:
             raise HTTPError(404, *NOT_FOUND)
         return json_response({"result": {f: {"value": v, "display_value": v} for f, v in found.items()}})
+
+    @staticmethod
+    def _model_fields(model: dict[str, str]) -> dict[str, dict[str, str]]:
+        return {f: {"value": v, "display_value": MODEL_LABELS.get(f, v)} for f, v in model.items()}
+
+    def models(self, req: Request) -> Response:
+        """GET /change/model: the change models (name=value pairs filter on their raw values; limit/offset)."""
+        self.sb.auth.authenticate(req)
+        check_accept(req)
+        q = req.query
+        pairs = {k: v for k, v in req.query_pairs if not k.startswith("sysparm_")}
+        kept = [m for m in MODELS if all(m.get(k) == v for k, v in pairs.items())]
+        limit, offset = int_param(q, "sysparm_limit", 500), int_param(q, "sysparm_offset", 0)
+        page = [self._model_fields(m) for m in kept[offset:offset + limit]]
+        return json_response({"result": page}, 200, [("X-Total-Count", str(len(kept)))])
+
+    def model(self, req: Request) -> Response:
+        self.sb.auth.authenticate(req)
+        check_accept(req)
+        found = next((m for m in MODELS if m["sys_id"] == req.params["model"]), None)
+        if found is None:
+            raise HTTPError(404, *NOT_FOUND)
+        return json_response({"result": self._model_fields(found)})
+
+    def create_from_model(self, req: Request) -> Response:
+        """POST /change {"chg_model": <model sys_id or name>, fields...}: a change from the model's record_preset
+        (its type among them); without chg_model the default model (Normal) [unc]; an unknown model 400."""
+        user = self.sb.auth.authenticate(req)
+        values = self._fields(req)
+        wanted = str(values.pop("chg_model", "") or "")
+        model = next((m for m in MODELS if wanted in (m["sys_id"], m["name"])), None) if wanted else \
+            next(m for m in MODELS if m["default_change_model"] == "true")
+        if model is None:
+            raise HTTPError(400, "Invalid change model", f"{wanted} is not an active change model")
+        preset = preset_values(model)
+        kind = preset.pop("type", "normal")
+        if kind == "standard":
+            raise HTTPError(400, "Invalid change model", "a standard change is created from a template")
+        with self.store.lock:
+            acl.check_write(self.store, "change_request", "Insert", user)
+            table = self.store.tables["change_request"]
+            clean, ignored = self._split(table, values, ("type", "sys_id"))
+            table, row = self.store.insert("change_request", {**preset, **clean, "type": kind}, user)
+            return self._record(req, table, row, ignored)
 
     def list_changes(self, req: Request) -> Response:
         user = self.sb.auth.authenticate(req)
