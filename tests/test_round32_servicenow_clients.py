@@ -6,6 +6,10 @@ the Attachment API's own 404, like the Table API's `GET /api/now/table/incident/
 already answered so). The sandbox's Attachment, CMDB Instance, Import Set and Change routes took only hex
 ids and answered such a path 400 "Requested URI does not represent any resource": pysnc's
 ``Attachment.get(id)`` then raised RequestException instead of returning False.
+
+Also documented Change Management endpoints that were not served (400): one standard change template
+(GET /change/standard/template/{sys_id}), the change models (GET /change/model[/{sys_id}]) and a change
+created from a model (POST /change).
 """
 
 from __future__ import annotations
