@@ -128,6 +128,11 @@ def test_unauthenticated_calls_and_batch_items_are_not_counted_and_rules_are_adm
     assert listed.status_code == 200 and listed.json()["result"] == []
     assert s.post(sb.url + RULES, json={"name": "mine", "rate_limit": "100000"}).status_code == 403
     assert [r["name"] for r in requests.get(sb.url + "/_sandbox/servicenow/rate_limits").json()["rules"]] == ["kept"]
+    admin_route = sb.url + "/_sandbox/servicenow/rate_limits"
+    assert requests.post(admin_route, json={"name": "bad", "rate_limit": "-1"}).status_code == 400
+    added = requests.post(admin_route, json={"name": "via admin", "rest_api": "Table API", "rate_limit": 1})
+    assert added.status_code == 201 and added.json()["rate_limit"] == "1"
+    assert s.get(url).status_code == 200 and s.get(url).status_code == 429
 
 
 def test_pysnc_waits_out_retry_after_and_reads_once_the_hour_turns(make_servicenow_sandbox, monkeypatch):
