@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 
 import pysnc
 import pytest
@@ -148,11 +149,14 @@ def test_pysnc_waits_out_retry_after_and_reads_once_the_hour_turns(make_servicen
     first = client.GlideRecord("incident")
     assert first.get(sb.records("incident")[0]["sys_id"])  # the hour's one request
     sb.clock.advance(_reset_of(sb) - sb.clock.now().timestamp() - 3)  # three seconds before the hour turns
+    started = time.monotonic()
     gr = client.GlideRecord("incident", batch_size=50)
     gr.query()  # 429 + Retry-After: 3 (or less), which pysnc's retry waits out; then the new hour's first request
     assert len(gr) == len(sb.records("incident")) == sum(1 for _ in gr)
     statuses = [e["status"] for e in sb.request_log if e["path"] == "/api/now/table/incident"]
-    assert statuses[0] == 429 and statuses[-1] == 200, statuses
+    assert statuses[-1] == 200 and set(statuses) <= {200, 429}, statuses
+    # a machine so loaded that the query went out after the hour turned sees no 429: nothing else to check then
+    assert statuses[0] == 429 or time.monotonic() - started >= 3, statuses
 
 
 def test_a_table_rule_limits_its_table_only_two_role_rules_give_the_lower_and_a_new_limit_recounts(sb):
