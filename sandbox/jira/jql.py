@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from dataclasses import field as dc_field
 
 _TOKEN = re.compile(r"""
     \s*(?:
@@ -23,6 +24,16 @@ _TOKEN = re.compile(r"""
     | (?P<word>[^\s"'(),=!<>~%^$#?|;]+)
     )""", re.VERBOSE)
 KEYWORDS = {"and", "or", "not", "in", "is", "empty", "null", "order", "by", "asc", "desc", "was", "changed"}
+
+
+_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)", re.S)
+_CONTROL = {"t": "\t", "n": "\n", "r": "\r"}
+
+
+def _unescape(m: re.Match[str]) -> str:
+    """JQL's string escapes: `\\t`, `\\n`, `\\r`, `\\uXXXX`; any other escaped character stands for itself."""
+    code = m.group(1)
+    return chr(int(code[1:], 16)) if len(code) == 5 else _CONTROL.get(code, code)
 
 
 class JQLError(ValueError):
@@ -39,6 +50,11 @@ class Value:
 class Func:
     name: str
     args: tuple[str, ...] = ()
+    typed: str = dc_field(default="", compare=False)  # the name as written, for Jira's messages
+
+    @property
+    def shown(self) -> str:
+        return self.typed or self.name
 
 
 @dataclass(frozen=True)
@@ -88,7 +104,7 @@ def _tokens(text: str) -> list[tuple[str, str, int]]:
         kind = m.lastgroup or "word"
         raw = m.group(kind)
         if kind == "str":
-            raw = re.sub(r"\\(.)", r"\1", raw[1:-1])
+            raw = _ESCAPE.sub(_unescape, raw[1:-1])
         out.append((kind, raw, m.start(kind)))
         pos = m.end()
     return out
@@ -242,7 +258,7 @@ class _Parser:
                 if a != ",":
                     args.append(a)
             self.i += 1
-            return Func(raw.lower(), tuple(args))
+            return Func(raw.lower(), tuple(args), raw)
         return Value(raw)
 
 

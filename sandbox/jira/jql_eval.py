@@ -181,6 +181,8 @@ def _time(c: Clause, ctx: Context, v: Value | Func | None = None) -> int:
     v = v if v is not None else c.operand
     if isinstance(v, Func):
         if v.name == "now":
+            if v.args:  # `now("-30d")`, CQL's habit: Jira takes no argument here
+                raise JQLError(f"Function '{v.shown}' expected '0' arguments but received '{len(v.args)}'.")
             return ctx.now_ms
         period = _PERIODS.get(v.name)
         if period is not None:
@@ -219,7 +221,7 @@ def _clause(c: Clause, ctx: Context) -> Callable[[Issue], bool]:
     if field in ("summary", "description", "environment", "text", "comment"):
         if c.op not in ("~", "!~"):
             raise unsupported(c)
-        matches = compile_text(c.operand.text if isinstance(c.operand, Value) else "")
+        matches = (compile_text(c.operand.text, c.field) if isinstance(c.operand, Value) else compile_text(""))
         neg = c.op == "!~"
         store = getattr(ctx, "store", None)
 

@@ -146,7 +146,7 @@ def _issue_function(c: Clause, ctx: Context) -> Callable[[Issue], bool]:
 
 def _function_ids(c: Clause, f: Func, ctx: Context) -> set[int]:
     if f.name not in ISSUE_FUNCTIONS:
-        raise JQLError(f"Unable to find JQL function '{f.name}()'.")  # [unc] Jira keeps the typed case
+        raise JQLError(f"Unable to find JQL function '{f.shown}()'.")  # as typed, as Jira writes it
     if f.name == "linkedissues":
         if not 1 <= len(f.args) <= 2:
             raise JQLError("Function 'linkedIssues' expects between '1' and '2' arguments, but got "

@@ -20,6 +20,7 @@ from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
 from sandbox.jira.routes_field_admin import OPTION_KINDS, created_fields
 from sandbox.jira.routes_versions import component_bean, find_project, project_things, version_bean
+from sandbox.jira.user_params import one_of_query_or_account, strict_identity
 
 if TYPE_CHECKING:
     from sandbox.jira.sandbox import JiraSandbox
@@ -150,6 +151,8 @@ def register(sb: JiraSandbox) -> None:
 
     # --- assignable users ---------------------------------------------------------------------
     def assignable(c: Call) -> Response:
+        strict_identity(c)  # `username`: 400 in GDPR strict mode; `query` with `accountId`: 400 (user_params)
+        one_of_query_or_account(c)
         project, issue_key = c.q("project"), c.q("issueKey") or c.q("issueId")
         if not project and not issue_key:
             raise fail(400, "At least one of 'project', 'issueKey' or 'issueId' must be provided.")

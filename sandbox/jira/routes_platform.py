@@ -16,6 +16,8 @@ from sandbox.jira.routes_roles import ROLES
 from sandbox.jira.routes_versions import component_bean as _component
 from sandbox.jira.routes_versions import version_bean as _version
 from sandbox.jira.timefmt import jira_ts
+from sandbox.jira.user_params import one_of_query_or_account, property_filter, strict_identity
+from sandbox.jira.user_query import _prop_users
 
 if TYPE_CHECKING:
     from sandbox.jira.sandbox import JiraSandbox
@@ -87,19 +89,28 @@ def register(sb: JiraSandbox) -> None:
         return json_response(users[start:start + limit])
 
     def user_search(c: Call) -> Response:
-        q, account = (c.q("query") or c.q("username") or "").lower(), c.q("accountId")
+        strict_identity(c)  # `username` is 400 in GDPR strict mode (user_params)
+        one_of_query_or_account(c)
+        prop = property_filter(c)
+        q, account = (c.q("query") or "").lower(), c.q("accountId")
+        if not q and not account and prop is None:
+            raise fail(400, "The username or property query parameter must be provided")  # [unc] see user_params
+        owners = None if prop is None else _prop_users(sb, *prop)
         # "Returns a list of active users that match" (the OpenAPI text): deactivated accounts never come back.
         hits = [c.r.user(u.account_id) for u in store().users.values()
-                if u.active and (q or account) and (not account or u.account_id == account)  # accountId: exact
+                if u.active and (not account or u.account_id == account)  # accountId: exact
+                and (owners is None or u.account_id in owners)
                 and (not q or u.found_by(q) or q == u.account_id)]  # hidden e-mails match too
         start, limit = c.qint("startAt", 0), c.qint("maxResults", 50, 1, 1000)
         return json_response(hits[start:start + limit])
 
     def user(c: Call) -> Response:
+        strict_identity(c)  # `username` / `key`: 400 in GDPR strict mode (user_params)
         found = full_user(sb, c, c.q("accountId") or "")
-        if found is None:
-            raise fail(404, f"Specified user does not exist or you do not have required permissions: "
-                            f"{c.q('accountId')}")
+        if found is None:  # [unc] without accountId: Cloud's answer is not documented beyond the spec's 404
+            account = c.q("accountId")
+            raise fail(404, "Specified user does not exist or you do not have required permissions"
+                            + (f": {account}" if account else "."))
         return json_response(found)
 
     def link_types(c: Call) -> Response:

@@ -7,12 +7,20 @@ which Cloud turns into `*`) is a wildcard; the Boolean operators `AND`, `&&`, `+
 `-` (all caps) and parentheses combine terms; fuzzy `~`, proximity `~N` and boosting `^N` are ignored.
 A single term keeps the emulator's looser match of any text containing it (Jira's stemming also finds
 "enabled" for "enable"). [unc] a query of only negated terms matches the texts without them.
+
+Refused as Jira's FreeTextFieldValidator refuses them (400, the JQL error): an empty or blank query, "The field
+'<field>' does not support searching for an empty string."; a query Lucene cannot parse (only operators such
+as a bare `AND`/`OR`/`NOT`, or a binary operator with nothing on one side), "Unable to parse the text '<query>' for
+field '<field>'." ([unc] which other malformed queries Lucene refuses; unbalanced parentheses are tolerated here).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from itertools import pairwise
+
+from sandbox.jira.jql import JQLError
 
 Pred = Callable[[str], bool]
 _BREAK = set(' \t\r\n()"')
@@ -122,9 +130,25 @@ class _Parser:
         return None  # a stray operator or ')'
 
 
-def compile_text(query: str) -> Pred:
-    """A predicate over lower-cased field text for a `~` operand (an empty query matches any text)."""
-    parser = _Parser(_tokens(query))
+def _check(query: str, field: str, tokens: list[tuple[str, str]]) -> None:
+    if not query.strip():
+        raise JQLError(f"The field '{field}' does not support searching for an empty string.")
+    kinds = [k if k != "op" else v for k, v in tokens]
+    binary = ("AND", "OR")
+    no_term = not any(k in ("term", "phrase") for k in kinds)
+    dangling = kinds[0] in binary or kinds[-1] in (*binary, "NOT", "PLUS") or any(
+        a in binary and b in binary for a, b in pairwise(kinds))
+    if no_term or dangling:
+        raise JQLError(f"Unable to parse the text '{query}' for field '{field}'.")
+
+
+def compile_text(query: str, field: str | None = None) -> Pred:
+    """A predicate over lower-cased field text for a `~` operand (an empty query matches any text). With the
+    clause's `field` the query is first checked as Jira does (JQLError when refused)."""
+    tokens = _tokens(query)
+    if field is not None:
+        _check(query, field, tokens)
+    parser = _Parser(tokens)
     pred = parser.parse_or()
     while parser.pos < len(parser.tokens):  # text after an unbalanced ')': more terms to AND in
         parser.pos += 1
