@@ -60,7 +60,12 @@ def create_fields(sb: JiraSandbox, project: str, type_id: str) -> list[str]:
 
 
 def edit_fields(sb: JiraSandbox, issue: Issue) -> list[str]:
-    """Field ids an edit of `issue` may set (editmeta's keys), in screen order."""
+    """Field ids an edit of `issue` may set (editmeta's keys), in screen order; none in a status with
+    `jira.issue.editable = false` (`status_props`)."""
+    from sandbox.jira.status_props import editable
+
+    if not editable(sb, issue):
+        return []
     gone = hidden(sb)
     return [f for f in [*SCREEN, *_made(sb, issue.project, issue.type_id), *EDIT_ONLY]
             if f != "project" and f not in gone]

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Response, json_response
 from sandbox.jira import catalog as C
+from sandbox.jira import status_props
 from sandbox.jira.admin_guard import admin_only
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
@@ -134,7 +135,8 @@ def register(sb: JiraSandbox) -> None:
         expand = {e.strip() for item in c.qlist("expand") for e in item.split(",")}
         active = c.qbool("isActive")
         found = text in WORKFLOW_NAME.lower() and active is not False
-        out = page(c, [_workflow(c, "values.transitions" in expand)] if found else [], "workflows/search")
+        wf = [status_props.decorate(sb, _workflow(c, "values.transitions" in expand))] if found else []
+        out = page(c, wf, "workflows/search")
         out["statuses"] = [{**status_json(sid), "statusReference": sid} for sid in C.STATUSES] if found else []
         return json_response(out)
 
@@ -171,3 +173,4 @@ def register(sb: JiraSandbox) -> None:
     sb.route("GET", r"/statuses/search", statuses_search)
     sb.route("GET", r"/statuses", statuses)
     sb.route("GET", r"/workflows/search", workflows_search)
+    status_props.register(sb)  # POST /workflows, /workflows/update: status properties
