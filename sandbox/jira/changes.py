@@ -17,6 +17,7 @@ from sandbox.jira.adf import plain, valid_adf
 from sandbox.jira.assignable import assignable, refusal
 from sandbox.jira.errors import fail, shaped
 from sandbox.jira.ids import decimal_number, is_id
+from sandbox.jira.text_limits import TEXT_TOO_LONG, label_problem, text_too_long
 
 if TYPE_CHECKING:
     from sandbox.jira.model import Issue
@@ -123,6 +124,8 @@ def parse_fields(store: JiraStore, fields: dict[str, Any], update: dict[str, Any
                 if version == "3" and not valid_adf(body):  # reported from Cloud (mcp-atlassian#1262) [unc: the key]
                     errors["comment"] = "Operation value must be an Atlassian Document (see the Atlassian Document " \
                                         "Format)"
+                elif text_too_long(body):
+                    errors["comment"] = TEXT_TOO_LONG
                 comments.append(body)
             elif name == "labels" and isinstance(op, dict):
                 if "add" in op:
@@ -172,6 +175,8 @@ def parse_fields(store: JiraStore, fields: dict[str, Any], update: dict[str, Any
                 errors[name] = "Operation value must be an Atlassian Document (see the Atlassian Document Format)"
             elif version != "3" and value is not None and not isinstance(value, str):
                 errors[name] = "Operation value must be a string"
+            elif text_too_long(value):
+                errors[name] = TEXT_TOO_LONG
             attrs[name] = value
         elif name == "labels":
             if not isinstance(value or [], list):  # a bare string or number: Jira's array-field error [unc]
@@ -179,8 +184,11 @@ def parse_fields(store: JiraStore, fields: dict[str, Any], update: dict[str, Any
                 continue
             [shaped(x, "string") for x in value or []]  # an object or array among the labels (was a 500)
             bad = [x for x in value or [] if not isinstance(x, str) or " " in x or not x]
+            long_one = next((p for p in map(label_problem, [x for x in value or [] if isinstance(x, str)]) if p), None)
             if bad:
                 errors[name] = f"The label '{bad[0]}' contains spaces which is invalid."
+            elif long_one:
+                errors[name] = long_one
             attrs["labels"] = tuple(dict.fromkeys(str(x) for x in value or []))
         elif name == "timetracking":
             attrs.update(estimates.read_timetracking(value, issue, errors))

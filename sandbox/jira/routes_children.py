@@ -33,6 +33,7 @@ from sandbox.jira.ids import is_id
 from sandbox.jira.ownership import may_change
 from sandbox.jira.rendered import to_html
 from sandbox.jira.routes_roles import sees
+from sandbox.jira.text_limits import TEXT_TOO_LONG, text_too_long
 
 MAX_FILES_PER_REQUEST = 60
 MAX_ATTACHMENTS_PER_ISSUE = 2000
@@ -48,6 +49,8 @@ def _body_ok(c: Call, body: Any) -> Any:
         raise fail(400, None, {"comment": "Comment body is not valid!"})
     if c.version != "3" and not isinstance(body, str):
         raise fail(400, None, {"comment": "Comment body is not valid!"})
+    if text_too_long(body):
+        raise fail(400, None, {"comment": TEXT_TOO_LONG})
     return body
 
 

@@ -240,6 +240,11 @@ def register(sb: JiraSandbox) -> None:
         name = c.p["prop"]
         if len(name) > 255:
             raise fail(400, "The property key is too long. Maximum length is 255 characters.")
+        raw = c.req.body or b""  # as project, user and entity properties (routes_more): non-empty, 32 KB at most
+        if not raw.strip():
+            raise fail(400, "The property value must be a valid, non-empty JSON value.")
+        if len(raw) > 32768:
+            raise fail(400, "The property value is too long. Maximum length is 32768 bytes.")
         value = c.body()
         with sb.store.lock:
             props = props_of(issue)
