@@ -16,7 +16,7 @@ from sandbox.jira import catalog as C
 from sandbox.jira import custom_values
 from sandbox.jira.adf import plain
 from sandbox.jira.ids import is_id
-from sandbox.jira.jql import BoolOp, Clause, Func, JQLError, Not, Query, Value, parse
+from sandbox.jira.jql import BoolOp, Clause, Empty, Func, JQLError, Not, Query, Value, parse
 from sandbox.jira.jql_fields import (
     CMP,
     PRIORITY_RANK,
@@ -221,7 +221,11 @@ def _clause(c: Clause, ctx: Context) -> Callable[[Issue], bool]:
     if field in ("summary", "description", "environment", "text", "comment"):
         if c.op not in ("~", "!~"):
             raise unsupported(c)
-        matches = (compile_text(c.operand.text, c.field) if isinstance(c.operand, Value) else compile_text(""))
+        if isinstance(c.operand, Empty) and field in ("comment", "text"):
+            raise JQLError(f"The field '{c.field}' does not support searching for EMPTY values.")
+        empty = isinstance(c.operand, Empty)  # `summary ~ EMPTY`: the field is empty, as `is EMPTY` [Jira's tests]
+        matches = (compile_text(c.operand.text, c.field) if isinstance(c.operand, Value)
+                   else (lambda text: not text.strip()) if empty else compile_text(""))
         neg = c.op == "!~"
         store = getattr(ctx, "store", None)
 
@@ -246,10 +250,48 @@ def _clause(c: Clause, ctx: Context) -> Callable[[Issue], bool]:
         return lambda i: matches(text_of(i)) != neg
     if field in ("filter", "request", "savedfilter", "searchrequest"):
         return _saved_filter(c, ctx)
-    if field in ("story point estimate", "due", "key", "id", "priority"):
+    if field == "due":
+        return _due(c, ctx)
+    if field in ("story point estimate", "key", "id", "priority"):
         return ordered(c, field, ctx)
     getter, resolve, multi = scalar_field(c, field, ctx)
     return match(c, getter, resolve, multi)
+
+
+_DUE_FORMATS = "Valid formats include: 'YYYY/MM/DD', 'YYYY-MM-DD', or a period format e.g. '-5d', '4w 2d'."
+
+
+def _due(c: Clause, ctx: Context) -> Callable[[Issue], bool]:
+    """`due`/`duedate`, a date without time: compared as the start of that day in the searcher's zone against the
+    operand's instant, as Jira does (so `due < now()` takes what is due today, `due <= 2d` what is due within two
+    days); literals, periods and the date functions as for `created`; anything else is Jira's date error."""
+    def day(i: Issue) -> int | None:
+        return jql_time(i.duedate, ctx.tz, ctx.now_ms) if i.duedate else None
+
+    def instant(v: Value | Func) -> int:
+        if isinstance(v, Func):
+            return _time(c, ctx, v)
+        ms = jql_time(v.text, ctx.tz, ctx.now_ms)
+        if ms is None:
+            raise JQLError(f"Date value '{v.text}' for field '{c.field}' is invalid. {_DUE_FORMATS}")
+        return ms
+
+    if c.op in ("is", "is not", "=", "!=") and isinstance(c.operand, Empty):
+        return lambda i: (i.duedate is None) == (c.op in ("is", "="))
+    if c.op in ("is", "is not"):
+        raise unsupported(c)
+    if c.op in CMP and not isinstance(c.operand, (tuple, Empty)):
+        target, cmp = instant(c.operand), CMP[c.op]
+        return lambda i: (d := day(i)) is not None and cmp(d, target)
+    if c.op in ("in", "not in"):
+        values = [v for v in values_of(c) if not isinstance(v, Empty) and not (  # a list's bare EMPTY
+            isinstance(v, Value) and not v.quoted and v.text.lower() in ("empty", "null"))]
+        wanted = {instant(v) for v in values}
+        with_empty = isinstance(c.operand, Empty) or (isinstance(c.operand, tuple) and len(values) < len(c.operand))
+        if c.op == "in":
+            return lambda i: (d := day(i)) in wanted or (d is None and with_empty)
+        return lambda i: (d := day(i)) is not None and d not in wanted and not with_empty
+    raise unsupported(c)
 
 
 def _saved_filter(c: Clause, ctx: Context) -> Callable[[Issue], bool]:

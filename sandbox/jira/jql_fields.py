@@ -59,7 +59,16 @@ def unsupported(c: Clause) -> JQLError:
     return JQLError(f"The operator '{c.op.upper()}' is not supported by the '{c.field}' field.")
 
 
+# fields whose unquoted number is read as an id first: one that matches nothing is Jira's "A value with ID"
+# error (its JQL literal tests; users, sprints and saved filters keep the name message [unc])
+ID_FIELDS = {"project", "priority", "status", "resolution", "issuetype", "type", "component", "fixversion",
+             "affectedversion", "level", "category"}
+
+
 def missing(c: Clause, value: str) -> JQLError:
+    bare = any(isinstance(v, Value) and v.text == value and not v.quoted for v in values_of(c))
+    if bare and c.field.lower() in ID_FIELDS and value.isascii() and value.isdigit():
+        return JQLError(f"A value with ID '{value}' does not exist for the field '{c.field}'.")
     return JQLError(f"The value '{value}' does not exist for the field '{c.field}'.")
 
 

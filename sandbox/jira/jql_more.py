@@ -97,8 +97,16 @@ def _count(c: Clause, field: str, ctx: Context) -> Callable[[Issue], bool]:
         raise unsupported(c)
     text = c.operand.text
     target = parse_duration(text) if field in DURATIONS else int(text) if is_id(text.strip()) else None
-    if target is None:
-        raise JQLError(f"The value '{text}' is not valid for the field '{c.field}'.")  # [unc] wording
+    if target is None:  # Jira's wordings (its JQL literal tests); watchers' is [unc]
+        if field == "votes":
+            raise JQLError(f"Value '{text}' is invalid for the '{c.field}' field. Votes must be a positive whole "
+                           "number.")
+        if field in DURATIONS:
+            raise JQLError(f"The value '{text}' for field '{c.field}' is invalid. Please specify a positive duration "
+                           "format; for example: '1h 30m', '2d'.")
+        if field == "workratio":
+            raise JQLError(f"The value '{text}' for field '{c.field}' is invalid - please specify an integer.")
+        raise JQLError(f"The value '{text}' is not valid for the field '{c.field}'.")
     cmp = CMP[c.op]
     return lambda i: (value := get(i)) is not None and cmp(value, target)
 

@@ -136,6 +136,8 @@ def _check(query: str, field: str, tokens: list[tuple[str, str]]) -> None:
     kinds = [k if k != "op" else v for k, v in tokens]
     binary = ("AND", "OR")
     no_term = not any(k in ("term", "phrase") for k in kinds)
+    if tokens and tokens[-1] in (("term", "+"), ("term", "-"), ("term", "!")):  # `BAD +`: nothing after it
+        kinds[-1] = "PLUS"
     dangling = kinds[0] in binary or kinds[-1] in (*binary, "NOT", "PLUS") or any(
         a in binary and b in binary for a, b in pairwise(kinds))
     if no_term or dangling:

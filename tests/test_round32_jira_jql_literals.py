@@ -1,0 +1,148 @@
+"""Round 32: JQL literals the emulator read wrongly, checked against Jira's own JQL literal tests
+(TestSystemFieldLiterals: operands per system field and the error each bad one gives).
+
+- `due`/`duedate` compared its operand as text: `due < now()`, `due < -2d`, `due <= endOfWeek()` found nothing
+  or everything (an overdue search found no overdue issue), and `due < 'dd'` or `due = '2026-02-30'` were taken.
+  Now a due date is the start of its day in the searcher's zone, compared with the operand's instant.
+- `summary ~ EMPTY` (also description, environment) matched every issue; it is `is EMPTY`. `text ~ EMPTY` and
+  `comment ~ EMPTY` are refused. `summary ~ "BAD +"` is a text Lucene cannot parse.
+- Errors now in Jira's words: an unquoted id that names nothing ("A value with ID '666' ..."), votes, durations
+  and work ratio.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.sandbox.jira.helpers import checked, session_for
+
+
+@pytest.fixture(scope="module")
+def sb():
+    from sandbox.jira import JiraSandbox
+
+    with JiraSandbox(seed=42, size=20, tls=False) as box:
+        yield box
+
+
+@pytest.fixture(scope="module")
+def s(sb):
+    with session_for(sb) as session:
+        yield session
+
+
+@pytest.fixture(scope="module")
+def dues(sb, s):
+    """Issues in a project of their own (R32D), due -40, -3, -1, 0, +1, +2, +5 and +40 days from the sandbox's
+    today (UTC, the searcher's zone here), and one without a due date: {offset: key}."""
+    admin = s.get(f"{sb.url}/rest/api/3/myself").json()["accountId"]
+    r = s.post(f"{sb.url}/rest/api/3/project", json={"key": "RDUE", "name": "Due dates", "projectTypeKey": "software",
+                                                      "leadAccountId": admin})
+    assert r.status_code == 201, r.text
+    today = datetime.fromtimestamp(sb.store.now_ms() / 1000, UTC).date()
+    made = {}
+    for offset in (-40, -3, -1, 0, 1, 2, 5, 40, None):
+        fields = {"project": {"key": "RDUE"}, "issuetype": {"name": "Task"}, "summary": f"due {offset}"}
+        if offset is not None:
+            fields["duedate"] = (today + timedelta(days=offset)).isoformat()
+        r = s.post(f"{sb.url}/rest/api/3/issue", json={"fields": fields})
+        assert r.status_code == 201, r.text
+        made[offset] = r.json()["key"]
+    return today, made
+
+
+def _found(sb, s, jql: str) -> set[str]:
+    r = checked(sb, s.get(f"{sb.url}/rest/api/3/search/jql", params={"jql": jql, "fields": "duedate",
+                                                                     "maxResults": 100}))
+    assert r.status_code == 200, r.text
+    return {i["key"] for i in r.json()["issues"]}
+
+
+def _refused(sb, s, jql: str, message: str) -> None:
+    r = s.get(f"{sb.url}/rest/api/3/search/jql", params={"jql": jql})
+    assert r.status_code == 400, (jql, r.status_code, r.text[:200])
+    assert r.json() == {"errorMessages": [message], "errors": {}}, jql
+
+
+@pytest.mark.parametrize(("clause", "offsets"), [
+    ("due < now()", {-40, -3, -1, 0}),  # due today counts: its day started before now
+    ("duedate < startOfDay()", {-40, -3, -1}),
+    ("due < -2d", {-40, -3}),
+    ("due <= 2d", {-40, -3, -1, 0, 1, 2}),
+    ("due >= 1d", {2, 5, 40}),
+    ("due > \"-1w\" AND due < 3d", {-3, -1, 0, 1, 2}),
+    ("due is EMPTY", {None}),
+    ("due = EMPTY", {None}),
+    ("due is not EMPTY", {-40, -3, -1, 0, 1, 2, 5, 40}),
+])
+def test_due_dates_compare_as_days_against_instants(sb, s, dues, clause, offsets):
+    _, made = dues
+    assert _found(sb, s, f"project = RDUE AND {clause}") == {made[o] for o in offsets}
+
+
+def test_due_dates_by_literal_and_list(sb, s, dues):
+    today, made = dues
+    day = (today + timedelta(days=5)).isoformat()
+    assert _found(sb, s, f"project = RDUE AND due = '{day}'") == {made[5]}
+    assert _found(sb, s, f"project = RDUE AND due = '{day.replace('-', '/')}'") == {made[5]}
+    assert _found(sb, s, f"project = RDUE AND due in ('{day}', '{today.isoformat()}')") == {made[5], made[0]}
+    assert _found(sb, s, f"project = RDUE AND due in ('{day}', EMPTY)") == {made[5], made[None]}
+    every_dated = {k for o, k in made.items() if o is not None}
+    assert _found(sb, s, f"project = RDUE AND due != '{day}'") == every_dated - {made[5]}
+    assert _found(sb, s, f"project = RDUE AND due not in ('{day}')") == every_dated - {made[5]}
+
+
+@pytest.mark.parametrize("operand", ["'dd'", "'2026-02-30'", "'14/May/09'", "''"])
+def test_a_due_date_that_is_no_date_is_refused(sb, s, operand):
+    text = operand.strip("'")
+    _refused(sb, s, f"due < {operand}", f"Date value '{text}' for field 'due' is invalid. Valid formats include: "
+                                        "'YYYY/MM/DD', 'YYYY-MM-DD', or a period format e.g. '-5d', '4w 2d'.")
+
+
+def test_text_fields_compared_with_empty(sb, s):
+    admin = s.get(f"{sb.url}/rest/api/3/myself").json()["accountId"]
+    s.post(f"{sb.url}/rest/api/3/project", json={"key": "RTXT", "name": "Texts", "projectTypeKey": "software",
+                                                  "leadAccountId": admin})
+    bare = s.post(f"{sb.url}/rest/api/2/issue", json={"fields": {"project": {"key": "RTXT"},
+                                                                 "issuetype": {"name": "Task"}, "summary": "bare"}})
+    full = s.post(f"{sb.url}/rest/api/2/issue", json={"fields": {
+        "project": {"key": "RTXT"}, "issuetype": {"name": "Task"}, "summary": "full", "description": "has text",
+        "environment": "prod"}})
+    bare_key, full_key = bare.json()["key"], full.json()["key"]
+    for field in ("description", "environment"):
+        assert _found(sb, s, f"project = RTXT AND {field} ~ EMPTY") == {bare_key}
+        assert _found(sb, s, f"project = RTXT AND {field} !~ EMPTY") == {full_key}
+    assert _found(sb, s, "project = RTXT AND summary ~ EMPTY") == set()
+    for field in ("text", "comment"):
+        _refused(sb, s, f"{field} ~ EMPTY", f"The field '{field}' does not support searching for EMPTY values.")
+    for text in ("BAD +", "BAD -"):
+        _refused(sb, s, f"summary ~ '{text}'", f"Unable to parse the text '{text}' for field 'summary'.")
+    assert _found(sb, s, "project = RTXT AND summary ~ 'full -bare'") == {full_key}
+
+
+@pytest.mark.parametrize(("jql", "message"), [
+    ("type = 666", "A value with ID '666' does not exist for the field 'type'."),
+    ("project = 99999", "A value with ID '99999' does not exist for the field 'project'."),
+    ("priority in (1, 666)", "A value with ID '666' does not exist for the field 'priority'."),
+    ("status = 666", "A value with ID '666' does not exist for the field 'status'."),
+    ("resolution = 666", "A value with ID '666' does not exist for the field 'resolution'."),
+    ("type = '666'", "The value '666' does not exist for the field 'type'."),  # quoted: a name
+    ("type = 'Bad String'", "The value 'Bad String' does not exist for the field 'type'."),
+    ("votes = -3", "Value '-3' is invalid for the 'votes' field. Votes must be a positive whole number."),
+    ("votes > 'x'", "Value 'x' is invalid for the 'votes' field. Votes must be a positive whole number."),
+    ("timespent > hh", "The value 'hh' for field 'timespent' is invalid. Please specify a positive duration "
+                       "format; for example: '1h 30m', '2d'."),
+    ("originalEstimate = '-240'", "The value '-240' for field 'originalEstimate' is invalid. Please specify a "
+                                  "positive duration format; for example: '1h 30m', '2d'."),
+    ("workratio > '33.3'", "The value '33.3' for field 'workratio' is invalid - please specify an integer."),
+])
+def test_jql_literal_errors_in_jiras_words(sb, s, jql, message):
+    _refused(sb, s, jql, message)
+
+
+def test_ids_and_names_that_exist_still_search(sb, s):
+    for jql in ("project = 10000", "project = '10000'", "issuetype = 10002", "priority in (1, 'High')",
+                "votes >= 0", "timespent > 1h", "originalEstimate = '1h 30m'", "workratio > 0"):
+        assert s.get(f"{sb.url}/rest/api/3/search/jql", params={"jql": jql}).status_code == 200, jql
