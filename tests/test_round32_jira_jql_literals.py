@@ -146,3 +146,49 @@ def test_ids_and_names_that_exist_still_search(sb, s):
     for jql in ("project = 10000", "project = '10000'", "issuetype = 10002", "priority in (1, 'High')",
                 "votes >= 0", "timespent > 1h", "originalEstimate = '1h 30m'", "workratio > 0"):
         assert s.get(f"{sb.url}/rest/api/3/search/jql", params={"jql": jql}).status_code == 200, jql
+
+
+TYPES = "com.atlassian.jira.plugin.system.customfieldtypes:"
+
+
+def test_custom_number_and_date_fields_take_ranges_and_text_fields_text_queries(sb, s):
+    api = f"{sb.url}/rest/api/3"
+    made = {}
+    for name, kind in (("R32 Score", "float"), ("R32 Review", "datepicker"), ("R32 Audited", "datetime"),
+                       ("R32 Note", "textfield")):
+        r = s.post(f"{api}/field", json={"name": name, "type": TYPES + kind})
+        assert r.status_code == 201, r.text
+        made[kind] = r.json()["id"]
+    admin = s.get(f"{api}/myself").json()["accountId"]
+    s.post(f"{api}/project", json={"key": "RCUS", "name": "Custom ranges", "projectTypeKey": "software",
+                                   "leadAccountId": admin})
+    today = datetime.fromtimestamp(sb.store.now_ms() / 1000, UTC)
+    keys = {}
+    for n, (score, days, note) in enumerate([(1.5, -10, "alpha beta"), (7, 3, "gamma"), (None, None, None)]):
+        fields = {"project": {"key": "RCUS"}, "issuetype": {"name": "Task"}, "summary": f"c{n}"}
+        if score is not None:
+            when = today + timedelta(days=days)
+            fields.update({made["float"]: score, made["datepicker"]: when.date().isoformat(),
+                           made["datetime"]: when.strftime("%Y-%m-%dT%H:%M:%S.000+0000"), made["textfield"]: note})
+        r = s.post(f"{api}/issue", json={"fields": fields})
+        assert r.status_code == 201, r.text
+        keys[n] = r.json()["key"]
+    num = {k: v.split("_")[1] for k, v in made.items()}
+    cases = {
+        f"cf[{num['float']}] > 2": {1}, f"cf[{num['float']}] <= 1.5": {0}, "'R32 Score' >= 1": {0, 1},
+        f"cf[{num['datepicker']}] < now()": {0}, f"cf[{num['datepicker']}] >= startOfDay()": {1},
+        "'R32 Review' > -1w": {1}, f"cf[{num['datetime']}] < -1d": {0}, f"cf[{num['datetime']}] > now()": {1},
+        f"cf[{num['textfield']}] ~ beta": {0}, f"cf[{num['textfield']}] ~ 'alpha -beta'": set(),
+        f"cf[{num['textfield']}] ~ EMPTY": {2}, f"cf[{num['textfield']}] !~ gamma": {0},
+    }
+    for clause, want in cases.items():
+        assert _found(sb, s, f"project = RCUS AND {clause}") == {keys[n] for n in want}, clause
+    _refused(sb, s, f"cf[{num['float']}] > high",
+             f"The value 'high' for field 'cf[{num['float']}]' is invalid - please specify a number.")
+    _refused(sb, s, f"cf[{num['datepicker']}] < 'dd'", f"Date value 'dd' for field 'cf[{num['datepicker']}]' is "
+             "invalid. Valid formats include: 'yyyy/MM/dd HH:mm', 'yyyy-MM-dd HH:mm', 'yyyy/MM/dd', 'yyyy-MM-dd', "
+             "or a period format e.g. '-5d', '4w 2d'.")
+    _refused(sb, s, f"cf[{num['textfield']}] ~ ''",
+             f"The field 'cf[{num['textfield']}]' does not support searching for an empty string.")
+    _refused(sb, s, f"cf[{num['textfield']}] > 'a'",
+             f"The operator '>' is not supported by the 'cf[{num['textfield']}]' field.")

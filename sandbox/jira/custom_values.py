@@ -12,7 +12,8 @@ Other kinds (cascading selects, group, project and version pickers, read-only fi
 (a field error naming the sandbox). `null` clears a value. Changes are changelog items with `fieldtype: custom`.
 
 JQL on these fields (`cf[N]` or the field name): `~`/`!~` on text kinds, `=`, `!=`, `IN`, `NOT IN` on every kind
-(option values, account ids, numbers, dates and strings compared as given), `IS [NOT] EMPTY`.
+(option values, account ids, numbers, dates and strings compared as given), `IS [NOT] EMPTY`; ranges on number
+and date kinds and the text query rules are `custom_compare`'s (tried first).
 """
 
 from __future__ import annotations

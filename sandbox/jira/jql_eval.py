@@ -15,6 +15,7 @@ from typing import Any
 from sandbox.jira import catalog as C
 from sandbox.jira import custom_values
 from sandbox.jira.adf import plain
+from sandbox.jira.custom_compare import compare as compare_custom
 from sandbox.jira.ids import is_id
 from sandbox.jira.jql import BoolOp, Clause, Empty, Func, JQLError, Not, Query, Value, parse
 from sandbox.jira.jql_fields import (
@@ -212,7 +213,9 @@ def _clause(c: Clause, ctx: Context) -> Callable[[Issue], bool]:
         return lambda i: getattr(i, attr) is not None and cmp(getattr(i, attr), t)
     if c.op.startswith("was") or c.op == "changed":
         return compile_history(c, field, ctx, lambda v: _time(c, ctx, v))
-    made = custom_values.clause(c, ctx.store) if hasattr(ctx, "store") else None
+    made = compare_custom(c, ctx.store, lambda v: _time(c, ctx, v),  # ranges and text queries (custom_compare)
+                          lambda day: jql_time(day, ctx.tz, ctx.now_ms)) if hasattr(ctx, "store") else None
+    made = made or (custom_values.clause(c, ctx.store) if hasattr(ctx, "store") else None)
     if made is not None:
         return made
     extra = special(c, field, ctx)
