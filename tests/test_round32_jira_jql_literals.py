@@ -192,3 +192,32 @@ def test_custom_number_and_date_fields_take_ranges_and_text_fields_text_queries(
              f"The field 'cf[{num['textfield']}]' does not support searching for an empty string.")
     _refused(sb, s, f"cf[{num['textfield']}] > 'a'",
              f"The operator '>' is not supported by the 'cf[{num['textfield']}]' field.")
+
+
+def test_empty_in_a_list_and_equals_empty(sb, s):
+    """`assignee in (currentUser(), EMPTY)` (mine or unassigned) was 400 "The value 'EMPTY' does not exist", and
+    `assignee = EMPTY` found nothing although `assignee is EMPTY` found the unassigned issues."""
+    api = f"{sb.url}/rest/api/3"
+    me = s.get(f"{api}/myself").json()["accountId"]
+    s.post(f"{api}/project", json={"key": "REMP", "name": "Empties", "projectTypeKey": "software",
+                                   "leadAccountId": me})
+    keys = {}
+    for name, extra in (("mine", {"assignee": {"accountId": me}, "labels": ["x"]}), ("nobody", {}),
+                        ("other", {"assignee": None, "labels": ["y"], "priority": {"name": "High"}})):
+        r = s.post(f"{api}/issue", json={"fields": {"project": {"key": "REMP"}, "issuetype": {"name": "Task"},
+                                                    "summary": name, **extra}})
+        assert r.status_code == 201, r.text
+        keys[name] = r.json()["key"]
+    cases = {
+        "assignee in (currentUser(), EMPTY)": {"mine", "nobody", "other"},
+        "assignee = EMPTY": {"nobody", "other"}, "assignee in (EMPTY)": {"nobody", "other"},
+        "assignee not in (currentUser(), EMPTY)": set(), "assignee != EMPTY": {"mine"},
+        "labels in (x, EMPTY)": {"mine", "nobody"}, "labels not in (x, EMPTY)": {"other"},
+        "priority in (High, null)": {"other"}, "fixVersion in (EMPTY)": {"mine", "nobody", "other"},
+        "assignee was in (EMPTY)": {"nobody", "other"},
+    }
+    for clause, want in cases.items():
+        assert _found(sb, s, f"project = REMP AND {clause}") == {keys[n] for n in want}, clause
+    parsed = s.post(f"{api}/jql/parse", params={"validation": "strict"},
+                    json={"queries": ["assignee in (EMPTY, currentUser())"]}).json()["queries"][0]
+    assert parsed["structure"]["where"]["operand"]["values"][0] == {"keyword": "empty"}

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.jira.adf import as_version, plain, valid_adf
 from sandbox.jira.ids import is_id
-from sandbox.jira.jql import Clause, JQLError, Value
+from sandbox.jira.jql import Clause, Empty, JQLError, Value
 
 if TYPE_CHECKING:
     from sandbox.jira.model import Issue
@@ -208,10 +208,13 @@ def clause(c: Clause, store: Any) -> Callable[[Issue], bool] | None:
     if c.op not in ("=", "!=", "in", "not in"):
         raise JQLError(f"The operator '{c.op}' is not supported by the '{c.field}' field.")
     operands = c.operand if isinstance(c.operand, tuple) else (c.operand,)
+    empty_too = any(isinstance(v, Empty) for v in operands) and c.op in ("=", "in")  # `in (x, EMPTY)`
+    operands = tuple(v for v in operands if not isinstance(v, Empty))
     wanted = set()
     for v in operands:
         text = v.text if isinstance(v, Value) else ""
         number = kind == "float" and re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", text)  # not \d: '٣' read as 3 [round 27]
         wanted.add(f"{float(text):g}" if number else text.lower())
     negate = c.op in ("!=", "not in")
-    return lambda i: bool(texts(i)) and any(t.lower() in wanted for t in texts(i)) != negate
+    return lambda i: (bool(texts(i)) and any(t.lower() in wanted for t in texts(i)) != negate) or (
+        empty_too and not texts(i))

@@ -229,14 +229,21 @@ class _Parser:
         t = self.peek()
         if t is not None and t[0] == "punct" and t[1] == "(":
             self.i += 1
-            values = [self.value()]
+            values = [self.item()]
             while self.peek() and self.peek()[1] == ",":
                 self.i += 1
-                values.append(self.value())
+                values.append(self.item())
             if not (self.peek() and self.peek()[1] == ")"):
                 raise self.fail("')'")
             self.i += 1
             return tuple(values)
+        if self.kw("empty") or self.kw("null"):
+            self.i += 1
+            return Empty()
+        return self.value()
+
+    def item(self) -> Value | Func | Empty:
+        """A list's item: a value, a function or EMPTY (`assignee in (currentUser(), EMPTY)`)."""
         if self.kw("empty") or self.kw("null"):
             self.i += 1
             return Empty()

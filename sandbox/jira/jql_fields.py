@@ -50,9 +50,16 @@ PRIORITY_RANK = {pid: int(pid) for pid in C.PRIORITIES}
 
 
 def values_of(c: Clause) -> list[Value | Func]:
+    """The operand's values and functions; EMPTY (alone or in a list) is `wants_empty`'s."""
     if isinstance(c.operand, tuple):
-        return list(c.operand)
+        return [v for v in c.operand if not isinstance(v, Empty)]
     return [c.operand] if not isinstance(c.operand, Empty) else []
+
+
+def wants_empty(c: Clause) -> bool:
+    """Whether the operand is EMPTY or a list holding it (`= EMPTY` is `IS EMPTY`)."""
+    return isinstance(c.operand, Empty) or (isinstance(c.operand, tuple)
+                                            and any(isinstance(v, Empty) for v in c.operand))
 
 
 def unsupported(c: Clause) -> JQLError:
@@ -238,9 +245,11 @@ def match(c: Clause, getter: Callable[[Issue], Any], resolve: Callable, multi: b
         r = resolve(v)
         wanted.update(r) if isinstance(r, set) else wanted.add(r)
     negate = c.op in ("!=", "not in")
+    empty_too = wants_empty(c) and not negate  # `in (x, EMPTY)` also takes the empty ones; `not in` never does
     if multi:
-        return lambda i: bool(getter(i)) and (not wanted.isdisjoint(getter(i))) != negate
-    return lambda i: getter(i) is not None and (getter(i) in wanted) != negate
+        return lambda i: (bool(getter(i)) and (not wanted.isdisjoint(getter(i))) != negate) or (
+            empty_too and not getter(i))
+    return lambda i: (getter(i) is not None and (getter(i) in wanted) != negate) or (empty_too and getter(i) is None)
 
 
 def _projects_with_role(f: Func, ctx: Context) -> set[str]:
