@@ -217,6 +217,8 @@ def scalar_field(c: Clause, field: str, ctx: Context) -> tuple[Callable[[Issue],
                     released = v.name == "releasedversions"
                     return {x["id"] for x in things if bool(x.get("released")) == released
                             and not x.get("archived") and (not v.args or x["project"] in keys)}
+                if kind == "versions" and v.name in ("latestreleasedversion", "earliestunreleasedversion"):
+                    return _edge_version(v, things, ctx)
                 raise JQLError(f"Function '{v.name}' is not supported for field '{c.field}'.")
             hits = {x["id"] for x in things if v.text == str(x["id"]) or v.text.lower() == x["name"].lower()}
             if not hits:
@@ -232,6 +234,23 @@ def scalar_field(c: Clause, field: str, ctx: Context) -> tuple[Callable[[Issue],
         levels = {name.lower(): str(ident) for ident, name, _d in SECURITY["levels"]}
         return (lambda i: None), (lambda v: lookup(levels, v)), False
     raise JQLError(f"Field '{c.field}' does not exist or you do not have permission to view it.")
+
+
+def _edge_version(f: Func, things: list[dict[str, Any]], ctx: Context) -> set[Any]:
+    """`latestReleasedVersion(project)`: the project's last released version in its version order;
+    `earliestUnreleasedVersion(project)`: its first unreleased one (archived ones never); none: nothing matches."""
+    if len(f.args) != 1:
+        raise JQLError(f"Function '{f.shown}' expected '1' arguments but received '{len(f.args)}'.")  # [unc]
+    arg = f.args[0]
+    project = next((p.key for p in ctx.projects.values() if arg.upper() == p.key or arg == p.id
+                    or arg.lower() == p.name.lower()), None)
+    if project is None:
+        raise JQLError(f"Could not resolve the project '{arg}' provided to function '{f.shown}'.")  # [unc]
+    latest = f.name == "latestreleasedversion"
+    mine = [x for x in things if x["project"] == project and not x.get("archived")
+            and bool(x.get("released")) == latest]
+    pick = mine[-1] if latest and mine else mine[0] if mine else None
+    return {pick["id"]} if pick else set()
 
 
 def match(c: Clause, getter: Callable[[Issue], Any], resolve: Callable, multi: bool) -> Callable[[Issue], bool]:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from sandbox.jira.adf import plain
 from sandbox.jira.ids import is_id
 from sandbox.jira.jql import Clause, Func, JQLError, Value
-from sandbox.jira.jql_fields import CMP, match, scalar_field, unsupported, values_of
+from sandbox.jira.jql_fields import CMP, match, missing, scalar_field, unsupported, values_of
 from sandbox.jira.model import Issue
 from sandbox.jira.timefmt import jql_time, parse_duration
 
@@ -53,6 +53,8 @@ def special(c: Clause, field: str, ctx: Context) -> Callable[[Issue], bool] | No
     if field == "lastviewed" and c.op in ("is", "is not"):  # views: GET /issue?updateHistory=true
         ctx.volatile = True
         return lambda i: (ctx.me not in ctx.work.get("views", {}).get(i.id, ())) == (c.op == "is")
+    if field == "issuelinktype":
+        return _link_type(c, ctx)
     if field in ("attachments", "attachment"):  # Jira: only IS [NOT] EMPTY
         if c.op not in ("is", "is not"):
             raise unsupported(c)
@@ -174,6 +176,32 @@ def _function_ids(c: Clause, f: Func, ctx: Context) -> set[int]:
     if f.name == "watchedissues":  # issues whose watchers nobody changed are watched by their reporter
         got |= {i.id for i in ctx.reported_by(ctx.me) if i.id not in table}
     return got
+
+
+def _link_type(c: Clause, ctx: Context) -> Callable[[Issue], bool]:
+    """`issueLinkType = "blocks"` (=, !=, IN, NOT IN): issues with a link read that way from their side (the
+    description their own `issuelinks` show: a type's outward or inward text, as Jira's docs give the values).
+    `!=`/`NOT IN`: issues with links, none of them of those types [unc]."""
+    if c.op not in ("=", "!=", "in", "not in"):
+        raise unsupported(c)
+    ctx.volatile = True  # links are not issue attributes the index versions
+    names = {d.lower() for _n, i, o in ctx.link_types.values() for d in (i, o)}
+    wanted = set()
+    for v in values_of(c):
+        if isinstance(v, Func) or v.text.lower() not in names:
+            raise missing(c, v.text if isinstance(v, Value) else f"{v.shown}()")
+        wanted.add(v.text.lower())
+
+    def kinds(i: Issue) -> set[str]:
+        out = set()
+        for lk in ctx.links_of(i.id):
+            _name, inward, outward = ctx.link_types.get(lk.type_id, ("", "", ""))
+            out.add((outward if lk.inward_id == i.id else inward).lower())
+        return out
+
+    if c.op in ("=", "in"):
+        return lambda i: bool(kinds(i) & wanted)
+    return lambda i: bool(k := kinds(i)) and not k & wanted
 
 
 def _linked(issue: Issue, kind: str | None, ctx: Context) -> set[int]:
