@@ -28,14 +28,16 @@ if TYPE_CHECKING:
 FUNCTIONS = {f.lower(): f for f in (
     "currentUser", "membersOf", "now", "startOfDay", "endOfDay", "startOfWeek", "endOfWeek", "startOfMonth",
     "endOfMonth", "startOfYear", "endOfYear", "openSprints", "closedSprints", "futureSprints", "linkedIssues",
-    "watchedIssues", "votedIssues", "releasedVersions", "unreleasedVersions", "projectsWhereUserHasPermission",
-    "projectsLeadByUser")}
+    "watchedIssues", "votedIssues", "releasedVersions", "unreleasedVersions", "latestReleasedVersion",
+    "earliestUnreleasedVersion", "projectsWhereUserHasPermission", "projectsLeadByUser")}
 FUNCTION_TYPES = {"currentUser": "com.atlassian.jira.user.ApplicationUser", "membersOf": "com.atlassian.jira.user."
                   "ApplicationUser", "openSprints": "com.atlassian.greenhopper.service.sprint.Sprint",
                   "closedSprints": "com.atlassian.greenhopper.service.sprint.Sprint",
                   "futureSprints": "com.atlassian.greenhopper.service.sprint.Sprint",
                   "releasedVersions": "com.atlassian.jira.project.version.Version",
                   "unreleasedVersions": "com.atlassian.jira.project.version.Version",
+                  "latestReleasedVersion": "com.atlassian.jira.project.version.Version",
+                  "earliestUnreleasedVersion": "com.atlassian.jira.project.version.Version",
                   "projectsWhereUserHasPermission": "com.atlassian.jira.project.Project",
                   "projectsLeadByUser": "com.atlassian.jira.project.Project"}
 LIST_FUNCTIONS = {"membersOf", "openSprints", "closedSprints", "futureSprints", "linkedIssues", "watchedIssues",
