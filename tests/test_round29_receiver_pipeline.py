@@ -62,11 +62,7 @@ def test_a_pipelined_body_refused_midway_is_answered_after_the_request_before_it
     """``GET /healthz`` then, pipelined in the same write, a body in more chunks than the cap (or trailers past
     64 KiB): the refusal was written while the health check's answer was owed, so it was read as that answer
     and the 200 never came. Both answers come now, in order, and the connection then closes."""
-    _, address, _, parser = live
-    if parser == "h11" and refusal == 431:  # h11 drops trailers and takes a section that arrives whole: the POST
-        answer = exchange(address, HEALTH + flood, wait=1.5)  # is served (the connection kept alive), in its turn
-        assert statuses(answer)[0] == 200 and len(statuses(answer)) == 2, answer[:600]
-        return
+    _, address, _, _ = live  # h11 reads one request at a time; it bounds trailers as httptools does since round 32
     started = time.monotonic()
     answer = exchange(address, HEALTH + flood)
     assert time.monotonic() - started < 4, answer[:300]

@@ -40,19 +40,30 @@ _HEAD_END = re.compile(rb"\n\r?\n")  # the blank line that ends a head (as h11 f
 _BARE_LF = re.compile(rb"(?<!\r)\n")  # a line ended by LF alone
 _BLANK_LINES = re.compile(rb"(?:\r\n)+")  # empty lines before a request line
 _CHUNK_SIZE = re.compile(rb"0*([0-9A-Fa-f]{1,17})")  # a chunk line's size, its leading zeros apart
-_ABSOLUTE_FORM = re.compile(rb"https?://[^/?#]*", re.IGNORECASE)  # "http://host:port" before the path
+_SCHEME = re.compile(rb"https?://", re.IGNORECASE)
+# "http://[userinfo@]host[:port]" before the path, as httptools' URL parser takes it: a host of letters, digits, dots
+# and dashes (or an IPv6 literal), a port of digits up to 65535, userinfo of its RFC 3986 characters, then "/"
+_ABSOLUTE_FORM = re.compile(rb"https?://(?:[A-Za-z0-9%;:&=+$,!~*'()._-]*@)?(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])"
+                            rb"(?::([0-9]+))?(?=/)", re.IGNORECASE)
 
 
-def _origin_form(event: h11.Request) -> h11.Request:
+def _origin_form(event: h11.Request) -> h11.Request | None:
     """An absolute-form target (``POST http://host/path HTTP/1.1``, as a client speaking to a proxy sends it)
     as the path and query it names: RFC 9112 3.2.2 says a server MUST accept it. uvicorn's h11 protocol took
     the whole target as the path (a 404), while httptools' URL parser routes it; the host in it is not
-    used for routing on either path (nor is the Host header)."""
-    found = _ABSOLUTE_FORM.match(event.target)
-    if found is None:
+    used for routing on either path (nor is the Host header).
+
+    None (refused: 400) for one whose authority httptools refuses: empty (``http:///metrics``), a port past
+    65535, a backslash or another character no host holds (``http://r\\@evil/metrics``, which a URL parser
+    following WHATWG reads as host ``r`` and path ``/@evil/metrics``), or no path after it. h11 had taken
+    anything up to the first slash as the authority and served the path after it."""
+    if _SCHEME.match(event.target) is None:
         return event
-    rest = event.target[found.end():]
-    return dataclasses.replace(event, target=rest if rest.startswith(b"/") else b"/" + rest)
+    found = _ABSOLUTE_FORM.match(event.target)
+    port = (found[1] or b"").lstrip(b"0") if found is not None else b""
+    if found is None or len(port) > 5 or int(port or b"0") > 65535:
+        return None
+    return dataclasses.replace(event, target=event.target[found.end():])
 
 
 class _StrictChunkedReader(ChunkedReader):
@@ -75,6 +86,7 @@ class _StrictChunkedReader(ChunkedReader):
         self._line_scanned = 0  # bytes of the chunk-size line in hand already searched for its CRLF
         self._trailer_at = 0  # offset in the buffer of the next trailer byte to look at
         self._trailer_line = 0  # offset of the trailer line being read
+        self._trailer_fields = 0  # trailer lines read (bounded by MAX_HEADERS, as a head's fields)
 
     def __call__(self, buf):  # type: ignore[override]
         data = buf._data
@@ -112,8 +124,19 @@ class _StrictChunkedReader(ChunkedReader):
                 raise h11.LocalProtocolError("a trailer line is folded (obs-fold)")
             if CONTROL_CHARACTER.search(data, self._trailer_line, lf - 1) is not None:  # as httptools, and a head
                 raise h11.LocalProtocolError("a trailer line holds a control character")
+            self._trailer_fields += 1
             self._trailer_line = self._trailer_at = lf + 1
+            self._check_trailer_bounds(lf + 1)
         self._trailer_at = len(data)
+        self._check_trailer_bounds(len(data))
+
+    def _check_trailer_bounds(self, size: int) -> None:
+        """A trailer section is bounded like a head (431 past ``MAX_HEAD_BYTES`` or ``MAX_HEADERS`` fields), as
+        on httptools: h11 took a section that arrived whole in one read at any size (its own bound is on an
+        incomplete one), and 12,000 tiny trailer fields cost it 150 ms of the event loop, unsigned."""
+        if size > MAX_HEAD_BYTES or self._trailer_fields > MAX_HEADERS:
+            self._refuse(HEAD_TOO_LARGE if size > MAX_HEAD_BYTES else TOO_MANY_HEADERS)
+            raise h11.LocalProtocolError("trailers past the head bounds")
 
 
 class _GuardedConnection(h11.Connection):
@@ -146,7 +169,11 @@ class _GuardedConnection(h11.Connection):
             return h11.PAUSED  # uvicorn stops reading and parsing; the connection is closing
         event = super().next_event()
         if isinstance(event, h11.Request):
-            event = _origin_form(event)
+            origin = _origin_form(event)
+            if origin is None:  # an absolute-form target httptools refuses: 400 on both parsers
+                self._protocol._write_and_close(TARGET_FORM)
+                return h11.PAUSED
+            event = origin
         if self._protocol._after_event(event):
             return h11.PAUSED  # refused and closed: the request never reaches the app
         return event
@@ -158,7 +185,7 @@ class BoundedH11Protocol(_Budgeted, H11Protocol):
     checks of ``_bad_head``: 431 over the size limit (uvicorn answered h11's own bound 400, naming no fix) or
     past ``MAX_HEADERS`` header fields,
     400 for a folded line or a bare LF. Past the head, h11's bound (``h11_max_incomplete_event_size``) on a
-    chunk-size line or trailers is uvicorn's 400."""
+    chunk-size line is uvicorn's 400; trailers are held to the head's bounds (431, ``_StrictChunkedReader``)."""
 
     max_head_bytes = MAX_HEAD_BYTES
     max_headers = MAX_HEADERS

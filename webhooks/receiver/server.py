@@ -15,7 +15,7 @@ closes the connection. (The body has its own bounds in the receiver: ``max_body_
   answered with ``connection: close`` and nothing more is read (a 64 KiB read of tiny pipelined
   requests queued thousands of request objects);
 - drops trailer fields after a chunked body (uvicorn added them to the request's headers, unbounded)
-  and answers 431 past ``MAX_HEAD_BYTES`` of them;
+  and answers 431 past ``MAX_HEAD_BYTES`` of them or past ``MAX_HEADERS`` fields (as h11's path does);
 - answers 431 to a head with more than ``MAX_HEADERS`` header fields (thousands of tiny ones fit in 64 KiB,
   each a callback here and a search in the app);
 - answers 400 to a chunked body in more than ``MAX_CHUNKS`` data chunks (each one a Python callback: a body
@@ -153,6 +153,7 @@ if HttpToolsProtocol is not None:
             self._count_stop = True  # a stop counted as "pipelined" (not one that queued a refusal)
             self._head_size = 0  # of the head being parsed: its target and header lines
             self._chunks = 0  # chunk-size lines of the body being read (its data chunks and the last one)
+            self._trailer_fields = 0  # trailer fields after the body being read
             self.parser = _StoppableParser(self.parser)
             super().connection_made(transport)
             if not self._admit():
@@ -187,7 +188,7 @@ if HttpToolsProtocol is not None:
         def on_message_begin(self) -> None:
             super().on_message_begin()
             self._head_size = 16  # the method, version and line ends; on_url and on_header add the rest
-            self._chunks = 0
+            self._chunks = self._trailer_fields = 0
             # a head that begins in the same read as the end of the last request (pipelined) has its deadline
             # from here: data_received started none, and it was held until the keep-alive timeout
             if self._head_timer is None and not self._refused and not self.transport.is_closing():
@@ -214,8 +215,9 @@ if HttpToolsProtocol is not None:
             # app after the body: a header added after the fact), without limit (400 MB in 3 s). Dropped,
             # and bounded like a head.
             self._head_bytes += len(name) + len(value) + 4
-            if self._head_bytes > self.max_head_bytes:
-                self._refuse(HEAD_TOO_LARGE)
+            self._trailer_fields += 1  # and past max_headers fields, as a head (h11 bounds both the same way)
+            if self._head_bytes > self.max_head_bytes or self._trailer_fields > self.max_headers:
+                self._refuse(HEAD_TOO_LARGE if self._head_bytes > self.max_head_bytes else TOO_MANY_HEADERS)
                 raise _PipelineFull  # nothing after them is parsed (a pipelined request would be queued)
 
         def on_chunk_header(self) -> None:

@@ -1,0 +1,150 @@
+"""Round 32: trailers and absolute-form targets, over loopback with raw sockets against the real uvicorn server, on
+both of its HTTP parsers (httptools and, without it, h11).
+
+Found and fixed:
+
+- on h11, a trailer section after a chunked body was bounded only while it was incomplete (h11's own
+  ``max_incomplete_event_size``): one arriving whole in a read was taken at any size (a 70 KB trailer, where
+  httptools answers 431 as the README says), and on either parser a section could hold as many fields as fit
+  in 64 KiB: 12,000 tiny trailer fields cost h11 150 ms of the one event loop, unsigned, the cost that
+  ``MAX_HEADERS`` had removed from heads in round 29. A trailer section is now held to the head's bounds on
+  both parsers: 431 past 64 KiB or past ``MAX_HEADERS`` fields (``h11_protocol._StrictChunkedReader``,
+  ``server.BoundedHttpToolsProtocol.on_header``);
+- on h11, an absolute-form target was cut at its first slash and the rest served, whatever its authority:
+  ``http:///metrics`` (no host), ``https://r:99999/healthz`` (no such port), ``http://r\\@evil/healthz`` (a
+  backslash, which a WHATWG URL parser reads as a slash: host ``r``, path ``/@evil/healthz``), ``http://r``
+  and ``http://r?x`` (no path: a 404 where httptools answers 400). httptools' URL parser refuses each of them,
+  so which requests were served depended on the parser. h11 now takes the authority httptools takes and
+  answers 400 to the rest (``h11_protocol._origin_form``).
+
+Held: well-formed trailers (up to ``MAX_HEADERS`` of them) are dropped and the delivery stored; userinfo, IPv6
+literals, an upper-case scheme and port 65535 still route on both parsers.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+
+from tests.test_round28_receiver_attacks import exchange, request_head, statuses
+from tests.webhook_helpers import GENERIC, generic_body, generic_request, inbox_rows, served_with
+from webhooks.receiver.protocol_base import MAX_HEAD_BYTES, MAX_HEADERS
+
+
+@pytest.fixture(scope="module", params=["httptools", "h11"])
+def live(request, tmp_path_factory):
+    with served_with(request.param, tmp_path_factory.mktemp(f"round32_framing_{request.param}"), failure_burst=1000,
+                     body_timeout_seconds=3.0, head_timeout_seconds=3.0) as (settings, address, _app):
+        yield settings, address
+
+
+def stored(settings) -> set[str]:
+    return {d for (d,) in inbox_rows(settings, "select delivery_id from webhook_events")}
+
+
+def with_trailers(msg_id: str, trailers: bytes, target: str = GENERIC) -> bytes:
+    """A signed generic delivery sent chunked, then ``trailers`` (whole lines) and the blank line."""
+    kw = generic_request(generic_body(), msg_id)
+    body = kw["content"]
+    head = request_head(target, {**kw["headers"], "transfer-encoding": "chunked", "connection": "close"})
+    return head + b"\r\n" + b"%x\r\n" % len(body) + body + b"\r\n0\r\n" + trailers + b"\r\n"
+
+
+TRAILER_FLOODS = {
+    "one_field_past_64_KiB": (b"x-t: " + b"a" * (MAX_HEAD_BYTES + 100) + b"\r\n", b"exceed 64 KiB"),
+    "many_fields_past_64_KiB": (b"".join(b"x-t%d: %s\r\n" % (i, b"a" * 1000) for i in range(80)), b"exceed 64 KiB"),
+    "one_field_past_the_cap": (b"a:b\r\n" * (MAX_HEADERS + 1), b"header fields"),
+    "twelve_thousand_tiny_fields": (b"a:b\r\n" * 12000, b"header fields"),
+}
+
+
+@pytest.mark.parametrize("flood", TRAILER_FLOODS, ids=list(TRAILER_FLOODS))
+def test_trailers_past_the_head_bounds_are_431_on_both_parsers_and_nothing_is_stored(live, flood):
+    """On h11 each of these (sent in one write) was answered 200 and stored; on httptools the fields past the cap
+    were taken (each a Python callback) while under 64 KiB. Now 431 and closed on both, at once."""
+    settings, address = live
+    trailers, says = TRAILER_FLOODS[flood]
+    started = time.monotonic()
+    answer = exchange(address, with_trailers(f"r32_trailers_{flood}", trailers), wait=4)
+    assert statuses(answer) == [431], answer[:300]
+    assert says in answer and b"connection: close" in answer.lower() and b"nosniff" in answer.lower()
+    assert time.monotonic() - started < 2.5, answer[:300]
+    assert f"r32_trailers_{flood}" not in stored(settings)
+
+
+def test_trailers_trickled_past_64_KiB_are_431_on_both_parsers(live):
+    """A section arriving in small reads: h11's own bound was a 400 naming no fix; now the 431 of a head."""
+    settings, address = live
+    request = with_trailers("r32_trailers_trickled", b"x-t: " + b"a" * (MAX_HEAD_BYTES + 4096) + b"\r\n")
+    answer = b""
+    with socket.create_connection(address, timeout=4) as conn:
+        try:
+            for at in range(0, len(request), 4096):
+                conn.sendall(request[at:at + 4096])
+                time.sleep(0.002)
+        except OSError:  # closed by the refusal while still sending
+            pass
+        try:
+            while chunk := conn.recv(65536):
+                answer += chunk
+        except (TimeoutError, ConnectionResetError):
+            pass
+    assert statuses(answer) == [431], answer[:300]
+    assert "r32_trailers_trickled" not in stored(settings)
+
+
+def test_trailers_within_the_bounds_are_dropped_and_the_delivery_is_stored(live):
+    """``MAX_HEADERS`` trailer fields (and a signature among them, never read as a header) still serve."""
+    settings, address = live
+    trailers = b"webhook-signature: v1,AAAA\r\n" + b"".join(b"x-t%d: 1\r\n" % i for i in range(MAX_HEADERS - 1))
+    answer = exchange(address, with_trailers("r32_trailers_ok", trailers), wait=4)
+    assert statuses(answer) == [200] and answer.endswith(b"accepted"), answer[:300]
+    assert "r32_trailers_ok" in stored(settings)
+
+
+REFUSED_TARGETS = ["http:///healthz", "https://r:99999/healthz", "http://r:65536/healthz", "http://r\\@evil/healthz",
+                   "http://r", "http://r?x=1", "http://r:80", "http://r*", "http://r:/healthz", "http://r_x/healthz",
+                   "http://r@/healthz", "http://[::1/healthz", "http://r%41/healthz", "http://r!/healthz"]
+
+
+@pytest.mark.parametrize("target", REFUSED_TARGETS)
+def test_an_absolute_form_target_httptools_refuses_is_400_on_h11_too(live, target):
+    """h11 took anything up to the first slash as the authority (``http:///healthz``, a port past 65535, a
+    backslash) and served the rest, or answered 404 to a target with no path, where httptools answers 400."""
+    _, address = live
+    answer = exchange(address, f"GET {target} HTTP/1.1\r\nhost: r\r\n\r\n".encode(), wait=4)
+    assert statuses(answer) == [400], answer[:300]
+    assert b'"status"' not in answer and b"connection: close" in answer.lower()
+
+
+def test_a_signed_delivery_behind_a_backslash_authority_is_not_stored(live):
+    """``POST http://r\\@evil/api/...``: read by a WHATWG URL parser as the path ``/@evil/api/...`` (no rule of a
+    proxy for the webhook path applies), it was stored on h11; 400 on both parsers now."""
+    settings, address = live
+    kw = generic_request(generic_body(), "r32_backslash")
+    body = kw["content"]
+    request = request_head("http://r\\@evil" + GENERIC, {**kw["headers"], "content-length": str(len(body))}) \
+        + b"\r\n" + body
+    assert statuses(exchange(address, request, wait=4)) == [400]
+    assert "r32_backslash" not in stored(settings)
+
+
+@pytest.mark.parametrize("target", ["http://u:p@r/healthz", "http://@r/healthz", "HTTP://R/healthz",
+                                    "http://[::1]/healthz", "https://1.2.3.4:65535/healthz", "http://r:000080/healthz",
+                                    "http://-r..x/healthz?a=1"])
+def test_absolute_form_targets_httptools_takes_still_route_on_both_parsers(live, target):
+    _, address = live
+    answer = exchange(address, f"GET {target} HTTP/1.1\r\nhost: r\r\nconnection: close\r\n\r\n".encode(), wait=4)
+    assert statuses(answer) == [200] and b'"status":"ok"' in answer, answer[:300]
+
+
+def test_a_signed_delivery_in_absolute_form_is_still_stored_on_both_parsers(live):
+    settings, address = live
+    kw = generic_request(generic_body(), "r32_absolute")
+    body = kw["content"]
+    request = request_head("https://receiver.example:443" + GENERIC, {**kw["headers"], "content-length": str(len(body)),
+                                                                       "connection": "close"}) + b"\r\n" + body
+    assert statuses(exchange(address, request, wait=4)) == [200]
+    assert "r32_absolute" in stored(settings)
