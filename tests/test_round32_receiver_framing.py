@@ -15,7 +15,12 @@ Found and fixed:
   backslash, which a WHATWG URL parser reads as a slash: host ``r``, path ``/@evil/healthz``), ``http://r``
   and ``http://r?x`` (no path: a 404 where httptools answers 400). httptools' URL parser refuses each of them,
   so which requests were served depended on the parser. h11 now takes the authority httptools takes and
-  answers 400 to the rest (``h11_protocol._origin_form``).
+  answers 400 to the rest (``h11_protocol._origin_form``);
+- both parsers served a request written as HTTP/0.9 or HTTP/2.0 (h11 any ``HTTP/d.d``) with headers and a
+  chunked body, de-chunked and stored, where ``Transfer-Encoding`` on HTTP/1.0 is refused as framing a proxy
+  reads another way (an HTTP/0.9 request has no headers at all; a proxy answers 505 to a version it does not
+  speak). Every version but 1.0 and 1.1 is now 505 before any route (``protocol_base.SERVED_VERSIONS``), or
+  httptools' own 400 where its parser refuses the version first.
 
 Held: well-formed trailers (up to ``MAX_HEADERS`` of them) are dropped and the delivery stored; userinfo, IPv6
 literals, an upper-case scheme and port 65535 still route on both parsers.
@@ -148,3 +153,45 @@ def test_a_signed_delivery_in_absolute_form_is_still_stored_on_both_parsers(live
                                                                        "connection": "close"}) + b"\r\n" + body
     assert statuses(exchange(address, request, wait=4)) == [200]
     assert "r32_absolute" in stored(settings)
+
+
+def _signed_in_version(msg_id: str, version: str, chunked: bool) -> bytes:
+    kw = generic_request(generic_body(), msg_id)
+    body = kw["content"]
+    framing = {"transfer-encoding": "chunked"} if chunked else {"content-length": str(len(body))}
+    head = request_head(GENERIC, {**kw["headers"], **framing}).replace(b"HTTP/1.1", version.encode(), 1)
+    return head + b"\r\n" + (b"%x\r\n" % len(body) + body + b"\r\n0\r\n\r\n" if chunked else body)
+
+
+@pytest.mark.parametrize("version", ["HTTP/0.9", "HTTP/2.0"])
+@pytest.mark.parametrize("chunked", [True, False], ids=["chunked", "length"])
+def test_a_delivery_in_http09_or_http2_syntax_is_505_on_both_parsers_and_not_stored(live, version, chunked):
+    """Both parsers served these, a chunked body de-chunked, where ``Transfer-Encoding`` on HTTP/1.0 is refused as
+    framing a proxy reads another way: an HTTP/0.9 request has no headers at all, and a proxy answers 505 to a
+    version it does not speak, so a body it never framed was stored here."""
+    settings, address = live
+    msg_id = f"r32_{version[5:]}_{chunked}"
+    answer = exchange(address, _signed_in_version(msg_id, version, chunked), wait=4)
+    assert statuses(answer) == [505], answer[:300]
+    assert b"HTTP/1.1" in answer and b"connection: close" in answer.lower() and b"nosniff" in answer.lower()
+    assert msg_id not in stored(settings)
+
+
+@pytest.mark.parametrize("version", ["HTTP/1.2", "HTTP/3.1", "HTTP/9.9"])
+def test_other_versions_are_refused_on_both_parsers(live, version):
+    """httptools refuses these in its parser (400); h11 took any ``HTTP/d.d`` as 1.1 and stored the delivery."""
+    settings, address = live
+    msg_id = f"r32_{version[5:]}"
+    answer = exchange(address, _signed_in_version(msg_id, version, chunked=True), wait=4)
+    assert statuses(answer) in ([400], [505]), answer[:300]
+    assert msg_id not in stored(settings)
+
+
+@pytest.mark.parametrize("version", ["HTTP/1.0", "HTTP/1.1"])
+def test_http10_and_http11_deliveries_are_still_stored(live, version):
+    settings, address = live
+    msg_id = f"r32_served_{version[5:]}"
+    answer = exchange(address, _signed_in_version(msg_id, version, chunked=False).replace(
+        b"\r\n\r\n", b"\r\nconnection: close\r\n\r\n", 1), wait=4)
+    assert statuses(answer) == [200], answer[:300]
+    assert msg_id in stored(settings)

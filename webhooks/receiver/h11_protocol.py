@@ -24,10 +24,12 @@ from webhooks.receiver.protocol_base import (
     MAX_HEAD_BYTES,
     MAX_HEADERS,
     OBS_FOLD,
+    SERVED_VERSIONS,
     TARGET_FORM,
     TOO_MANY_CHUNKS,
     TOO_MANY_HEADERS,
     UPGRADE_WITH_BODY,
+    VERSION_NOT_SUPPORTED,
     _Budgeted,
     _head_too_slow,
     asks_upgrade,
@@ -231,6 +233,9 @@ class BoundedH11Protocol(_Budgeted, H11Protocol):
             # Framing a proxy may read another way, refused for every path (the app's check covers only the
             # webhook routes; a 404 answered before the body was read left h11 to de-chunk it and serve the
             # request hidden behind it), as httptools refuses it before any route.
+            if event.http_version.decode("ascii") not in SERVED_VERSIONS:  # h11 took any "HTTP/d.d": 505, as httptools
+                self._write_and_close(VERSION_NOT_SUPPORTED)
+                return True
             if b"#" in event.target:  # no part of a request target: 400, as on httptools (which had served it)
                 self._write_and_close(FRAGMENT)
                 return True

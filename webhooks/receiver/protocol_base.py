@@ -95,6 +95,15 @@ TARGET_FORM = _answer(
     "Bad Request",
     "a request target is a path (/...) or an http(s) URL: send the path",
 )
+VERSION_NOT_SUPPORTED = _answer(
+    505,
+    "HTTP Version Not Supported",
+    "send the request as HTTP/1.1 (or HTTP/1.0): no other version is served here",
+)
+# The versions served. Both parsers served "HTTP/0.9" and "HTTP/2.0" in HTTP/1 syntax with headers and a chunked body
+# (h11 any "HTTP/d.d"), where a 0.9 request has neither and a proxy answers 505 to a version it does not speak:
+# which requests exist, and where their bodies end, would differ between it and this server.
+SERVED_VERSIONS = ("1.0", "1.1")
 CONTROL_IN_VALUE = _answer(
     400,
     "Bad Request",

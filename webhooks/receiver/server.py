@@ -23,6 +23,8 @@ closes the connection. (The body has its own bounds in the receiver: ``max_body_
   HTTP/1.1 one with none (RFC 9112 3.2; h11 refuses both itself); a pipelined request refused while its
   body or trailers are parsed is answered in its turn, after the answers still owed before it (written at
   once, the refusal was read as the answer to an earlier request);
+- answers 505 to a request in a version other than HTTP/1.0 and 1.1 (httptools served "HTTP/0.9" and "HTTP/2.0"
+  with headers and a chunked body, where a proxy reads no headers or refuses the version);
 - answers 400 to a target holding a fragment (httptools dropped it: ``/metrics#x`` served /metrics) or with
   a scheme other than http(s) (``ftp://x/metrics`` served /metrics; h11 answered 404), and to a
   request asking to switch protocols (``Connection: upgrade``, ``CONNECT``) that declares a body (httptools stops
@@ -76,10 +78,12 @@ from webhooks.receiver.protocol_base import (  # noqa: F401 - the bounds, read h
     MAX_HEAD_BYTES,
     MAX_HEADERS,
     SEND_TIMEOUT,
+    SERVED_VERSIONS,
     TARGET_FORM,
     TOO_MANY_CHUNKS,
     TOO_MANY_HEADERS,
     UPGRADE_WITH_BODY,
+    VERSION_NOT_SUPPORTED,
     _answer,
     _Budgeted,
     _head_too_slow,
@@ -231,6 +235,10 @@ if HttpToolsProtocol is not None:
                 # a head over the limit that arrived whole in one read (up to 256 KiB): data_received only sees
                 # the ones still incomplete at the end of a read
                 self._refuse(HEAD_TOO_LARGE)
+                raise _PipelineFull
+            if self.parser.get_http_version() not in SERVED_VERSIONS:
+                # HTTP/0.9 and HTTP/2.0 written as HTTP/1 (headers, a chunked body) were served: 505 before any route
+                self._refuse(VERSION_NOT_SUPPORTED)
                 raise _PipelineFull
             if self.parser.get_http_version() == "1.0" and any(n == b"transfer-encoding" for n, _ in self.headers):
                 # framing a 1.0 proxy reads another way (no chunked in 1.0: the chunks are the next request),
