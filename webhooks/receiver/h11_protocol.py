@@ -17,6 +17,7 @@ from webhooks.receiver.protocol_base import (
     BARE_LF,
     CONTROL_CHARACTER,
     CONTROL_IN_VALUE,
+    DOUBTFUL_FRAMING,
     FRAGMENT,
     HEAD_TIMEOUT,
     HEAD_TOO_LARGE,
@@ -41,6 +42,11 @@ _OBS_FOLD = re.compile(rb"\n[ \t]")  # a line of the head that begins with white
 _HEAD_END = re.compile(rb"\n\r?\n")  # the blank line that ends a head (as h11 finds it)
 _BARE_LF = re.compile(rb"(?<!\r)\n")  # a line ended by LF alone
 _BLANK_LINES = re.compile(rb"(?:\r\n)+")  # empty lines before a request line
+# A Content-Length sent twice or as a list ("5, 5"; h11 merges equal values) and a Transfer-Encoding whose value ends
+# in a tab ("chunked\t"; h11 strips it): httptools refuses each in its parser, so h11 served requests it did not
+_CONTENT_LENGTH = re.compile(rb"^content-length:", re.IGNORECASE | re.MULTILINE)
+_DOUBTFUL_FRAMING = re.compile(rb"^(?:content-length:[^\r\n]*,|transfer-encoding:[^\r\n]*\t[ \t]*\r$)",
+                               re.IGNORECASE | re.MULTILINE)
 _CHUNK_SIZE = re.compile(rb"0*([0-9A-Fa-f]{1,17})")  # a chunk line's size, its leading zeros apart
 _SCHEME = re.compile(rb"https?://", re.IGNORECASE)
 # "http://[userinfo@]host[:port]" before the path, as httptools' URL parser takes it: a host of letters, digits, dots
@@ -66,6 +72,15 @@ def _origin_form(event: h11.Request) -> h11.Request | None:
     if found is None or len(port) > 5 or int(port or b"0") > 65535:
         return None
     return dataclasses.replace(event, target=event.target[found.end():])
+
+
+def _doubtful_framing(data: bytes) -> bool:
+    """Whether the head at the start of ``data`` (blank lines before it aside; its end is in ``data``) frames its
+    body in a way httptools refuses: looked at once per head, when its end has arrived."""
+    head = data.lstrip(b"\r\n")
+    end = _HEAD_END.search(head)
+    head = head[:end.end()] if end else head
+    return _DOUBTFUL_FRAMING.search(head) is not None or len(_CONTENT_LENGTH.findall(head)) > 1
 
 
 class _StrictChunkedReader(ChunkedReader):
@@ -210,7 +225,7 @@ class BoundedH11Protocol(_Budgeted, H11Protocol):
             return
         if self.conn.their_state is h11.IDLE:  # these bytes are (part of) a request's head
             self._start_head_timer()
-            if self._head_scanned and self._bad_head(data):
+            if self._head_scanned and self._bad_head(data, buffered=False):
                 return
         super().data_received(data)
 
@@ -222,7 +237,7 @@ class BoundedH11Protocol(_Budgeted, H11Protocol):
             return True
         if self.conn.their_state is h11.IDLE and not self._head_scanned:
             self._head_scanned, self._head_tail, self._head_size, self._head_lines = True, b"", 0, 0
-            return self._bad_head(self.conn.trailing_data[0])
+            return self._bad_head(self.conn.trailing_data[0], buffered=True)
         return False
 
     def _after_event(self, event) -> bool:
@@ -258,14 +273,16 @@ class BoundedH11Protocol(_Budgeted, H11Protocol):
             self._start_head_timer()
         return False
 
-    def _bad_head(self, data: bytes) -> bool:
+    def _bad_head(self, data: bytes, buffered: bool) -> bool:
         """Looks at the head's part of ``data`` (the next bytes of a head); True, with the connection answered
         and closed, when the head is over ``max_head_bytes`` (431; h11's own bound is on an incomplete head
         only, so a larger head arriving whole in one read, up to 256 KiB, was taken) or a header line is
         folded onto the next (obs-fold, 400) or ends in a bare LF (400). h11 unfolds the one and takes the
         other, as RFC 9112 2.2 and 5.2 allow; httptools refuses both, as they also allow. A front proxy that
         reads a continuation as a line of its own, or LF as no line end, would see other headers than this
-        server (``transfer-encoding:\\r\\n chunked`` was de-chunked here)."""
+        server (``transfer-encoding:\\r\\n chunked`` was de-chunked here). Once the head is complete, a Content-Length
+        sent twice or as a list, or a Transfer-Encoding value ending in a tab, is 400 as on httptools (h11 merged the
+        one and stripped the other). ``buffered``: ``data`` is all of h11's buffer (else what follows it)."""
         chunk = self._head_tail + data
         if not self._head_size:  # no byte of the head yet: empty lines before it (next_event drops them) are not
             chunk = chunk.lstrip(b"\r\n")  # its end, which left the rest of a reused connection's read unlooked-at
@@ -283,6 +300,8 @@ class BoundedH11Protocol(_Budgeted, H11Protocol):
             self._write_and_close(HEAD_TOO_LARGE)
         elif self._head_lines - (2 if end else 1) > self.max_headers:  # less the request line and the blank one
             self._write_and_close(TOO_MANY_HEADERS)
+        elif end is not None and _doubtful_framing(data if buffered else bytes(self.conn._receive_buffer._data) + data):
+            self._write_and_close(DOUBTFUL_FRAMING)
         else:
             return False
         return True

@@ -68,6 +68,12 @@ AMBIGUOUS_FRAMING = _answer(
     "Bad Request",
     "Transfer-Encoding beside Content-Length, or in a version 1.0 request, is not accepted: send one framing",
 )
+DOUBTFUL_FRAMING = _answer(
+    400,
+    "Bad Request",
+    "a Content-Length sent twice or as a list, or a Transfer-Encoding ending in a tab, is not accepted: send one "
+    "Content-Length, or Transfer-Encoding: chunked",
+)
 HOST_COUNT = _answer(
     400,
     "Bad Request",
