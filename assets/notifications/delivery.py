@@ -230,12 +230,12 @@ class Deliverer:
         if bad:
             self.report.errors.extend(bad)
             reason = "; ".join([*([reason] if reason else []), *bad])
-        if not to:  # nowhere to deliver it: counted as failed, kept in the ledger with the reason
-            why = (f"{reason or ''} no e-mail recipient: add one to the notification_routing seed "
-                   "(or the person's e-mail to the vendor directory)").strip()
+        if not to:  # nowhere to deliver it: a dead letter (counted and alerted), kept with the reason and the fix
+            why = "; ".join([*([reason] if reason else []), _no_recipient_fix(msg)])
             ledger.mark_done(self.conn, msg.delivery_key, "failed", error=why)
+            self._email_failed(resent=False)
             self.report.errors.append(why)
-            return "failed", {"error": why}
+            return "failed", {"error": why, "dead_letter": True}
         if self.email is None:
             why = "SMTP is not configured (set SMTP_HOST)"
             ledger.mark_done(self.conn, msg.delivery_key, "retrying", error=f"{reason or ''} {why}".strip(),
@@ -333,6 +333,17 @@ class Deliverer:
             ledger.set_slack_state(self.conn, "revoked", reason, admin_notified=True)
         except EmailDeliveryError as exc:
             log.error("could not e-mail the Slack admins: %s", exc)
+
+
+def _no_recipient_fix(msg: Message) -> str:
+    """Why a message has no address left, and what to fix: the route's list (the notification_routing seed's
+    ``email``), or for a DM the person's e-mail (the owner mapping: the vendor directory's user record)."""
+    route = (f"route {msg.first.get('event_type')!r} ({msg.first.get('environment') or 'any'} environment) "
+             "has no valid e-mail left: fix its `email` in dbt_project/seeds/notification_routing.csv")
+    if msg.channel_type == "slack_dm":
+        route += (f", or give the owner {msg.target!r} a valid e-mail (the owner mapping: the vendor directory's "
+                  "user record)")
+    return f"no e-mail recipient: {route}; then `python -m cli notifications resend --key KEY` sends it again"
 
 
 def _first_attempt(msg: Message) -> float | None:

@@ -1,0 +1,113 @@
+"""Round 32: a notification with no e-mail address left is a dead letter, through the SMTP and Slack sandboxes.
+
+Before, a message whose route had no valid address (every entry malformed, or none at all after a Slack
+refusal) was ``failed`` in the ledger but not counted in ``email_failures`` / ``email_dead_letters``: the run log
+said nothing of it ("failed for good") and the reason did not name the fix. Now it is counted and alerted like
+any e-mail refused for good, its ledger error names the route (``notification_routing.csv``) or the owner, and
+``cli notifications resend`` puts it back once fixed.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from assets.notifications import email_alerts, notifications_no_failing_email
+from assets.notifications.delivery import Deliverer
+from resources.notifications import NotificationsResource
+from resources.warehouse import WarehouseResource
+from tests.notify_helpers import ledger, outbox_row, write_outbox
+
+SEED = "dbt_project/seeds/notification_routing.csv"
+
+
+@pytest.fixture
+def sandboxes(delivery_sandboxes):
+    return delivery_sandboxes
+
+
+def _deliver(rows: list[dict], directory=lambda ref: None, slack: bool = True):
+    resource = NotificationsResource(backoff_base_seconds=0.01)
+    with WarehouseResource.from_env().connect() as conn:
+        return Deliverer(conn, resource.slack() if slack else None, resource.email(), directory=directory).deliver(rows)
+
+
+def _mail(key: str, target: str, **extra) -> dict:
+    return outbox_row(key, "onetrust_vendor_issue", "email", target, **extra)
+
+
+def _assert_dead_letter(report, row) -> None:
+    assert row["status"] == "failed" and row["next_attempt_at"] is None, row
+    assert (report.counts["failed"], report.counts["email_failures"], report.counts["email_dead_letters"],
+            report.counts["email_resending"]) == (1, 1, 1, 0), report.counts
+    assert report.as_metadata()["email_dead_letters"] == 1
+    [line] = email_alerts(report)
+    assert line.startswith("1 ") and "failed for good" in line and "resent in 10" not in line
+    assert "notifications resend --key" in row["error"]
+
+
+@pytest.mark.parametrize("target", ["not an address", "a@b.example, c@d.example;risk@@projectx.io",
+                                    "ann@projectx.io\r\nBcc: spy@evil.example", ";  ;"])
+def test_an_email_route_with_no_valid_address_is_a_dead_letter_naming_the_route(sandboxes, target):
+    _, smtp = sandboxes
+    report = _deliver([_mail("nv:1", target)])
+    [row] = ledger()
+    _assert_dead_letter(report, row)
+    assert SEED in row["error"] and "'onetrust_vendor_issue'" in row["error"] and "prod" in row["error"]
+    assert smtp.messages() == []
+    again = _deliver([_mail("nv:1", target)])  # recorded once: not retried, not counted again
+    assert (again.counts["failed"], again.counts["email_dead_letters"]) == (0, 0) and smtp.messages() == []
+
+
+def test_a_dm_whose_owner_has_no_address_and_no_route_is_a_dead_letter_naming_the_owner(sandboxes):
+    slack, smtp = sandboxes
+    report = _deliver([outbox_row("dm:1", "servicenow_task_assigned", "slack_dm", "sys_user:nobody",
+                                  fallback_email=None)], directory=lambda ref: "not-an-address")
+    [row] = ledger()
+    _assert_dead_letter(report, row)
+    assert "sys_user:nobody" in row["error"] and "owner" in row["error"] and SEED in row["error"]
+    assert slack.messages() == [] and smtp.messages() == []
+
+
+def test_a_slack_refusal_with_a_malformed_route_is_a_dead_letter_with_both_reasons(sandboxes):
+    _, smtp = sandboxes
+    report = _deliver([outbox_row("ar:1", "servicenow_p1_incident", "slack_channel", "#legacy-alerts",
+                                  fallback_email="oncall at projectx")])
+    [row] = ledger()
+    _assert_dead_letter(report, row)
+    assert "is_archived" in row["error"] and "oncall at projectx" in row["error"] and SEED in row["error"]
+    assert smtp.messages() == []
+
+
+def test_slack_disabled_and_no_route_is_a_dead_letter(sandboxes):
+    _, smtp = sandboxes
+    report = _deliver([outbox_row("sd:1", "servicenow_p1_incident", "slack_channel", "#alerts-servicenow",
+                                  fallback_email=None)], slack=False)
+    [row] = ledger()
+    _assert_dead_letter(report, row)
+    assert "Slack is disabled" in row["error"] and smtp.messages() == []
+
+
+def test_every_recipient_refused_by_the_relay_is_a_dead_letter_too(sandboxes):
+    _, smtp = sandboxes
+    smtp.faults.set(reject_recipients=["*@projectx.io"])
+    report = _deliver([_mail("rf:1", "gone@projectx.io;left@projectx.io")])
+    [row] = ledger()
+    _assert_dead_letter(report, row)
+    assert "550" in row["error"] and "notification_routing" in row["error"] and smtp.messages() == []
+
+
+def test_the_dead_letter_shows_in_the_check_and_is_sent_once_resent_after_the_fix(sandboxes):
+    from cli.notifications import resend
+
+    _, smtp = sandboxes
+    _deliver([_mail("fx:1", "risk analysts")])
+    check = notifications_no_failing_email(WarehouseResource.from_env())
+    assert not check.passed and check.metadata["failed_last_7_days"].value == 1
+    write_outbox([_mail("fx:1", "risk@projectx.io")])  # the seed fixed, dbt rebuilt the outbox
+    with WarehouseResource.from_env().connect() as conn:
+        done, refused = resend(conn, ["fx:1"])
+        conn.raw.commit()
+    assert (done, refused) == (["fx:1"], {})
+    report = _deliver([_mail("fx:1", "risk@projectx.io")])
+    assert report.counts["sent"] == 1 and ledger()[0]["status"] == "sent"
+    assert [m.rcpt_tos for m in smtp.messages()] == [["risk@projectx.io"]]
