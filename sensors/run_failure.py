@@ -34,7 +34,7 @@ from resources.audit import CORRELATION_TAG
 from resources.email import EmailAddressError, EmailDeliveryError, EmailPartlyRefused, EmailRejected, valid_recipients
 from resources.environment import current_environment
 from resources.notifications import NotificationsResource
-from resources.slack import SlackDeliveryError
+from resources.slack import SlackDeliveryError, SlackUnavailable
 
 ROUTING_SEED = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds" / "notification_routing.csv"
 RUNBOOKS = tuple(CONNECTOR_RUNBOOKS.items())  # (word in the job or step name, runbook), first match wins
@@ -88,6 +88,7 @@ def announce(msg: Message, correlation_id: str, notifications: NotificationsReso
     import os
 
     slack, reason = notifications.slack(), "Slack is not configured"
+    slack_may_answer = False  # Slack failed for now only (5xx, timeouts): the retry sensor tries it again
     if slack is not None and msg.channel_type != "email":
         try:
             channel = msg.target if msg.channel_type == "slack_channel" else \
@@ -97,14 +98,17 @@ def announce(msg: Message, correlation_id: str, notifications: NotificationsReso
             slack.post(channel, slack_text(msg), slack_blocks(msg, correlation_id), msg.delivery_key)
             return "slack"
         except SlackDeliveryError as exc:
-            reason = str(exc)
+            reason, slack_may_answer = str(exc), isinstance(exc, SlackUnavailable)
     email = notifications.email()
-    if email is None or not msg.fallback_email:
+    if email is None:  # a setting that may come: retried
         raise EmailDeliveryError(f"run failure not delivered ({reason}) and no SMTP fallback: set SMTP_HOST")
     to, bad = valid_recipients(msg.fallback_email)  # one bad entry of the route never stops the others
-    if not to:
-        raise EmailAddressError(f"run failure not delivered ({reason}): no valid e-mail in the run_failure route of "
-                                f"the notification_routing seed: {'; '.join(bad)}")
+    if not to:  # no address at all is as final as none valid: given up on with the fix, not retried every 5 minutes
+        env = current_environment().name  # (unless Slack may take it at the next try)
+        why = (f"run failure not delivered ({reason}): no valid e-mail in the run_failure route for environment "
+               f"{env!r}: fix its `email` in dbt_project/seeds/notification_routing.csv"
+               + (f": {'; '.join(bad)}" if bad else " (it has none)"))
+        raise (EmailDeliveryError if slack_may_answer else EmailAddressError)(why)
     if bad:  # reported, not only skipped: someone must fix the route
         log.warning("run failure e-mail: route entries left out (fix the run_failure row of the notification_routing "
                     "seed): %s", mask_log_text("; ".join(bad))[:500])
