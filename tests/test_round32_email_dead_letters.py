@@ -111,3 +111,50 @@ def test_the_dead_letter_shows_in_the_check_and_is_sent_once_resent_after_the_fi
     report = _deliver([_mail("fx:1", "risk@projectx.io")])
     assert report.counts["sent"] == 1 and ledger()[0]["status"] == "sent"
     assert [m.rcpt_tos for m in smtp.messages()] == [["risk@projectx.io"]]
+
+
+def _ten_minutes_later() -> None:
+    """The resend is due and the Slack breaker (5 minutes) has cooled down."""
+    with WarehouseResource.from_env().connect() as conn:
+        conn.execute("update notifications.delivery_ledger set next_attempt_at = next_attempt_at - interval 11 minute")
+        conn.execute("update notifications.slack_state set since = since - interval 11 minute")
+        conn.raw.commit()
+
+
+def _alert(key: str) -> dict:
+    return outbox_row(key, "servicenow_p1_incident", "slack_channel", "#alerts-servicenow", fallback_email=None)
+
+
+def test_slack_down_for_now_with_no_route_is_tried_in_slack_again_not_dead_lettered(sandboxes):
+    """Slack answering 503 (for now) and no e-mail to fall back on: the message waits for Slack (retrying, 10
+    minutes), counted as no e-mail failure; once Slack answers it is posted once, the second one too (it met the
+    open breaker)."""
+    slack, smtp = sandboxes
+    slack.faults.set(rate_5xx=1.0, status_5xx=503)
+    rows = [_alert("sd:1"), _alert("sd:2")]
+    report = _deliver(rows)
+    assert {r["status"] for r in ledger()} == {"retrying"}, ledger()
+    assert all("Slack is tried again in 10 minutes" in r["error"] for r in ledger())
+    assert (report.counts["failed"], report.counts["email_dead_letters"], report.counts["email_failures"]) == (0, 0, 0)
+    assert _deliver(rows).counts["retrying"] == 0  # not due yet: nothing tried
+    slack.faults.set(rate_5xx=0.0)
+    _ten_minutes_later()
+    report = _deliver(rows)
+    assert report.counts["sent"] == 2 and {r["status"] for r in ledger()} == {"sent"}
+    posted = [m for m in slack.messages("alerts-servicenow")]
+    assert len(posted) == 2 and smtp.messages() == []
+
+
+def test_slack_down_at_every_try_with_no_route_is_a_dead_letter_after_the_last(sandboxes):
+    slack, smtp = sandboxes
+    slack.faults.set(rate_5xx=1.0, status_5xx=503)
+    rows = [_alert("sl:1")]
+    _deliver(rows)
+    with WarehouseResource.from_env().connect() as conn:  # five tries made: the next is the last
+        conn.execute("update notifications.delivery_ledger set attempts = 5")
+        conn.raw.commit()
+    _ten_minutes_later()
+    report = _deliver(rows)
+    [row] = ledger()
+    _assert_dead_letter(report, row)
+    assert "503" in row["error"] and SEED in row["error"] and slack.messages() == [] and smtp.messages() == []

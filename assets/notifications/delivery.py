@@ -111,7 +111,9 @@ class Deliverer:
             else:
                 key = (row["channel_type"], row["target"], row.get("group_key") or row["notification_key"])
             groups.setdefault(key, []).append(dict(
-                row, _resume=bool(done and done["status"] == "sending"),
+                # a post interrupted, or one Slack failed (a 5xx may come after it stored the post): looked for first
+                row, _resume=bool(done and (done["status"] == "sending" or (
+                    done["status"] == "retrying" and row["channel_type"] != "email" and not done.get("resend_to")))),
                 # kept while a resend is under way, so a crash mid-resend still resends to those only
                 _resend_to=done.get("resend_to") if done and done["status"] in ("sending", "retrying") else None,
                 _first_attempt=(done or {}).get("first_attempt_at"),  # a crashed post cannot be older
@@ -141,7 +143,7 @@ class Deliverer:
             status, detail = self._by_email(msg, _split(msg.target), correlation_id, "sent")
         elif self.slack is None or self.slack_down:
             why = self.slack_down or "Slack is disabled or not configured"
-            status, detail = self._fallback(msg, correlation_id, why)
+            status, detail = self._fallback(msg, correlation_id, why, slack_may_answer=bool(self.slack_down))
         else:
             status, detail = self._by_slack(msg, correlation_id, resume)
         self.report.counts[status] += 1
@@ -176,7 +178,7 @@ class Deliverer:
             if isinstance(exc, SlackUnavailable):
                 self.slack_down = str(exc)  # a circuit breaker: no six more attempts per remaining message
                 ledger.set_slack_state(self.conn, "unavailable", str(exc))
-            return self._fallback(msg, correlation_id, str(exc))
+            return self._fallback(msg, correlation_id, str(exc), slack_may_answer=isinstance(exc, SlackUnavailable))
         self.report.counts["retried"] += self.slack.retries - before
         ledger.remember_thread(self.conn, msg.thread_key, posted["channel"], posted["ts"])
         ledger.mark_done(self.conn, msg.delivery_key, "sent", slack_channel=posted["channel"], slack_ts=posted["ts"],
@@ -215,21 +217,32 @@ class Deliverer:
             return ref
         return self.directory(ref)
 
-    def _fallback(self, msg: Message, correlation_id: str, reason: str) -> tuple[str, dict]:
-        """Slack could not take it: the same notification by e-mail, to the person or the route's list."""
+    def _fallback(self, msg: Message, correlation_id: str, reason: str,
+                  slack_may_answer: bool = False) -> tuple[str, dict]:
+        """Slack could not take it: the same notification by e-mail, to the person or the route's list.
+        ``slack_may_answer``: Slack failed for now only (5xx, timeouts, the breaker open), so a message with no
+        address to fall back on is tried in Slack again in RETRY_AFTER (within the attempt cap), not given up."""
         to = msg.fallback_email
         if msg.channel_type == "slack_dm":
             person = self._person_email(msg.target)
             to = [person] if person and valid_recipients([person])[0] else to  # a vendor's bad address: the route
-        return self._by_email(msg, to, correlation_id, "fallback", reason)
+        return self._by_email(msg, to, correlation_id, "fallback", reason, slack_may_answer=slack_may_answer)
 
     def _by_email(self, msg: Message, to: list[str], correlation_id: str, ok_status: str,
-                  reason: str | None = None, resend: bool = False) -> tuple[str, dict]:
+                  reason: str | None = None, resend: bool = False, slack_may_answer: bool = False) -> tuple[str, dict]:
         """E-mail ``msg`` to ``to``. ``resend``: only to the recipients the relay deferred last time."""
         to, bad = valid_recipients(to)  # vendor addresses: one mailbox each, never extra recipients or headers
         if bad:
             self.report.errors.extend(bad)
             reason = "; ".join([*([reason] if reason else []), *bad])
+        if not to and slack_may_answer and msg.first.get("_attempt", 1) < EMAIL_RESEND_ATTEMPTS:
+            why = "; ".join([*([reason] if reason else []), "no e-mail recipient to fall back on: Slack is tried "
+                             "again in 10 minutes"])
+            self.report.counts["retried"] += 1
+            self.report.errors.append(why)
+            ledger.mark_done(self.conn, msg.delivery_key, "retrying", error=why,
+                             next_attempt_at=ledger.now() + RETRY_AFTER)
+            return "retrying", {"error": why}
         if not to:  # nowhere to deliver it: a dead letter (counted and alerted), kept with the reason and the fix
             why = "; ".join([*([reason] if reason else []), _no_recipient_fix(msg)])
             ledger.mark_done(self.conn, msg.delivery_key, "failed", error=why)
