@@ -7,6 +7,10 @@ Round 28 (Block Kit reference, per block): a text object is `plain_text` or `mrk
 `alt_text` (at most 2000) and an `image_url` (at most 3000) or a `slack_file`; a button's `style` is
 `primary` or `danger` (elsewhere too: a section's button `accessory`).
 Round 29: an explicit `block_id` used twice in one message, or an `action_id` twice in one actions block.
+Round 32 (block reference pages): a `markdown` block needs its `text` (a non-empty string), and all of a message's
+markdown blocks hold at most 12,000 characters together, past which Slack answers ``msg_blocks_too_long`` (the code
+seen for markdown blocks near that size, slackapi/bolt-js #2509 [unc: the exact count]); a `table` block needs
+`rows`, at most 100, each a list of 1-20 cells, and at most 20 `column_settings`.
 
 Slack names the offending place in ``errors`` and ``response_metadata.messages``, e.g.
 ``"[ERROR] must be more than 0 characters [json-pointer:/blocks/0/text/text]"``; the wording of each
@@ -22,6 +26,8 @@ from typing import Any
 MAX_BLOCKS, MAX_SECTION_TEXT, MAX_HEADER_TEXT, MAX_BUTTON_TEXT = 50, 3000, 150, 75
 MAX_URL, MAX_VALUE, MAX_ID = 3000, 2000, 255
 MAX_FIELDS, MAX_FIELD_TEXT, MAX_ALT_TEXT = 10, 2000, 2000
+MAX_MARKDOWN_BLOCKS_TEXT = 12_000  # all markdown blocks of one message together
+MAX_TABLE_ROWS, MAX_TABLE_CELLS = 100, 20
 TEXT_TYPES = ("plain_text", "mrkdwn")
 BUTTON_STYLES = ("primary", "danger")
 # block types Slack accepts in messages (Block Kit reference); anything else is refused
@@ -87,6 +93,13 @@ def _block_problem(block: dict[str, Any], kind: str, at: str) -> str | None:
         return _text_problem(block.get("text"), MAX_HEADER_TEXT, f"{at}/text", ("plain_text",))
     if kind == "image":
         return _image_problem(block, at)
+    if kind == "markdown":
+        text = block.get("text")
+        if not isinstance(text, str):
+            return f"missing required field: text [json-pointer:{at}]"
+        return f"must be more than 0 characters [json-pointer:{at}/text]" if not text.strip() else None
+    if kind == "table":
+        return _table_problem(block, at)
     elements = block.get("elements") or []
     if kind == "context":
         if not elements or len(elements) > 10:
@@ -123,6 +136,21 @@ def _fields_problem(fields: Any, where: str) -> str | None:
     return None
 
 
+def _table_problem(block: dict[str, Any], at: str) -> str | None:
+    rows = block.get("rows")
+    if not isinstance(rows, list) or not rows:
+        return f"must provide an array of 1-{MAX_TABLE_ROWS} items [json-pointer:{at}/rows]"
+    if len(rows) > MAX_TABLE_ROWS:
+        return f"no more than {MAX_TABLE_ROWS} items allowed [json-pointer:{at}/rows]"
+    for i, row in enumerate(rows):
+        if not isinstance(row, list) or not row or len(row) > MAX_TABLE_CELLS:
+            return f"must provide an array of 1-{MAX_TABLE_CELLS} items [json-pointer:{at}/rows/{i}]"
+    settings = block.get("column_settings")
+    if settings is not None and (not isinstance(settings, list) or len(settings) > MAX_TABLE_CELLS):
+        return f"no more than {MAX_TABLE_CELLS} items allowed [json-pointer:{at}/column_settings]"
+    return None
+
+
 def _image_problem(block: dict[str, Any], at: str) -> str | None:
     alt = block.get("alt_text")
     if not isinstance(alt, str):
@@ -144,6 +172,9 @@ def check_blocks(blocks: list[Any], error: type[Exception]) -> None:
     if problem:
         raise error("invalid_blocks", errors=[problem],  # type: ignore[call-arg]
                     response_metadata={"messages": [f"[ERROR] {problem}"]})
+    markdown = sum(len(b["text"]) for b in blocks if isinstance(b, dict) and b.get("type") == "markdown")
+    if markdown > MAX_MARKDOWN_BLOCKS_TEXT:
+        raise error("msg_blocks_too_long")
 
 
 def _button_ok(button: dict[str, Any]) -> bool:
