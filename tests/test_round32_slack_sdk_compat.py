@@ -196,3 +196,19 @@ def test_the_webhook_client_gets_slacks_plain_text_answers(slack_sandbox):
     assert (hook.send(text="x", blocks=[{"type": "nope"}]).status_code, ) == (400, )
     assert WebhookClient(slack_sandbox.url + "/services/T0/B0/nope").send(text="x").status_code == 404
     assert slack_sandbox.messages(slack_sandbox.webhook_channel)[-1]["text"] == "deploy done"
+
+
+def test_a_reply_posted_to_a_replys_ts_joins_its_parents_thread(slack_client, ids):
+    """Slack has no nested threads: before, the sandbox filed it under the reply, which then showed as a parent of
+    its own and the message vanished from the thread's conversations.replies."""
+    c, ch = slack_client, ids["general"]
+    root = c.chat_postMessage(channel=ch, text="root")
+    first = c.chat_postMessage(channel=ch, text="first", thread_ts=root["ts"])
+    second = c.chat_postMessage(channel=ch, text="second", thread_ts=first["ts"])
+    assert second["message"]["thread_ts"] == root["ts"]
+    thread = c.conversations_replies(channel=ch, ts=root["ts"])["messages"]
+    assert [(m["text"], m["thread_ts"]) for m in thread] == [("root", root["ts"]), ("first", root["ts"]),
+                                                            ("second", root["ts"])]
+    assert thread[0]["reply_count"] == 2 and "reply_count" not in thread[1]
+    shown = [m["text"] for m in c.conversations_history(channel=ch)["messages"]]
+    assert shown[0] == "root" and "first" not in shown and "second" not in shown  # replies stay in the thread

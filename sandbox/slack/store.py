@@ -49,6 +49,8 @@ class MessageStore:
         with self._lock:
             ts = self._next_ts()
             message = {**message, "ts": ts}
+            if message.get("thread_ts"):  # a reply's ts names its thread: Slack has no nested threads, the new
+                message["thread_ts"] = self._thread_root(channel["id"], str(message["thread_ts"]))  # reply joins it
             if message.get("attachments"):
                 message["attachments"] = shown_attachments(message["attachments"])
             if message.get("blocks"):
@@ -64,6 +66,14 @@ class MessageStore:
         if via not in ("user", "assistant_thread") and not ephemeral_user:
             message_events.posted(self.events, channel, stored, self.find_message)
         return stored
+
+    def _thread_root(self, channel_id: str, thread_ts: str) -> str:
+        """The thread a posted `thread_ts` puts a message in: the parent's ts when it names a live reply (the
+        docs: "Avoid using a reply's ts value; use its parent's value instead" [unc: that Slack then files it in
+        the parent's thread rather than refusing it]), else the value as sent. Called under the lock."""
+        hit = next((m for m in self._messages if m["channel"] == channel_id and m["ts"] == thread_ts
+                    and not m.get("deleted") and not m.get("ephemeral")), None)
+        return str(hit["thread_ts"]) if hit and hit["thread_ts"] and hit["thread_ts"] != hit["ts"] else thread_ts
 
     def find_message(self, channel_id: str, ts: str, ephemeral: bool = False) -> dict[str, Any] | None:
         """The stored (live) message with this channel id and ts, or None. An ephemeral message only with
