@@ -158,3 +158,26 @@ def test_slack_down_at_every_try_with_no_route_is_a_dead_letter_after_the_last(s
     [row] = ledger()
     _assert_dead_letter(report, row)
     assert "503" in row["error"] and SEED in row["error"] and slack.messages() == [] and smtp.messages() == []
+
+
+def test_the_email_asset_reports_and_logs_the_dead_letter(sandboxes):
+    """End to end through the Dagster asset: its metadata counts the dead letter and its log says failed for good."""
+    from dagster import AssetKey, instance_for_test, materialize
+
+    from assets.notifications import build_notification_assets
+    from resources.servicenow import ServiceNowResource
+
+    _, smtp = sandboxes
+    write_outbox([_mail("as:1", "vendor desk <no address here>")])
+    [email_asset] = [a for a in build_notification_assets() if a.key == AssetKey(["notifications", "email"])]
+    resources = {"warehouse": WarehouseResource.from_env(), "servicenow": ServiceNowResource(),
+                 "notifications": NotificationsResource(backoff_base_seconds=0.01)}
+    with instance_for_test() as instance:
+        result = materialize([email_asset], instance=instance, resources=resources)
+        logged = [e.user_message for e in instance.all_logs(result.run_id) if e.level >= 40]  # ERROR
+    assert result.success
+    [done] = result.asset_materializations_for_node("notifications__email")
+    meta = {k: v.value for k, v in done.metadata.items()}
+    assert (meta["failed"], meta["email_failures"], meta["email_dead_letters"], meta["sent"]) == (1, 1, 1, 0)
+    assert any("1 notification e-mail(s) failed for good" in m and "resend --key" in m for m in logged), logged
+    assert ledger()[0]["status"] == "failed" and smtp.messages() == []
