@@ -181,3 +181,40 @@ def test_the_email_asset_reports_and_logs_the_dead_letter(sandboxes):
     assert (meta["failed"], meta["email_failures"], meta["email_dead_letters"], meta["sent"]) == (1, 1, 1, 0)
     assert any("1 notification e-mail(s) failed for good" in m and "resend --key" in m for m in logged), logged
     assert ledger()[0]["status"] == "failed" and smtp.messages() == []
+
+
+def test_the_ops_alerts_asset_logs_a_dead_letter_as_failed_for_good(duckdb_warehouse, monkeypatch, make_slack_sandbox,
+                                                                   make_smtp_sandbox):
+    """Before, ops_alerts counted email_dead_letters in its metadata but logged only warnings: an alert e-mail
+    refused for good (Slack refusing the channel, the relay every recipient) went by without an error line."""
+    from datetime import UTC, datetime, timedelta
+
+    from dagster import instance_for_test, materialize
+
+    from assets.health.checks import integration_health
+    from assets.notifications.alerts import ops_alerts
+    from resources.environment import ENVIRONMENTS
+    from tests.notify_helpers import delivery_env
+    from tests.ops_helpers import record_sync
+
+    stg = ENVIRONMENTS["stg"]
+    slack, smtp = make_slack_sandbox(), make_smtp_sandbox(username="mailer", password="pw", starttls=True)
+    delivery_env(monkeypatch, slack, smtp)
+    monkeypatch.setenv("PROJECTX_ENV", "stg")
+    monkeypatch.setattr("resources.secrets._strict_default", lambda: False)
+    slack.archive("stg-integrations")
+    smtp.faults.set(reject_recipients=["*"])
+    resources = {"warehouse": WarehouseResource.from_env(),
+                 "notifications": NotificationsResource(vault_prefix=stg.vault_prefix, backoff_base_seconds=0.01)}
+    with instance_for_test() as instance:
+        now = datetime.now(UTC)
+        record_sync(instance, stg, "servicenow", now - timedelta(minutes=40))  # red
+        record_sync(instance, stg, "jira", now - timedelta(minutes=1))
+        record_sync(instance, stg, "onetrust", now - timedelta(minutes=1))
+        result = materialize([integration_health, ops_alerts], instance=instance, resources=resources)
+        logged = [e.user_message for e in instance.all_logs(result.run_id) if e.level >= 40]
+    assert result.success
+    [done] = result.asset_materializations_for_node("notifications__ops_alerts")
+    assert done.metadata["email_dead_letters"].value == 1
+    assert any("failed for good" in m and "resend --key" in m for m in logged), logged
+    assert smtp.messages() == [] and slack.messages("stg-integrations") == []

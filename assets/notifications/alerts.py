@@ -134,7 +134,7 @@ OPS_ALERTS = AssetKey(["notifications", "ops_alerts"])
                    "checks (hourly, daily, after each sync) and the nightly reconciliation.")
 def ops_alerts(context: AssetExecutionContext, warehouse: WarehouseResource,
                notifications: NotificationsResource) -> MaterializeResult:
-    from assets.notifications import admin_emails
+    from assets.notifications import admin_emails, email_alerts
     from resources.environment import current_environment
 
     env = current_environment().name
@@ -149,5 +149,7 @@ def ops_alerts(context: AssetExecutionContext, warehouse: WarehouseResource,
         queued = len(queue_alerts(conn, env))
     for error in report.errors[:10]:
         context.log.warning("ops alert delivery: %s", error)
+    for line in email_alerts(report):  # as the delivery assets: resent in 10 minutes, or failed for good
+        context.log.error(line)
     return MaterializeResult(metadata={**{k: MetadataValue.int(v) for k, v in report.as_metadata().items()},
                                        "backlog": MetadataValue.int(queued)})
