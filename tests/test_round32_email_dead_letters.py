@@ -87,13 +87,15 @@ def test_slack_disabled_and_no_route_is_a_dead_letter(sandboxes):
     assert "Slack is disabled" in row["error"] and smtp.messages() == []
 
 
-def test_every_recipient_refused_by_the_relay_is_a_dead_letter_too(sandboxes):
+@pytest.mark.parametrize("target", ["gone@projectx.io;left@projectx.io", "gone@projectx.io;not an address"])
+def test_every_recipient_refused_by_the_relay_or_malformed_is_a_dead_letter_too(sandboxes, target):
     _, smtp = sandboxes
     smtp.faults.set(reject_recipients=["*@projectx.io"])
-    report = _deliver([_mail("rf:1", "gone@projectx.io;left@projectx.io")])
+    report = _deliver([_mail("rf:1", target)])
     [row] = ledger()
     _assert_dead_letter(report, row)
     assert "550" in row["error"] and "notification_routing" in row["error"] and smtp.messages() == []
+    assert ("'not an address'" in row["error"]) == ("not an address" in target)  # both reasons kept
 
 
 def test_the_dead_letter_shows_in_the_check_and_is_sent_once_resent_after_the_fix(sandboxes):
