@@ -52,6 +52,15 @@ class EmailAddressError(EmailDeliveryError):
     """An address that is not one plain mailbox (vendor data): never sent to, never retried."""
 
 
+class EmailDeferred(EmailDeliveryError):
+    """The relay took no recipient: it deferred some (4xx, worth a resend to them only) and refused the others for
+    good (5xx: RFC 5321 4.2.1, never asked again). Nobody has the message yet."""
+
+    def __init__(self, message: str, temporary: list[str], refused: list[str]) -> None:
+        super().__init__(message)
+        self.temporary, self.refused = temporary, refused
+
+
 class EmailPartlyRefused(EmailDeliveryError):
     """The relay took the message for some recipients and refused others: it was sent (``message_id``),
     so a resend would reach the accepted recipients twice."""
@@ -207,6 +216,15 @@ class EmailSender:
                                     f"({type(exc).__name__}: {_reply(exc)}): {fix}, then `python -m cli "
                                     "notifications resend --key KEY` sends it again"
                                     + (f"; {self._no_smtputf8(unsendable)}" if unsendable else "")) from None
+            if isinstance(exc, smtplib.SMTPRecipientsRefused):
+                later = sorted(a for a, r in exc.recipients.items() if not _refused_for_good(_code(r)))
+                gone = sorted(a for a in exc.recipients if a not in later)
+                if later and gone:
+                    raise EmailDeferred(f"SMTP relay {self.host}:{self.port} refused {gone} for good ({_reply(exc)}): "
+                                        "fix the address in the notification_routing seed (or the owner's e-mail at "
+                                        f"the vendor); {later} deferred: resent to them only in 10 minutes"
+                                        + (f"; {self._no_smtputf8(unsendable)}" if unsendable else ""),
+                                        later, gone) from None
             raise EmailDeliveryError(f"SMTP delivery to {self.host}:{self.port} failed "
                                      f"({type(exc).__name__}: {_reply(exc)}); resending in 10 minutes"
                                      + (f"; {self._no_smtputf8(unsendable)}" if unsendable else "")) from None

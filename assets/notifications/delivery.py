@@ -25,6 +25,7 @@ from resources.audit import new_correlation_id, record_event
 from resources.email import (
     RETRY_AFTER,
     EmailAddressError,
+    EmailDeferred,
     EmailDeliveryError,
     EmailPartlyRefused,
     EmailRejected,
@@ -116,6 +117,8 @@ class Deliverer:
                     done["status"] == "retrying" and row["channel_type"] != "email" and not done.get("resend_to")))),
                 # kept while a resend is under way, so a crash mid-resend still resends to those only
                 _resend_to=done.get("resend_to") if done and done["status"] in ("sending", "retrying") else None,
+                # set once a send reached someone: a resend's failure then leaves it sent to those
+                _message_id=done.get("message_id") if done and done["status"] in ("sending", "retrying") else None,
                 _first_attempt=(done or {}).get("first_attempt_at"),  # a crashed post cannot be older
                 _attempt=int((done or {}).get("attempts") or 0) + 1))
         plans = []
@@ -249,10 +252,12 @@ class Deliverer:
             self._email_failed(resent=False)
             self.report.errors.append(why)
             return "failed", {"error": why, "dead_letter": True}
+        delivered = msg.first.get("_message_id")  # the message reached some recipients already
         if self.email is None:
             why = "SMTP is not configured (set SMTP_HOST)"
             ledger.mark_done(self.conn, msg.delivery_key, "retrying", error=f"{reason or ''} {why}".strip(),
-                             next_attempt_at=ledger.now() + RETRY_AFTER, attempted=False)
+                             next_attempt_at=ledger.now() + RETRY_AFTER, attempted=False, message_id=delivered,
+                             resend_to="; ".join(to) if resend else None)
             self._email_failed(resent=True)
             return "retrying", {"error": why}
         text, page = email_bodies(msg, correlation_id)
@@ -277,15 +282,15 @@ class Deliverer:
             why = "; ".join([*([reason] if reason else []), str(exc)])
             self._email_failed(resent=False)  # alerted like any failed e-mail, as failed for good
             self.report.errors.append(why)
-            status = ok_status if resend else "failed"  # a resend: the others have it already
-            ledger.mark_done(self.conn, msg.delivery_key, status, error=why)
+            status = ok_status if resend and delivered else "failed"  # a resend: the others have it already
+            ledger.mark_done(self.conn, msg.delivery_key, status, error=why, message_id=delivered)
             return status, {"error": why}
         except EmailDeliveryError as exc:
             self._email_failed(resent=msg.first.get("_attempt", 1) < EMAIL_RESEND_ATTEMPTS)
             self.report.errors.append(str(exc))
-            if resend and msg.first.get("_attempt", 1) >= EMAIL_RESEND_ATTEMPTS:  # the others have it: stop here
+            if resend and delivered and msg.first.get("_attempt", 1) >= EMAIL_RESEND_ATTEMPTS:  # the others have it
                 why = f"{exc}; not resent to {', '.join(to)} after {EMAIL_RESEND_ATTEMPTS} attempts"
-                ledger.mark_done(self.conn, msg.delivery_key, ok_status, error=why)
+                ledger.mark_done(self.conn, msg.delivery_key, ok_status, error=why, message_id=delivered)
                 return ok_status, {"error": why}
             if msg.first.get("_attempt", 1) >= EMAIL_RESEND_ATTEMPTS:  # spec 2.5: at most 6 attempts, then kept
                 why = (f"{exc}; gave up after {EMAIL_RESEND_ATTEMPTS} attempts: fix the address or the relay, "
@@ -293,8 +298,10 @@ class Deliverer:
                 ledger.mark_done(self.conn, msg.delivery_key, "failed", error=why)
                 return "failed", {"error": why}
             self.report.counts["retried"] += 1
-            ledger.mark_done(self.conn, msg.delivery_key, "retrying", error=str(exc),
-                             next_attempt_at=ledger.now() + RETRY_AFTER, resend_to="; ".join(to) if resend else None)
+            # deferred ones only when the relay refused the others for good (EmailDeferred): never asked again
+            again = exc.temporary if isinstance(exc, EmailDeferred) else to if resend else None
+            ledger.mark_done(self.conn, msg.delivery_key, "retrying", error=str(exc), message_id=delivered,
+                             next_attempt_at=ledger.now() + RETRY_AFTER, resend_to="; ".join(again) if again else None)
             return "retrying", {"error": str(exc)}
         ledger.mark_done(self.conn, msg.delivery_key, ok_status, message_id=message_id, error=reason)
         return ok_status, {"recipients": len(to), **({"slack_error": reason} if reason else {}),
