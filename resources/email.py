@@ -11,7 +11,8 @@ dropped silently. A non-ASCII domain is sent as its IDNA form, which any server 
 A failure raises :class:`EmailDeliveryError`; the delivery ledger schedules the resend 10 minutes
 later (``RETRY_AFTER``) and the delivery asset reports it as an alert. A 5xx refusal of every recipient
 (but 552, which RFC 5321 4.5.3.1.10 reads as 452 at RCPT) or of the message itself is :class:`EmailRejected`:
-never resent, a dead letter with the reply and the fix.
+never resent, a dead letter with the reply and the fix. Every recipient refused, some for now (4xx) and some for
+good, is :class:`EmailDeferred`: resent to the deferred ones only.
 Settings: Vault ``integrations/<env>/smtp`` or ``SMTP_HOST``, ``SMTP_PORT``, ``SMTP_USERNAME``,
 ``SMTP_PASSWORD``, ``SMTP_FROM_ADDRESS`` (and ``SMTP_CA_BUNDLE`` for a private CA).
 """
