@@ -8,8 +8,9 @@ took it for deleted. Now a delta asks for each due key by id (``GET`` of :data:`
 [doc], vendors [unc: the inventory GET by id is the sandbox's; the listing's record shape is assumed]), at most
 :data:`REREAD_LIMIT` of them; the answers go through the same checks as listed records (a record still broken is
 quarantined again only if it changed, with its reason). A key is *covered* (the listing need not be read for it)
-only by an answer that is the record, whole: every key the row builder reads (:data:`rows.ROW_KEYS`), its own id,
-not flagged for deletion. Anything else leaves it to the listing, and a key the listing does not show either stays
+only by an answer that is the record, whole: every key a record always has (:data:`rows.REQUIRED_KEYS`; any other
+key the row builder reads may be left out, as a tenant omitting nulls does, and is read as null), its own id, not
+flagged for deletion. Anything else leaves it to the listing, and a key the listing does not show either stays
 due: a 404 is only a hint (a path that is wrong for the tenant answers 404 for every id, so all of a run's keys
 answering 404 is logged once), and a refused or failed read (403, 400, 5xx) is logged and stepped over, the
 reads by id stopping after :data:`FAIL_LIMIT` failures in a row. More due keys than the limit: where the listing
@@ -27,7 +28,7 @@ from urllib.parse import quote
 
 from pipelines.common.http import VendorError
 from pipelines.onetrust.helpers import OneTrustClient
-from pipelines.onetrust.rows import ROW_KEYS, uuid_key
+from pipelines.onetrust.rows import REQUIRED_KEYS, uuid_key
 from pipelines.onetrust.settings import RECORD_PATHS, EntitySpec
 
 log = logging.getLogger(__name__)
@@ -89,10 +90,12 @@ def reread_by_id(client: OneTrustClient, spec: EntitySpec, due: list[str], limit
         if not (isinstance(record, dict) and record.get("markForDelete") is not True
                 and uuid_key(record.get(spec.id_field)) == rid):
             continue  # not a record, flagged for deletion, another id: left to the listing
-        lacking = [key for key in ROW_KEYS.get(spec.resource, ()) if key not in record]
+        lacking = [key for key in REQUIRED_KEYS.get(spec.resource, ()) if key not in record]
         if lacking:  # another view of the record (a summary): merged, it would null what it leaves out
             short.append(", ".join(lacking[:4]) + (", ..." if len(lacking) > 4 else ""))
             continue
+        # an optional field left out reads as null (the row builders ``get`` it); kept as sent, so a tenant that
+        # omits nulls in its listing too shows the same copy (the same digest to the quarantine ledger)
         out.records.append(record)
         out.covered.add(rid)
     if out.failed and failures < FAIL_LIMIT:

@@ -223,6 +223,17 @@ ROW_KEYS = {
                 "contactEmail", "isParent", "createdDate", "lastUpdatedDate"),
 }
 
+# The keys of ROW_KEYS a whole record always has a value for: a record answered by id without one is another view
+# of it (a summary) and is not merged. Every other key may be left out: a real tenant omits null fields from its
+# JSON (Jackson's NON_NULL) [unc: which fields OneTrust never leaves empty; the risk's ``number`` is "?" in the
+# reference], so an answer without ``mitigatedDate`` or ``contactEmail`` is the record with that field empty. The
+# inventory listing shows organization, type, status and number on every vendor; a risk is created with its type,
+# source and org group (vendor-apis.md §3.4, §3.5).
+REQUIRED_KEYS = {
+    "risks": ("id", "name", "state", "type", "source", "orgGroup", "createdUTCDateTime", "lastModifiedUTCDateTime"),
+    "vendors": ("id", "number", "name", "organization", "type", "status", "createdDate", "lastUpdatedDate"),
+}
+
 _STAMPS = ("created_at", "updated_at", "deadline")
 
 # The JSON type of every column that is not text (text: every other one). A value of another type
