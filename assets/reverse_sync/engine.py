@@ -168,6 +168,9 @@ class ReverseSync:
         self.rate_limits = RateLimits(writer.vendor, DEFAULT_SECONDS, DEFAULT_RECORDS)
         ensure_tables(conn)
         conn.raw.commit()
+        bind = getattr(writer, "bind", None)  # a writer keeping its own state in the warehouse (OneTrust's uploads)
+        if bind is not None:
+            bind(self.writes)
 
     def links(self) -> dict[str, dict[str, Any]]:
         return state.links(self.conn, self.writer.vendor)

@@ -7,7 +7,8 @@ attestation id, so a resend updates the same attestation (``version`` + 1) and n
 Status, period, text (``summary``) and the evidence (each item's title, evidence id and sha256: never a
 path of the worker; :mod:`assets.reverse_sync.onetrust_evidence`) go in the attestation; evidence files
 stored locally (``PROJECTX_EVIDENCE_DIR``) are attached once each (listed first: OneTrust keeps no
-idempotency key on attachments), streamed from disk, none above ``ONETRUST_ATTACHMENT_MAX_MB``.
+idempotency key on attachments; each upload is recorded before it is sent, for a listing without hashes:
+:mod:`assets.reverse_sync.onetrust_attachments`), streamed from disk, none above ``ONETRUST_ATTACHMENT_MAX_MB``.
 OneTrust publishes no attestation API (vendor-apis.md §3.6), so the path is configurable:
 ``ONETRUST_ATTESTATION_PATH`` (default ``/api/controls/v1/attestations``).
 
@@ -35,6 +36,7 @@ from dagster import AssetCheckResult, AssetExecutionContext, AssetKey, Materiali
 
 from assets.reverse_sync.assetkit import ReverseSyncConfig, no_dead_letters, paused_by_flag, run_sync
 from assets.reverse_sync.engine import Snapshot, Step
+from assets.reverse_sync.onetrust_attachments import AttachmentRecord, answered_id
 from assets.reverse_sync.onetrust_evidence import (
     EvidenceEcho,
     StreamedUpload,
@@ -118,6 +120,11 @@ class OneTrustAttestationWriter:
         self._impl_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
         self._library_lock = threading.Lock()
         self.echo = EvidenceEcho()  # what desired() sent, to compare a read-back on the parts OneTrust shows
+        self.uploads = AttachmentRecord()  # our uploads, kept across runs (a listing may show no hashes [unc])
+
+    def bind(self, writes: Writes) -> None:
+        """The run's warehouse connection (the engine calls this once): the record of our uploads lives there."""
+        self.uploads.bind(writes)
 
     def desired(self, row: dict[str, Any]) -> dict[str, Any]:
         library = f"ISO-{row['iso27001']}" if row.get("iso27001") else ""
@@ -175,7 +182,7 @@ class OneTrustAttestationWriter:
             raise VendorError(f"OneTrust answered GET {path} with {_json_type(answer)} whose 'content' is "
                               f"{_json_type(listed)}, not a list of attachments; check ONETRUST_BASE_URL points at "
                               "the OneTrust API", None)
-        return {str(a["sha256"]) for a in listed or [] if isinstance(a, dict) and a.get("sha256")}
+        return self.uploads.held(attestation_id, listed or [])
 
     def prefetch(self, internal_ids: list[str]) -> dict[str, Snapshot]:
         wanted, found = set(internal_ids), {}
@@ -315,9 +322,12 @@ class OneTrustAttestationWriter:
             if digest in have:
                 continue
             body = StreamedUpload(self._by_hash[digest])
+            self.uploads.sending(attestation_id, digest, self._by_hash[digest].name, body.size)
             try:
                 writes.once(self.session, "POST", f"{self.path}/{attestation_id}/attachments", data=body,
-                            headers={"Content-Type": body.content_type}, parse=lambda response: attestation_id,
+                            headers={"Content-Type": body.content_type},
+                            parse=lambda response, d=digest: self.uploads.answered(
+                                attestation_id, d, answered_id(response)) or attestation_id,
                             find=lambda d=digest: attestation_id if d in self.attached(attestation_id) else None,
                             what="attachment", operation="attach_evidence", object_id=attestation_id,
                             internal_id=internal_id)

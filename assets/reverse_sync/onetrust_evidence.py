@@ -198,6 +198,11 @@ class StreamedUpload:
         self._part, self._buf = 0, b""
 
     @property
+    def size(self) -> int:
+        """The file's size in bytes (as sent)."""
+        return self._size
+
+    @property
     def content_type(self) -> str:
         return f"multipart/form-data; boundary={self.boundary}"
 

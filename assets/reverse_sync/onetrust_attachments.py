@@ -1,0 +1,103 @@
+"""Which evidence files an attestation holds at OneTrust: its attachment listing, and our record of what we uploaded.
+
+OneTrust keeps no idempotency key on attachments: the same file sent twice is two attachments, so the push lists an
+attestation's attachments before uploading and sends only the files it lacks, compared by sha256. Whether a tenant's
+listing shows each attachment's sha256 is a guess [unc: no attestation API is published; the sandbox shows it]. A
+listing of names and sizes only made every planned push (any change of the attestation, every retry of a dead
+letter) upload every file again, and so did an upload whose answer was lost (a gateway's 504 after OneTrust kept
+the file): duplicates, run after run.
+
+``reverse_sync.onetrust_attachments`` is the persistent record of our uploads: one row per (attestation, sha256)
+with the file's name and size, written (committed) *before* the upload is sent, and OneTrust's attachment id once
+it answers. An entry listed without a hash is ours when its id is a recorded attachment id, or, for an upload
+whose answer never came, when its name and size are the recorded ones. Nothing else is taken for ours: an
+attachment removed at OneTrust leaves the listing and its file is attached again. The record holds no path of the
+worker, only the file name OneTrust is sent anyway.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from assets.reverse_sync import state
+
+TABLE = f"{state.SCHEMA}.onetrust_attachments"
+DDL = (
+    f"create schema if not exists {state.SCHEMA}",
+    f"""create table if not exists {TABLE} (
+        attestation_id varchar not null, sha256 varchar not null, file_name varchar not null, size bigint not null,
+        attachment_id varchar, run_id varchar, sent_at timestamp not null, primary key (attestation_id, sha256))""",
+)
+
+
+class AttachmentRecord:
+    """The record of our uploads, over the push's warehouse connection (:meth:`bind`; unbound, it records nothing
+    and the listing's hashes alone decide, as before)."""
+
+    def __init__(self) -> None:
+        self.writes: Any = None
+
+    def bind(self, writes: Any) -> None:
+        """Use the run's :class:`assets.reverse_sync.writes.Writes` (its connection, under its lock)."""
+        self.writes = writes
+        with writes.committed():
+            for statement in DDL:
+                writes.conn.execute(statement)
+
+    def _rows(self, attestation_id: str) -> list[dict[str, Any]]:
+        if self.writes is None:
+            return []
+        with self.writes.lock:
+            return self.writes.conn.query(f"select sha256, file_name, size, attachment_id from {TABLE} "
+                                          "where attestation_id = %s", (attestation_id,))
+
+    def held(self, attestation_id: str, listed: list[Any]) -> set[str]:
+        """The sha256 of the files the listed attachments are: each one's own hash, else (none listed) the one we
+        recorded for its attachment id, or for its name and size while our upload of it is unanswered."""
+        out: set[str] = set()
+        rows = None
+        for entry in listed:
+            if not isinstance(entry, dict):
+                continue
+            if entry.get("sha256"):
+                out.add(str(entry["sha256"]))
+                continue
+            rows = self._rows(attestation_id) if rows is None else rows
+            ident, name, size = entry.get("id"), entry.get("fileName"), entry.get("size")
+            match = [r for r in rows if ident is not None and r["attachment_id"] == str(ident)] or \
+                [r for r in rows if r["file_name"] == name and _int(size) == r["size"]
+                 and (r["attachment_id"] is None or ident is None)]
+            out.update(str(r["sha256"]) for r in match[:1])
+        return out
+
+    def sending(self, attestation_id: str, sha256: str, file_name: str, size: int) -> None:
+        """Recorded (committed) before the upload leaves: a lost answer or a kill after it is seen by the next run."""
+        if self.writes is None:
+            return
+        with self.writes.committed():
+            self.writes.conn.execute(f"delete from {TABLE} where attestation_id = %s and sha256 = %s",
+                                     (attestation_id, sha256))
+            self.writes.conn.execute(
+                f"insert into {TABLE} (attestation_id, sha256, file_name, size, attachment_id, run_id, sent_at) "
+                "values (%s, %s, %s, %s, null, %s, %s)",
+                (attestation_id, sha256, file_name, size, self.writes.run_id, state.now()))
+
+    def answered(self, attestation_id: str, sha256: str, attachment_id: Any) -> None:
+        if self.writes is None or not attachment_id:
+            return
+        with self.writes.committed():
+            self.writes.conn.execute(f"update {TABLE} set attachment_id = %s where attestation_id = %s and sha256 = %s",
+                                     (str(attachment_id), attestation_id, sha256))
+
+
+def answered_id(response: Any) -> str | None:
+    """The attachment id an upload's answer names, if it is readable (the upload is done either way)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return str(body["id"]) if isinstance(body, dict) and body.get("id") else None
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
