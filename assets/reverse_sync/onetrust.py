@@ -27,7 +27,6 @@ import logging
 import os
 import threading
 from collections import defaultdict
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -36,7 +35,7 @@ from dagster import AssetCheckResult, AssetExecutionContext, AssetKey, Materiali
 
 from assets.reverse_sync.assetkit import ReverseSyncConfig, no_dead_letters, paused_by_flag, run_sync
 from assets.reverse_sync.engine import Snapshot, Step
-from assets.reverse_sync.onetrust_attachments import AttachmentRecord, answered_id
+from assets.reverse_sync.onetrust_attachments import AttachmentRecord, EchoRecord, answered_id
 from assets.reverse_sync.onetrust_evidence import (
     EvidenceEcho,
     StreamedUpload,
@@ -46,10 +45,10 @@ from assets.reverse_sync.onetrust_evidence import (
     onetrust_list,
     row_items,
 )
+from assets.reverse_sync.onetrust_shapes import _instant, _iso, _json_type, _record_id
 from assets.reverse_sync.policy import PROJECTX, VENDOR, Change, Field
 from assets.reverse_sync.readback import onetrust_holds
 from assets.reverse_sync.writes import Writes
-from pipelines.common.cursor import parse_vendor_ts, utc_text
 from pipelines.common.http import VendorError
 from pipelines.onetrust.helpers import OneTrustClient
 from resources.evidence.select import library_dir
@@ -67,29 +66,6 @@ LIBRARY = "/api/controls/v1/controls/pages"
 
 def attestation_path() -> str:
     return "/" + os.environ.get("ONETRUST_ATTESTATION_PATH", "/api/controls/v1/attestations").strip("/")
-
-
-def _iso(value: Any) -> str | None:
-    """A period as OneTrust's UTC ``...Z``: an instant with an offset (a timestamptz the warehouse answers in the
-    worker's time zone) is turned to UTC first, not written as its wall-clock time with a Z; naive is UTC."""
-    if getattr(value, "tzinfo", None) is not None and value.utcoffset() is not None:
-        value = value.astimezone(UTC)
-    if isinstance(value, date) and not isinstance(value, datetime):  # a day: its midnight
-        value = datetime(value.year, value.month, value.day)
-    # four-digit years always (strftime writes year 999 as "999", which OneTrust cannot read)
-    return utc_text(value.replace(tzinfo=None), "T", "Z") if isinstance(value, datetime) else value
-
-
-def _instant(value: Any) -> Any:
-    """A period OneTrust shows, as ``_iso`` writes it when it is the same instant (the readback compares
-    instants too: a tenant may add milliseconds or an offset [unc]); kept as shown when not a time."""
-    try:
-        when = parse_vendor_ts(value) if isinstance(value, str) else None
-    except ValueError:
-        return value
-    if when is None:
-        return value
-    return _iso(when) if not when.microsecond else when.isoformat() + "Z"
 
 
 class OneTrustAttestationWriter:
@@ -119,12 +95,14 @@ class OneTrustAttestationWriter:
         # attestations of one control look it up and create it once; the library is read once.
         self._impl_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
         self._library_lock = threading.Lock()
-        self.echo = EvidenceEcho()  # what desired() sent, to compare a read-back on the parts OneTrust shows
+        self.echoes = EchoRecord()  # what OneTrust showed of the evidence we sent, kept across runs
+        self.echo = EvidenceEcho(self.echoes)  # what desired() sent, to compare a read-back on what OneTrust shows
         self.uploads = AttachmentRecord()  # our uploads, kept across runs (a listing may show no hashes [unc])
 
     def bind(self, writes: Writes) -> None:
-        """The run's warehouse connection (the engine calls this once): the record of our uploads lives there."""
+        """The run's warehouse connection (the engine calls this once): the records kept across runs live there."""
         self.uploads.bind(writes)
+        self.echo.load(*self.echoes.bind(writes))
 
     def desired(self, row: dict[str, Any]) -> dict[str, Any]:
         library = f"ISO-{row['iso27001']}" if row.get("iso27001") else ""
@@ -239,12 +217,20 @@ class OneTrustAttestationWriter:
         # finding it proves nothing else (a proxy answering 200 {} never passed the write on).
         find = (lambda: self._by_external_id(self.path, internal_id)) if operation == "create" else \
             (lambda: self._by_external_id(self.path, internal_id, body))
-        found = writes.once(self.session, "POST", self.path, json=body, parse=lambda r: _record_id(r, internal_id),
+        found = writes.once(self.session, "POST", self.path, json=body,
+                            parse=lambda r: self._answered(r, body, internal_id),
                             find=find, what="attestation's id", verify=lambda found_id: self.client.request(
                                 "GET", f"{self.path}/{found_id}").get("externalId") == internal_id,
                             operation=operation, object_id=str(vendor_id or internal_id), internal_id=internal_id,
                             idempotent=True)  # an upsert by externalId: sent again after no answer, never twice made
         return found, internal_id
+
+    def _answered(self, response: Any, body: dict[str, Any], internal_id: str) -> str:
+        """The attestation's id from the upsert's answer; what the record it answers shows of the evidence sent is
+        kept (:class:`EvidenceEcho`): a read-back showing the same holds what was sent."""
+        found = _record_id(response, internal_id)
+        self.echo.stored(internal_id, response.json().get("evidence"))
+        return found
 
     def _by_external_id(self, path: str, external_id: str, sent: dict[str, Any] | None = None) -> str | None:
         """The id of the record with this externalId (and, given ``sent``, holding its result, comment and
@@ -369,17 +355,6 @@ class OneTrustAttestationWriter:
         return path if path.is_file() else None
 
 
-def _record_id(response: Any, external_id: str | None = None) -> str:
-    """The id of the record a OneTrust write answered with (KeyError when the body has none; ValueError when
-    it is a record carrying another ``externalId`` than ``external_id``: not the one written)."""
-    rec = response.json()
-    if not rec.get("id"):
-        raise KeyError("id")
-    if external_id is not None and rec.get("externalId") not in (None, "", external_id):
-        raise ValueError("externalId")
-    return str(rec["id"])
-
-
 @asset(
     key=KEY, deps=[OUTBOUND], group_name="reverse_sync", kinds={"onetrust", "python"},
     pool=pool("reverse_sync", "onetrust"), op_tags=op_tags("reverse_sync"),
@@ -405,10 +380,3 @@ def onetrust_attestation_push(context: AssetExecutionContext, config: ReverseSyn
 @asset_check(asset=KEY, description="No OneTrust attestation is waiting in the dead-letter table.")
 def onetrust_attestations_no_dead_letters(warehouse: WarehouseResource) -> AssetCheckResult:
     return no_dead_letters(warehouse, "onetrust")
-
-
-def _json_type(value: Any) -> str:
-    """A value's JSON type for an error (never the value: it may carry personal data)."""
-    kind = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number"}
-    return f"a JSON {kind.get(type(value), type(value).__name__)}"
-

@@ -13,6 +13,8 @@ it answers. An entry listed without a hash is ours when its id is a recorded att
 whose answer never came, when its name and size are the recorded ones. Nothing else is taken for ours: an
 attachment removed at OneTrust leaves the listing and its file is attached again. The record holds no path of the
 worker, only the file name OneTrust is sent anyway.
+
+:class:`EchoRecord` keeps, the same way, what OneTrust showed of the evidence lists sent (digests only).
 """
 
 from __future__ import annotations
@@ -28,6 +30,57 @@ DDL = (
         attestation_id varchar not null, sha256 varchar not null, file_name varchar not null, size bigint not null,
         attachment_id varchar, run_id varchar, sent_at timestamp not null, primary key (attestation_id, sha256))""",
 )
+
+
+ECHO_TABLE = f"{state.SCHEMA}.onetrust_echo"
+FORMS_TABLE = f"{state.SCHEMA}.onetrust_evidence_forms"
+ECHO_DDL = (
+    f"""create table if not exists {ECHO_TABLE} (
+        part varchar not null primary key, attestation_id varchar, run_id varchar, observed_at timestamp not null)""",
+    f"""create table if not exists {FORMS_TABLE} (
+        attestation_id varchar not null primary key, sent_form varchar not null, shown_form varchar not null,
+        run_id varchar, observed_at timestamp not null)""",
+)
+
+
+class EchoRecord:
+    """What OneTrust showed of the evidence the push sent, kept across runs (:class:`onetrust_evidence.EvidenceEcho`):
+    ``reverse_sync.onetrust_evidence_forms``, per attestation (our id) digests of the list last sent and of what
+    OneTrust showed for it; ``reverse_sync.onetrust_echo``, the parts (``evidenceId``, ``sha256``) a read-back has
+    shown. Digests only: no evidence name or path is kept."""
+
+    def __init__(self) -> None:
+        self.writes: Any = None
+
+    def bind(self, writes: Any) -> tuple[dict[str, tuple[str, str]], set[str]]:
+        """Use the run's connection; returns the forms and the parts shown so far."""
+        self.writes = writes
+        with writes.committed():
+            for statement in ECHO_DDL:
+                writes.conn.execute(statement)
+            forms = writes.conn.query(f"select attestation_id, sent_form, shown_form from {FORMS_TABLE}")
+            parts = writes.conn.query(f"select part from {ECHO_TABLE}")
+        return ({str(r["attestation_id"]): (str(r["sent_form"]), str(r["shown_form"])) for r in forms},
+                {str(r["part"]) for r in parts})
+
+    def save_form(self, attestation_id: str, sent_form: str, shown_form: str) -> None:
+        if self.writes is None:
+            return
+        with self.writes.committed():
+            self.writes.conn.execute(f"delete from {FORMS_TABLE} where attestation_id = %s", (attestation_id,))
+            self.writes.conn.execute(
+                f"insert into {FORMS_TABLE} (attestation_id, sent_form, shown_form, run_id, observed_at) "
+                "values (%s, %s, %s, %s, %s)", (attestation_id, sent_form, shown_form, self.writes.run_id, state.now()))
+
+    def save_shown(self, parts: list[str], attestation_id: str) -> None:
+        if self.writes is None:
+            return
+        with self.writes.committed():
+            for part in parts:
+                self.writes.conn.execute(f"delete from {ECHO_TABLE} where part = %s", (part,))
+                self.writes.conn.execute(f"insert into {ECHO_TABLE} (part, attestation_id, run_id, observed_at) "
+                                         "values (%s, %s, %s, %s)", (part, attestation_id, self.writes.run_id,
+                                                                     state.now()))
 
 
 class AttachmentRecord:

@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 import uuid
 from typing import Any
 
@@ -138,28 +139,75 @@ def as_sent_if_echoed(listed: list[Any], sent: list[dict[str, str]] | None,
     return (sent if omitted else listed), sorted(omitted)
 
 
-class EvidenceEcho:
-    """The evidence lists this run sends, by attestation id, and the read-backs that left parts of them out."""
+def form(listed: list[Any]) -> str:
+    """A digest of an evidence list as compared (:func:`comparable`): what a persistent record keeps of it."""
+    return hashlib.sha256(comparable(listed).encode()).hexdigest()
 
-    def __init__(self) -> None:
+
+class EvidenceEcho:
+    """The evidence lists this run sends, by attestation id, and the read-backs that left parts of them out.
+
+    Kept across runs (``record``: :class:`assets.reverse_sync.onetrust_attachments.EchoRecord`; None keeps nothing):
+
+    - :attr:`forms`: per attestation, the list we last sent it and what OneTrust showed for that list (the
+      answer to our write, or a read-back judged to hold it). A read-back showing that again for the same list
+      holds it, whatever other attestations show. Before, the decision rested on the parts the run's read-backs
+      had shown so far: a tenant keeping no hashes, reading first an attestation someone had given a hash,
+      rewrote every attestation it read after it, and did again on each later run that planned them.
+    - :attr:`echoed`: the parts any read-back has shown, this run or an earlier one: an id added to an entry is
+      sent on a run that reads only attestations without ids (was: taken for "not echoed" and never sent).
+    """
+
+    def __init__(self, record: Any = None) -> None:
         self._sent: dict[str, list[dict[str, str]]] = {}
         self.unechoed: dict[str, list[str]] = {}  # attestation id -> the parts its read-back left out
-        self.echoed: set[str] = set()  # the parts (evidenceId, sha256) some read-back of this run showed
+        self.echoed: set[str] = set()  # the parts (evidenceId, sha256) read-backs showed (this run and earlier)
+        self.forms: dict[str, tuple[str, str]] = {}  # attestation id -> (form sent, form OneTrust showed for it)
+        self.record = record
+        self._lock = threading.Lock()
+
+    def load(self, forms: dict[str, tuple[str, str]], echoed: set[str]) -> None:
+        self.forms, self.echoed = dict(forms), set(echoed)
 
     def sent(self, attestation_id: Any, evidence: list[dict[str, str]]) -> None:
         if attestation_id is not None:
             self._sent[str(attestation_id)] = evidence
 
+    def stored(self, attestation_id: str, answered: Any) -> None:
+        """What OneTrust's answer to our write shows of the evidence list sent (nothing when it shows no list)."""
+        sent = self._sent.get(attestation_id)
+        if sent is not None and isinstance(answered, list):
+            self._remember(attestation_id, sent, answered)
+
+    def _remember(self, attestation_id: str, sent: list[Any], listed: list[Any]) -> None:
+        pair = (form(sent), form(listed))
+        with self._lock:
+            if self.forms.get(attestation_id) == pair:
+                return
+            self.forms[attestation_id] = pair
+        if self.record is not None:
+            self.record.save_form(attestation_id, *pair)
+
     def shown(self, attestation_id: Any, listed: list[Any]) -> list[Any]:
-        """``listed`` compared on what OneTrust echoes (:func:`as_sent_if_echoed`, with the parts this run's
-        read-backs showed); a read-back that leaves out evidence ids or hashes is logged (once a run) and noted in
-        :attr:`unechoed`: the assumption that OneTrust keeps them [unc] is checked on every read, not taken on
-        trust."""
+        """``listed`` compared on what OneTrust echoes: as sent when it is what OneTrust showed for this very list
+        before (:attr:`forms`), else :func:`as_sent_if_echoed` with the parts read-backs showed; a read-back that
+        leaves out evidence ids or hashes is logged (once a run) and noted in :attr:`unechoed`: the assumption
+        that OneTrust keeps them [unc] is checked on every read, not taken on trust."""
         if not isinstance(attestation_id, str):
             return listed
+        sent = self._sent.get(attestation_id)
         if isinstance(listed, list):
-            self.echoed |= shown_keys(listed)
-        shown, omitted = as_sent_if_echoed(listed, self._sent.get(attestation_id), self.echoed)
+            with self._lock:
+                new = shown_keys(listed) - self.echoed
+                self.echoed |= new
+            if new and self.record is not None:
+                self.record.save_shown(sorted(new), attestation_id)
+        if sent is not None and isinstance(listed, list) and self.forms.get(attestation_id) == (form(sent),
+                                                                                             form(listed)):
+            return sent  # what OneTrust showed after our last write of this very list: nobody changed it since
+        shown, omitted = as_sent_if_echoed(listed, sent, self.echoed)
+        if sent is not None and comparable(shown) == comparable(sent):  # held: kept, so it holds on later runs
+            self._remember(attestation_id, sent, listed)
         if omitted:
             if not self.unechoed:
                 log.warning("OneTrust attestations: the read-back of attestation %s leaves out %s of its evidence; "

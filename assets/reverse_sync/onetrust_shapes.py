@@ -1,0 +1,49 @@
+"""Values of the OneTrust attestation push in OneTrust's shapes: periods as UTC ``...Z`` instants, the id a write
+answered with, a JSON type named for an error (never the value)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from pipelines.common.cursor import parse_vendor_ts, utc_text
+
+
+def _iso(value: Any) -> str | None:
+    """A period as OneTrust's UTC ``...Z``: an instant with an offset (a timestamptz the warehouse answers in the
+    worker's time zone) is turned to UTC first, not written as its wall-clock time with a Z; naive is UTC."""
+    if getattr(value, "tzinfo", None) is not None and value.utcoffset() is not None:
+        value = value.astimezone(UTC)
+    if isinstance(value, date) and not isinstance(value, datetime):  # a day: its midnight
+        value = datetime(value.year, value.month, value.day)
+    # four-digit years always (strftime writes year 999 as "999", which OneTrust cannot read)
+    return utc_text(value.replace(tzinfo=None), "T", "Z") if isinstance(value, datetime) else value
+
+
+def _instant(value: Any) -> Any:
+    """A period OneTrust shows, as ``_iso`` writes it when it is the same instant (the readback compares
+    instants too: a tenant may add milliseconds or an offset [unc]); kept as shown when not a time."""
+    try:
+        when = parse_vendor_ts(value) if isinstance(value, str) else None
+    except ValueError:
+        return value
+    if when is None:
+        return value
+    return _iso(when) if not when.microsecond else when.isoformat() + "Z"
+
+
+def _record_id(response: Any, external_id: str | None = None) -> str:
+    """The id of the record a OneTrust write answered with (KeyError when the body has none; ValueError when
+    it is a record carrying another ``externalId`` than ``external_id``: not the one written)."""
+    rec = response.json()
+    if not rec.get("id"):
+        raise KeyError("id")
+    if external_id is not None and rec.get("externalId") not in (None, "", external_id):
+        raise ValueError("externalId")
+    return str(rec["id"])
+
+
+def _json_type(value: Any) -> str:
+    """A value's JSON type for an error (never the value: it may carry personal data)."""
+    kind = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number"}
+    return f"a JSON {kind.get(type(value), type(value).__name__)}"
