@@ -43,7 +43,7 @@ from pipelines.common.quarantine import quarantined
 from pipelines.common.requeue import Requeue
 from pipelines.onetrust import rows as R
 from pipelines.onetrust import settings as S
-from pipelines.onetrust.copies import Shadowed
+from pipelines.onetrust.copies import Shadowed, stored_instants
 from pipelines.onetrust.helpers import OneTrustClient, Page, make_auth, resolve_base_url
 from pipelines.onetrust.reread import reread_by_id
 from pipelines.onetrust.shapes import ASSESSMENT_ITEM, EXPORT, RECORDS, shape_problem
@@ -230,6 +230,7 @@ def _entity_resource(spec: S.EntitySpec, lister: Lister, mapper: Mapper, change_
                                overlap_seconds=0 if window else overlap)
         outcome = ScanOutcome()
         held = destination_ids(spec.resource, spec.primary_key) if full else None
+        stored = stored_instants(spec.resource, spec.primary_key) if full else None
         requeue = Requeue(state, spec.resource, run_id) if window is None else None
         deleted = set(known_deletion_times(spec.resource))  # a record listed again has its delete withdrawn
         client = make_client()
@@ -265,7 +266,8 @@ def _entity_resource(spec: S.EntitySpec, lister: Lister, mapper: Mapper, change_
             pages = lister(client, cursor)
             order = ChangeOrder(spec, change_sort) if change_sort and not full else None
             for item in changed_records(spec, pages, cursor, run_id, outcome, order=order, held=held,
-                                        requeue=requeue, deleted=deleted, shadowed=shadowed, reread=reread):
+                                        requeue=requeue, deleted=deleted, shadowed=shadowed, reread=reread,
+                                        stored=stored):
                 if window and isinstance(item, list):
                     item = [r for r in item if normalise(r[spec.ts_field]) < window[1]]
                     if not item:

@@ -41,6 +41,27 @@ def instant_text(raw: Any) -> str | None:
     return utc_text(when, "T", f".{when.microsecond:06d}Z")
 
 
+def stored_instants(table: str, id_column: str) -> dict[str, str]:
+    """id -> the instant of the copy stored in this pipeline's dataset table (``updated_at_utc``; empty when the
+    table or the column does not exist yet). A full pass loads a listed copy newer than it even when its stamp is
+    older than the cursor window: a change stamped behind the cursor (a tenant clock set back, an import keeping
+    old stamps [unc]) was taken for "unchanged" by every pass, the reconciling one included, for good."""
+    import dlt
+
+    try:
+        with dlt.current.pipeline().sql_client() as client:
+            name = client.make_qualified_table_name(table)
+            rows = client.execute_sql(f"select {id_column}, updated_at_utc from {name}")
+    except Exception:  # no dataset, table or column yet: the ids alone decide, as before
+        return {}
+    out: dict[str, str] = {}
+    for rid, stamp in rows or []:
+        if isinstance(rid, str) and isinstance(stamp, str):
+            key = rid.lower()  # rows loaded before ids were lower-cased: the newest copy stands
+            out[key] = max(out.get(key, stamp), stamp)
+    return out
+
+
 def rank(record: Any, ts_field: str) -> tuple[str, str] | None:
     """(instant, digest) of a copy, higher = newer; None if its stamp is not readable."""
     stamp = instant_text(record.get(ts_field)) if isinstance(record, dict) else None

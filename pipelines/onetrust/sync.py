@@ -112,7 +112,8 @@ class ChangeOrder:
 def changed_records(spec: EntitySpec, pages: Iterable[Page], cursor: OverlapCursor, run_id: str,
                     outcome: ScanOutcome, *, order: ChangeOrder | None = None, held: set[str] | None = None,
                     requeue: Requeue | None = None, deleted: set[str] | None = None,
-                    shadowed: Shadowed | None = None, reread: Reread | None = None) -> Iterator[Any]:
+                    shadowed: Shadowed | None = None, reread: Reread | None = None,
+                    stored: dict[str, str] | None = None) -> Iterator[Any]:
     """Yield lists of changed, valid raw records and quarantine items, page by page.
 
     ``order``: the listing was asked for newest change first; while :class:`ChangeOrder` finds that
@@ -126,7 +127,9 @@ def changed_records(spec: EntitySpec, pages: Iterable[Page], cursor: OverlapCurs
     whose rule picks the copy loaded when one read lists a record more than once). ``reread``: the due keys read
     by id this run (:mod:`pipelines.onetrust.reread`): the keys it covers no longer keep a delta from stopping at
     the cursor; its records are taken after the listing, only for ids the listing did not settle (took, found
-    unchanged, rejected or flagged), so a listed copy always wins over the answer by id.
+    unchanged, rejected or flagged), so a listed copy always wins over the answer by id. ``stored``: on a full pass,
+    the instant of each stored copy (:func:`pipelines.onetrust.copies.stored_instants`); a listed copy newer than
+    it is loaded even when older than the cursor window (a change stamped behind the cursor).
 
     A copy whose stamp is not readable, of a record with a usable id, is judged at the end of the pass (or of its
     early stop): if another copy of the record was read in the pass, on any page, before or after it, it is held
@@ -212,7 +215,8 @@ def changed_records(spec: EntitySpec, pages: Iterable[Page], cursor: OverlapCurs
             version, instant = f"{stamp}|{raw}", instant_text(raw)
             if stamp < start:
                 reached_old = True
-                if not missing(rid):
+                behind = stored is not None and instant is not None and instant > stored.get(rid, instant)
+                if not missing(rid) and not behind:
                     emitted.setdefault(rid, (instant, raw, None))  # unchanged: it stands for its id
                     continue
             if rid in emitted and instant is not None:
