@@ -120,3 +120,32 @@ def test_the_record_holds_no_worker_path(onetrust, duckdb_warehouse, tmp_path):
     with duckdb.connect(duckdb_warehouse.duckdb_path, read_only=True) as con:
         rows = con.execute("select * from reverse_sync.onetrust_attachments").fetchall()
     assert len(rows) == 2 and str(store) not in json.dumps(rows, default=str)
+
+
+def test_the_records_keep_across_connections_on_either_warehouse(any_warehouse):
+    """Both records (uploads, evidence forms) written by one run are read by the next, on DuckDB and PostgreSQL."""
+    from assets.reverse_sync.onetrust_attachments import AttachmentRecord, EchoRecord
+    from assets.reverse_sync.writes import Writes
+    from resources.warehouse import WarehouseResource
+
+    for n in range(2):
+        with WarehouseResource.from_env().connect() as conn:
+            writes = Writes(conn, "onetrust", f"run-{n}")
+            uploads, echoes = AttachmentRecord(), EchoRecord()
+            uploads.bind(writes)
+            forms, shown = echoes.bind(writes)
+            if n == 0:
+                assert (forms, shown) == ({}, set())
+                uploads.sending("att-1", "h" * 64, "minutes.pdf", 12)
+                uploads.sending("att-1", "h" * 64, "minutes.pdf", 12)  # sent again: one row
+                uploads.answered("att-1", "h" * 64, "a-1")
+                echoes.save_form("x", "s" * 64, "t" * 64)
+                echoes.save_form("x", "s" * 64, "u" * 64)
+                echoes.save_shown(["sha256"], "x")
+                continue
+            assert forms == {"x": ("s" * 64, "u" * 64)} and shown == {"sha256"}
+            listed = [{"id": "a-1", "fileName": "renamed.pdf", "size": 12}, {"id": "a-2", "fileName": "minutes.pdf",
+                                                                             "size": 12}]
+            assert uploads.held("att-1", listed) == {"h" * 64}  # by its answered id
+            assert uploads.held("att-1", listed[1:]) == set()  # answered: another entry of that name is not ours
+            assert uploads.held("att-2", listed) == set()
