@@ -104,3 +104,26 @@ def test_a_read_back_matching_what_onetrust_showed_for_the_same_list_holds_it():
     assert echo.shown("x", kept) == kept  # another list sent since: compared again
     assert form(kept) != form(sent) and len(form(kept)) == 64
     echo.stored("x", None)  # an answer without the list says nothing
+
+
+def test_a_read_back_with_a_lone_surrogate_is_put_right_not_a_crash(onetrust, duckdb_warehouse):
+    write_outbound(duckdb_warehouse, "onetrust", _rows([FULL]))
+    run("onetrust")
+
+    def hostile(req, resp):  # OneTrust shows an evidence name holding a lone UTF-16 surrogate
+        if req.method == "GET" and "/attestations" in req.path and "/attachments" not in req.path \
+                and resp.status == 200:
+            body = json.loads(resp.body)
+            for rec in body.get("content") or [body]:
+                for entry in rec.get("evidence") or []:
+                    entry["name"] = "\ud800 " + entry["name"]
+            resp.body = json.dumps(body).encode()
+        return resp
+    onetrust.rewrite_responses(hostile)
+    write_outbound(duckdb_warehouse, "onetrust", _rows([FULL], " (reviewed)"))
+    report = run("onetrust", run_id="hostile")
+    assert (report.updated, report.dead_lettered) == (1, 0), report.failures
+    fields = {p["field"] for p in report.plan if p["field"]}
+    assert {"comment", "evidence"} <= fields, report.plan
+    onetrust.rewrite_responses(None)
+    assert _stored(onetrust, "att-0000")["evidence"][0]["name"] == "Minutes"

@@ -141,7 +141,8 @@ def as_sent_if_echoed(listed: list[Any], sent: list[dict[str, str]] | None,
 
 def form(listed: list[Any]) -> str:
     """A digest of an evidence list as compared (:func:`comparable`): what a persistent record keeps of it."""
-    return hashlib.sha256(comparable(listed).encode()).hexdigest()
+    # a lone surrogate OneTrust may show (JSON's "\\ud800") has no UTF-8 form: hashed as is, never a crash
+    return hashlib.sha256(comparable(listed).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class EvidenceEcho:

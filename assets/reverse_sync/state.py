@@ -84,10 +84,18 @@ def ensure_tables(conn: Connection) -> None:
 
 
 def text(value: Any) -> str | None:
-    """A field value as stored in plans/conflicts (strings as they are, anything else as JSON)."""
-    if value is None or isinstance(value, str):
+    """A field value as stored in plans/conflicts (strings as they are, anything else as JSON). A vendor's value may
+    hold what no warehouse stores (a lone UTF-16 surrogate a OneTrust read-back sent as JSON's ``\\ud800``: DuckDB
+    and PostgreSQL refuse it; NUL: PostgreSQL refuses it): written as its escape, the plan row, not a crashed push."""
+    if value is None:
         return value
-    return json.dumps(value, sort_keys=True, default=str)
+    if not isinstance(value, str):
+        return json.dumps(value, sort_keys=True, default=str)  # ensure_ascii: every such character escaped
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value.replace("\x00", "\\x00")
 
 
 def links(conn: Connection, vendor: str) -> dict[str, dict[str, Any]]:
