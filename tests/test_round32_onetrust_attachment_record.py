@@ -149,3 +149,28 @@ def test_the_records_keep_across_connections_on_either_warehouse(any_warehouse):
             assert uploads.held("att-1", listed) == {"h" * 64}  # by its answered id
             assert uploads.held("att-1", listed[1:]) == set()  # answered: another entry of that name is not ours
             assert uploads.held("att-2", listed) == set()
+
+
+def test_an_attachment_listing_paged_one_by_one_is_read_to_its_end(onetrust, duckdb_warehouse, tmp_path):
+    """A tenant paging attachments like its other listings [unc]: files beyond the first page were taken for
+    missing and uploaded again on every planned push."""
+    from urllib.parse import parse_qs
+
+    store = tmp_path / "store"
+
+    def paged(req, resp):
+        if req.method == "GET" and req.path.endswith("/attachments") and resp.status == 200:
+            listed = json.loads(resp.body)["content"]
+            number = int(parse_qs(req.raw_query).get("page", ["0"])[0])
+            body = {"content": listed[number:number + 1], "number": number, "size": 1,
+                    "totalElements": len(listed), "totalPages": len(listed), "last": number + 1 >= len(listed)}
+            resp.body = json.dumps(body).encode()
+        return resp
+    onetrust.rewrite_responses(paged)
+    write_outbound(duckdb_warehouse, "onetrust", _rows(store))
+    run("onetrust")
+    write_outbound(duckdb_warehouse, "onetrust", _rows(store, " (edited)"))
+    onetrust.clear_request_log()
+    report = run("onetrust", run_id="edit")
+    assert (report.updated, report.dead_lettered) == (1, 0), report.failures
+    assert _uploads(onetrust) == 0 and _attached(onetrust) == sorted(FILES)

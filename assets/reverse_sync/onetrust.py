@@ -45,7 +45,7 @@ from assets.reverse_sync.onetrust_evidence import (
     onetrust_list,
     row_items,
 )
-from assets.reverse_sync.onetrust_shapes import _instant, _iso, _json_type, _record_id
+from assets.reverse_sync.onetrust_shapes import _instant, _iso, _json_type, _more_pages, _record_id
 from assets.reverse_sync.policy import PROJECTX, VENDOR, Change, Field
 from assets.reverse_sync.readback import onetrust_holds
 from assets.reverse_sync.writes import Writes
@@ -62,6 +62,7 @@ OUTBOUND = AssetKey(["outbound", "onetrust_control_attestations"])
 KEY = AssetKey(["reverse_sync", "onetrust_control_attestations"])
 IMPLEMENTATIONS = "/api/controls/v1/control-implementations"
 LIBRARY = "/api/controls/v1/controls/pages"
+MAX_ATTACHMENT_PAGES = 50  # pages of one attestation's attachment listing read at most
 
 
 def attestation_path() -> str:
@@ -154,13 +155,22 @@ class OneTrustAttestationWriter:
     def attached(self, attestation_id: str) -> set[str]:
         """sha256 of the files attached to an attestation at OneTrust."""
         path = f"{self.path}/{attestation_id}/attachments"
-        answer = self.client.request("GET", path)
-        listed = answer.get("content") if isinstance(answer, dict) else None
-        if not isinstance(listed, list | None):  # taken as "none attached", every file was uploaded again
-            raise VendorError(f"OneTrust answered GET {path} with {_json_type(answer)} whose 'content' is "
-                              f"{_json_type(listed)}, not a list of attachments; check ONETRUST_BASE_URL points at "
-                              "the OneTrust API", None)
-        return self.uploads.held(attestation_id, listed or [])
+        everything: list[Any] = []
+        previous: list[Any] | None = None
+        for number in range(MAX_ATTACHMENT_PAGES):  # a listing paged like OneTrust's others [unc]: every page
+            answer = self.client.request("GET", path, **({"params": {"page": number}} if number else {}))
+            listed = answer.get("content") if isinstance(answer, dict) else None
+            if not isinstance(listed, list | None):  # taken as "none attached", every file was uploaded again
+                raise VendorError(f"OneTrust answered GET {path} with {_json_type(answer)} whose 'content' is "
+                                  f"{_json_type(listed)}, not a list of attachments; check ONETRUST_BASE_URL points "
+                                  "at the OneTrust API", None)
+            if number and (not listed or listed == previous):  # past the end, or a page served again
+                break
+            everything += listed or []
+            previous = listed
+            if not (isinstance(answer, dict) and _more_pages(answer, number)):
+                break
+        return self.uploads.held(attestation_id, everything)
 
     def prefetch(self, internal_ids: list[str]) -> dict[str, Snapshot]:
         wanted, found = set(internal_ids), {}

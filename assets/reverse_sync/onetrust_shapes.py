@@ -47,3 +47,12 @@ def _json_type(value: Any) -> str:
     """A value's JSON type for an error (never the value: it may carry personal data)."""
     kind = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number"}
     return f"a JSON {kind.get(type(value), type(value).__name__)}"
+
+
+def _more_pages(answer: dict[str, Any], number: int) -> bool:
+    """Whether a page (number ``number``, 0-based) says more follow: ``last: false``, or a total of pages (flat
+    Spring, or under ``page`` as the assessments listing has it) beyond it."""
+    page = answer.get("page") if isinstance(answer.get("page"), dict) else {}
+    total = answer.get("totalPages", page.get("totalPages"))
+    return answer.get("last") is False or (isinstance(total, int) and not isinstance(total, bool)
+                                           and total > number + 1)
