@@ -146,11 +146,9 @@ class SecretStore:
         from resources.vault_auth import vault_client
 
         if self._explicit_token:
-            import hvac
+            from resources.vault_auth import new_client
 
-            from resources.vault_auth import vault_timeout
-
-            return hvac.Client(url=self.vault_addr, token=self._token, timeout=vault_timeout())
+            return new_client(self.vault_addr, self._token)
         return vault_client(self.vault_addr, role=role, token=self._token, strict=self.strict)
 
     def _vault_values_or_last_good(self, vendor: str) -> dict[str, str]:

@@ -150,7 +150,7 @@ class VaultLogin:
         import hvac
         import hvac.exceptions
 
-        client = hvac.Client(url=self.addr, timeout=vault_timeout())
+        client = new_client(self.addr)
         kind = "Kubernetes" if self._kubernetes else "AppRole"
         try:
             auth = retrying(lambda: self._ask(client))["auth"]
@@ -167,8 +167,13 @@ class VaultLogin:
                 f"{'429 (rate-limited)' if limited else '503 (sealed, or a standby)'}, still after "
                 f"{len(RETRY_WAITS) + 1} attempts: unseal it or raise its rate-limit quota; the credentials were "
                 "not refused") from None
-        except hvac.exceptions.VaultError as exc:
-            raise self._refused(exc) from None
+        except (hvac.exceptions.InvalidRequest, hvac.exceptions.Unauthorized, hvac.exceptions.Forbidden) as exc:
+            raise self._refused(exc) from None  # 400 (no such role, wrong secret id), 401, 403: a refusal
+        except hvac.exceptions.VaultError as exc:  # a proxy's 502/504, a 404 of a wrong path: not the credentials
+            raise ConnectionError(
+                f"Vault at VAULT_ADDR answered the {kind} login with {type(exc).__name__}, not Vault's refusal or "
+                "a token: check that VAULT_ADDR is Vault's own API address (a proxy in front of it may be failing, "
+                f"or the {kind} auth method is not enabled at its mount); the credentials were not refused") from None
         self._client, self._ttl, self._issued_at = client, float(auth["lease_duration"]), self._clock()
         self.logins += 1
         return client
@@ -242,8 +247,6 @@ def vault_client(addr: str, role: str | None = None, token: str | None = None, *
     or admin token), and read every connector's secrets with it."""
     method = login_method(role)
     if method is None:
-        import hvac
-
         token = token if token is not None else (os.environ.get("VAULT_TOKEN") or "").strip()
         if strict and not token:
             who = f"VAULT_{role.upper()}_ROLE_ID / VAULT_{role.upper()}_SECRET_ID (or " if role else "("
@@ -252,7 +255,7 @@ def vault_client(addr: str, role: str | None = None, token: str | None = None, *
                 f"no Vault credentials for {role or 'this worker'}: set {who}VAULT_ROLE_ID / VAULT_SECRET_ID), "
                 f"from python -m cli vault setup --out, or on Kubernetes {k8s}VAULT_K8S_ROLE; stg/prod do not use "
                 "a token left in ~/.vault-token")
-        return hvac.Client(url=addr, token=token or None, timeout=vault_timeout())
+        return new_client(addr, token or None)
     key = (addr, _cache_key(method))
     with _LOCK:
         login = _SESSIONS.get(key)
@@ -261,3 +264,81 @@ def vault_client(addr: str, role: str | None = None, token: str | None = None, *
                 VaultLogin(addr, role=role or "", kubernetes=method) if isinstance(method, KubernetesLogin)
                 else VaultLogin(addr, *method, role=role or ""))
         return login.client()
+
+
+class VaultAnswerError(ConnectionError):
+    """Vault's address answered in a way no Vault does: a redirect to another address, an HTML page, or a
+    body trickled past ``VAULT_TIMEOUT_SECONDS``. Its text names the settings, never the address or token."""
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(scheme)
+    except ValueError:
+        port = -1
+    return scheme, (parts.hostname or "").lower(), port
+
+
+def _vault_session(timeout: float):
+    """A requests session for Vault that (1) follows a redirect only within VAULT_ADDR's own scheme, host and
+    port: requests strips ``Authorization`` on a cross-host redirect, not ``X-Vault-Token``, and a 307 re-sends
+    the AppRole login's body (its secret id), so a redirect to another host handed both to it; (2) bounds the
+    whole request, body included, by ``timeout`` (requests' own timeout bounds each socket read, and a Vault or
+    proxy trickling its answer kept a run waiting without end); (3) refuses an HTML page answered as 200 (a
+    proxy's sign-in page), which hvac hands back as a response object the callers cannot read."""
+    import requests
+
+    class VaultSession(requests.Session):
+        def get_redirect_target(self, resp):
+            target = super().get_redirect_target(resp)
+            if target is not None:
+                from urllib.parse import urljoin
+
+                if _origin(urljoin(resp.url, target)) != _origin(resp.url):
+                    resp.close()
+                    raise VaultAnswerError(
+                        f"Vault at VAULT_ADDR answered {resp.status_code} redirecting to another address, which "
+                        "was not followed (the token or login would go with it): set VAULT_ADDR to the active "
+                        "node or to the load balancer in front of the cluster")
+            return target
+
+        def request(self, method, url, *args, **kwargs):
+            deadline = time.monotonic() + timeout
+            kwargs["stream"] = True
+            resp = super().request(method, url, *args, **kwargs)
+            chunks = []
+            try:
+                while chunk := resp.raw.read1(65536, decode_content=True):  # what has arrived, not 64 KiB
+                    chunks.append(chunk)
+                    if time.monotonic() > deadline:
+                        raise VaultAnswerError(
+                            f"Vault at VAULT_ADDR took longer than VAULT_TIMEOUT_SECONDS={timeout:g} to answer "
+                            "(it kept sending, slowly): check the Vault or the proxy in front of it, or raise "
+                            "VAULT_TIMEOUT_SECONDS")
+            finally:
+                resp.close()
+            resp._content, resp._content_consumed = b"".join(chunks), True
+            kind = resp.headers.get("Content-Type", "").split(";")[0].strip().lower()
+            if resp.status_code == 200 and (kind in ("text/html", "application/xhtml+xml")
+                                            or resp._content.lstrip()[:1] == b"<"):
+                raise VaultAnswerError(
+                    "Vault at VAULT_ADDR answered 200 with an HTML page, not Vault's JSON: VAULT_ADDR points at "
+                    "something else (a proxy's sign-in page, a captive portal): set it to Vault's API address")
+            return resp
+
+    session = VaultSession()
+    session.verify = None  # hvac keeps a given session's verify=True over VAULT_CACERT; None leaves it hvac's
+    return session
+
+
+def new_client(addr: str | None, token: str | None = None):
+    """An hvac client for ``addr`` whose requests are bounded by ``VAULT_TIMEOUT_SECONDS`` and follow no
+    redirect off ``addr`` (see :func:`_vault_session`)."""
+    import hvac
+
+    timeout = vault_timeout()
+    return hvac.Client(url=addr, token=token, timeout=timeout, session=_vault_session(timeout))
