@@ -88,20 +88,83 @@ def _parse(value: Any, where: str) -> bool:
     raise ValueError(f"{where} is {shown}: set it to true or false")
 
 
-def _file_flags(env_name: str, path: Path | None = None) -> dict[str, dict[str, Any]]:
-    """``env_name``'s block of the flags file, each integration's a mapping; a file that is not YAML, or
-    a block that is not a mapping (``jira: false`` for ``jira: {enabled: false}``), is refused naming the
-    file and the fix: read as "no block", it left the integration on while its operator believed it off."""
-    path = path or FLAGS_FILE
+INTEGRATIONS = ("servicenow", "jira", "onetrust")  # the names a flag may carry (assets.health.inputs.CONNECTORS)
+BLOCK_KEYS = ("enabled", "pilot")
+_FILE_SHAPE = "each environment a block of `<integration>: {enabled: true|false}`"
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """safe_load, refusing a key written twice in one mapping: YAML keeps the last silently, so a second
+    `jira:` block further down turned back on what the operator had just turned off above."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: set = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {_named(key)} is written twice in one block",
+                    key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _named(key: Any) -> str:
+    """A key as shown in an error: itself, or its length when too long for a slip (a pasted credential)."""
+    text = str(key)
+    return text if len(text) <= 32 and text.isprintable() else f"(a key of {len(text)} characters)"
+
+
+def _load(path: Path) -> Any:
     try:
-        data = yaml.safe_load(path.read_text())
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or type(exc).__name__
-        raise ValueError(f"{path} is not valid YAML{where} ({problem}): fix that line "
-                         "(each environment a block of `<integration>: {enabled: true|false}`)") from None
-    data = data or {}
+        raise ValueError(f"{path} is not valid YAML{where} ({problem}): fix that line ({_FILE_SHAPE})") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not UTF-8 text: write it again as plain YAML ({_FILE_SHAPE})") from None
+    except OSError as exc:
+        raise ValueError(f"{path} cannot be read ({exc.strerror or type(exc).__name__}): restore it from the "
+                         f"release ({_FILE_SHAPE})") from None
+
+
+def _check_block(path: Path, env_name: str, name: str, block: dict) -> None:
+    """One integration's block: only `enabled` and `pilot`, a pilot scope of a known name holding a list.
+    A misspelt key (`enabld: false`) or scope (`jira_projects`) was ignored: the integration stayed on, or
+    its reverse sync pushed every team's rows while the operator believed it limited to the pilot."""
+    where = f"{path}: {env_name}.{name}"
+    if name not in INTEGRATIONS:
+        raise ValueError(f"{where} names no integration (known: {', '.join(INTEGRATIONS)}): fix the name")
+    unknown = sorted(_named(k) for k in block if k not in BLOCK_KEYS)
+    if unknown:
+        raise ValueError(f"{where} has the key {', '.join(unknown)}, which nothing reads: the keys are "
+                         f"{' and '.join(BLOCK_KEYS)} (`{name}: {{enabled: false}}`)")
+    pilot = block.get("pilot")
+    if pilot is None:
+        return
+    if not isinstance(pilot, dict):
+        raise ValueError(f"{where}.pilot holds a {type(pilot).__name__}, not a block of scopes: write "
+                         f"`pilot: {{{' or '.join(PILOT_COLUMNS)}: [A, B]}}`")
+    for scope, values in pilot.items():
+        if scope not in PILOT_COLUMNS:
+            raise ValueError(f"{where}.pilot.{_named(scope)} is no pilot scope (known: "
+                             f"{', '.join(PILOT_COLUMNS)}): fix the name, or nothing is held back")
+        if values is not None and not (isinstance(values, list)
+                                        and all(isinstance(v, str | int) and not isinstance(v, bool)
+                                                for v in values)):
+            raise ValueError(f"{where}.pilot.{scope} holds a {type(values).__name__}, not a list of names: "
+                             f"write `{scope}: [A, B]` (`[]` for everyone)")
+
+
+def _file_flags(env_name: str, path: Path | None = None) -> dict[str, dict[str, Any]]:
+    """``env_name``'s block of the flags file, each integration's a mapping; a file that is not YAML (or
+    cannot be read), a key written twice, a block that is not a mapping (``jira: false`` for
+    ``jira: {enabled: false}``), an unknown integration, key or pilot scope is refused naming the file and
+    the fix: read as "no block", it left the integration on while its operator believed it off."""
+    path = path or FLAGS_FILE
+    data = _load(path) or {}
     if not isinstance(data, dict):
         raise ValueError(f"{path} holds a {type(data).__name__}, not one block per environment: write "
                          "`prod:` and under it `<integration>: {enabled: true|false}`")
@@ -113,6 +176,7 @@ def _file_flags(env_name: str, path: Path | None = None) -> dict[str, dict[str, 
         if not isinstance(value, dict) and value is not None:
             raise ValueError(f"{path}: {env_name}.{name} is {str(value)[:MAX_ECHOED]!r}, not a block: write "
                              f"`{name}: {{enabled: {str(value).lower()[:MAX_ECHOED]}}}`")
+        _check_block(path, env_name, str(name), value or {})
     return {name: value or {} for name, value in block.items()}
 
 
@@ -170,8 +234,8 @@ def _vault_prefix(env_name: str) -> str:
 def known_integrations() -> set[str]:
     """Every integration with a block in ``feature_flags.yml``, in any environment."""
     try:
-        data = yaml.safe_load(FLAGS_FILE.read_text()) or {}
-    except yaml.YAMLError:  # named by flag() (_file_flags), which every reader calls
+        data = _load(FLAGS_FILE) or {}
+    except ValueError:  # named by flag() (_file_flags), which every reader calls
         return set()
     blocks = data.values() if isinstance(data, dict) else ()
     return {name for block in blocks if isinstance(block, dict) for name in block}
@@ -219,6 +283,12 @@ def flag(integration: str, env_name: str | None = None, vault: dict[str, Any] | 
     env_value = os.environ.get(env_var_name(integration))
     if env_value not in (None, ""):
         enabled, source = _parse(env_value, env_var_name(integration)), env_var_name(integration)
+    pilot_prefix = f"{env_var_name(integration)[:-len('ENABLED')]}PILOT_"
+    for var in sorted(v for v in os.environ if v.startswith(pilot_prefix)):
+        if var[len(pilot_prefix):].lower() not in PILOT_COLUMNS and os.environ[var].strip():
+            # ignored, it let reverse sync push every team's rows while the operator meant the pilot's only
+            raise ValueError(f"{var} names no pilot scope of {integration}: use "
+                             f"{' or '.join(pilot_prefix + s.upper() for s in PILOT_COLUMNS)}=A,B")
     pilot = {k: [str(v) for v in (vals or [])] for k, vals in (block.get("pilot") or {}).items()}
     for scope in PILOT_COLUMNS:  # overrides, env var > Vault > file, as for the switch
         for value in (vault.get(f"integration.{integration}.pilot.{scope}"),

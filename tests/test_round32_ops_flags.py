@@ -1,0 +1,101 @@
+"""Round 32: a flags file or pilot override that says something nothing reads (tests/test_round32_ops_flags.py).
+
+Before, each of these was read as "no such setting": `enabld: false` left Jira on, a misspelt pilot scope (or
+pilot variable) let reverse sync push every team's rows, a scope written as one word was split into letters,
+a second `jira:` block silently won over the first, and an unreadable file raised a bare Python error.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+from resources import flags
+
+
+@pytest.fixture
+def flag_file(monkeypatch, tmp_path):
+    monkeypatch.delenv("VAULT_ADDR", raising=False)
+    for var in [v for v in os.environ if v.startswith("INTEGRATION_")]:
+        monkeypatch.delenv(var)
+
+    def write(text: str | bytes):
+        path = tmp_path / "feature_flags.yml"
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_text(text)
+        monkeypatch.setattr(flags, "FLAGS_FILE", path)
+        return path
+
+    return write
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("prod:\n  jira: {enabld: false}\n", ["prod.jira", "enabld", "enabled"]),
+    ("prod:\n  jira: {enabled: false, paused: true}\n", ["prod.jira", "paused"]),
+    ("prod:\n  jira: {pilot: {jira_projects: [GRC]}}\n", ["prod.jira.pilot.jira_projects", "jira_project_keys"]),
+    ("prod:\n  jira: {pilot: {jira_project_keys: GRC}}\n", ["prod.jira.pilot.jira_project_keys", "[A, B]"]),
+    ("prod:\n  jira: {pilot: [GRC]}\n", ["prod.jira.pilot", "jira_project_keys"]),
+    ("prod:\n  jira: {pilot: {jira_project_keys: [{a: 1}]}}\n", ["prod.jira.pilot.jira_project_keys"]),
+    ("prod:\n  jira: {enabled: false}\n  jira: {enabled: true}\n", ["twice", "jira", "line 3"]),
+    ("prod:\n  jira: {enabled: false}\nprod:\n  jira: {enabled: true}\n", ["twice", "prod"]),
+    ("prod:\n  jiraa: {enabled: false}\n  jira: {enabled: true}\n", ["prod.jiraa", "servicenow, jira, onetrust"]),
+    (b"\xff\xfeprod:\n", ["UTF-8"]),
+])
+def test_a_flags_file_saying_what_nothing_reads_is_refused_naming_file_and_fix(flag_file, text, words):
+    path = flag_file(text)
+    with pytest.raises(ValueError) as info:
+        flags.flag("jira", "prod")
+    message = str(info.value)
+    assert str(path) in message and "\n" not in message, message
+    for word in words:
+        assert word in message, message
+
+
+def test_a_missing_flags_file_is_named(flag_file, monkeypatch, tmp_path):
+    monkeypatch.setattr(flags, "FLAGS_FILE", tmp_path / "gone.yml")
+    with pytest.raises(ValueError) as info:
+        flags.flag("jira", "prod")
+    assert "gone.yml" in str(info.value) and "cannot be read" in str(info.value)
+
+
+def test_a_long_unknown_key_is_named_by_its_length(flag_file):
+    pasted = "sk-" + uuid.uuid4().hex + uuid.uuid4().hex
+    flag_file(f"prod:\n  jira: {{{pasted}: false}}\n")
+    with pytest.raises(ValueError) as info:
+        flags.flag("jira", "prod")
+    assert pasted not in str(info.value) and f"{len(pasted)} characters" in str(info.value)
+
+
+def test_a_well_formed_pilot_scope_still_holds_rows_back(flag_file):
+    flag_file("prod:\n  jira: {enabled: true, pilot: {jira_project_keys: [GRC, 42]}}\n"
+              "  servicenow: {pilot: {assignment_groups: []}}\n")
+    jira = flags.flag("jira", "prod")
+    assert jira.pilot == {"jira_project_keys": ["GRC", "42"]}
+    assert jira.out_of_scope({"jira_project_key": "GRC"}) is None
+    assert "OTHER" in jira.out_of_scope({"jira_project_key": "OTHER"})
+    assert flags.flag("servicenow", "prod").pilot == {}  # [] is everyone
+
+
+def test_a_pilot_variable_of_no_scope_stops_the_reader(flag_file, monkeypatch):
+    flag_file("prod:\n  jira: {enabled: true, pilot: {jira_project_keys: [GRC]}}\n")
+    monkeypatch.setenv("INTEGRATION_JIRA_PILOT_PROJECTS", "GRC,OPS")
+    with pytest.raises(ValueError) as info:
+        flags.flag("jira", "prod")
+    message = str(info.value)
+    assert "INTEGRATION_JIRA_PILOT_PROJECTS" in message and "INTEGRATION_JIRA_PILOT_JIRA_PROJECT_KEYS" in message
+    assert flags.flag("servicenow", "prod").enabled  # another integration's reader is not stopped
+    monkeypatch.setenv("INTEGRATION_JIRA_PILOT_PROJECTS", "")  # set empty: nothing meant
+    assert flags.flag("jira", "prod").pilot == {"jira_project_keys": ["GRC"]}
+
+
+def test_the_shipped_file_still_reads(monkeypatch):
+    for var in [v for v in os.environ if v.startswith("INTEGRATION_")]:
+        monkeypatch.delenv(var)
+    monkeypatch.delenv("VAULT_ADDR", raising=False)
+    for env in ("local", "stg", "prod"):
+        for name in flags.INTEGRATIONS:
+            assert flags.flag(name, env).enabled
