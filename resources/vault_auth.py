@@ -19,6 +19,7 @@ service account token, a role id or a secret id.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -29,8 +30,12 @@ T = TypeVar("T")
 
 _SESSIONS: dict[tuple[str, str], VaultLogin] = {}
 _LOCK = threading.Lock()
+_UNWRAP_LOCK = threading.Lock()
+_UNWRAPPED: dict[str, str] = {}  # response-wrapping token -> the secret id it held (single-use: unwrapped once)
 
 
+# A Vault or OpenBao token (a response-wrapping token is one), not an AppRole secret id (a UUID)
+_TOKEN_SHAPE = re.compile(r"(hvs|hvb|s|b)\.[A-Za-z0-9_-]{20,}")
 K8S_TOKEN_PATH = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 MAX_K8S_TOKEN_BYTES = 64 * 1024  # a service account token is a JWT of a few KiB
 
@@ -130,8 +135,38 @@ class VaultLogin:
     def _ask(self, client) -> dict:
         k8s = self._kubernetes
         if k8s is None:
+            if _TOKEN_SHAPE.fullmatch(self._creds[1]):  # kept for this process: a new login needs it again
+                wrapped = self._creds[1]
+                with _UNWRAP_LOCK:  # not _LOCK: vault_client() holds that while logging in
+                    unwrapped = _UNWRAPPED.get(wrapped)
+                if unwrapped is None:
+                    unwrapped = self._unwrap(wrapped)
+                    with _UNWRAP_LOCK:
+                        _UNWRAPPED[wrapped] = unwrapped
+                self._creds = (self._creds[0], unwrapped)
             return client.auth.approle.login(role_id=self._creds[0], secret_id=self._creds[1])
         return client.auth.kubernetes.login(k8s.vault_role, k8s.jwt(), mount_point=k8s.mount)
+
+    def _unwrap(self, wrapping_token: str) -> str:
+        """The secret id inside a response-wrapping token (``vault write -wrap-ttl=… -f
+        auth/approle/role/<role>/secret-id``, as a trusted orchestrator hands it over), unwrapped once; the
+        token is single-use, so a second unwrap, by anyone, is refused and said so."""
+        import hvac.exceptions
+
+        setting = f"VAULT_{self.role.upper()}_SECRET_ID or VAULT_SECRET_ID" if self.role else "VAULT_SECRET_ID"
+        try:
+            answer = retrying(lambda: new_client(self.addr, wrapping_token).adapter.post("/v1/sys/wrapping/unwrap"))
+        except (hvac.exceptions.InvalidRequest, hvac.exceptions.Forbidden, hvac.exceptions.Unauthorized):
+            raise PermissionError(
+                f"{setting} holds a response-wrapping token that Vault no longer knows: it expired (its wrap "
+                "TTL) or was already unwrapped, by this worker's last start or by someone else (a wrapped "
+                "secret id is single-use: if no start of yours used it, find who did); issue a new secret id "
+                "(python -m cli vault setup)") from None
+        secret_id = ((answer.get("data") or {}) if isinstance(answer, dict) else {}).get("secret_id")
+        if not isinstance(secret_id, str) or not secret_id:
+            raise PermissionError(f"{setting} holds a response-wrapping token that wraps no AppRole secret id: "
+                                  "wrap the answer of auth/approle/role/<role>/secret-id")
+        return secret_id
 
     def _refused(self, exc) -> PermissionError:
         k8s = self._kubernetes
@@ -139,7 +174,8 @@ class VaultLogin:
             who = f"VAULT_{self.role.upper()}_ROLE_ID/SECRET_ID or " if self.role else ""
             return PermissionError(
                 f"Vault refused the AppRole login ({type(exc).__name__}): check {who}VAULT_ROLE_ID / "
-                "VAULT_SECRET_ID and that the role exists (python -m cli vault setup)")
+                "VAULT_SECRET_ID, that the secret id has not expired (the role's secret_id_ttl) or used up its "
+                "uses, and that the role exists (python -m cli vault setup issues new ones)")
         return PermissionError(
             f"Vault refused the Kubernetes login as role {k8s.vault_role!r} ({k8s.setting}) on auth mount "
             f"{k8s.mount!r} ({type(exc).__name__}): check that the role exists and is bound to this pod's "
@@ -266,79 +302,12 @@ def vault_client(addr: str, role: str | None = None, token: str | None = None, *
         return login.client()
 
 
-class VaultAnswerError(ConnectionError):
-    """Vault's address answered in a way no Vault does: a redirect to another address, an HTML page, or a
-    body trickled past ``VAULT_TIMEOUT_SECONDS``. Its text names the settings, never the address or token."""
-
-
-def _origin(url: str) -> tuple[str, str, int | None]:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    try:
-        port = parts.port or {"http": 80, "https": 443}.get(scheme)
-    except ValueError:
-        port = -1
-    return scheme, (parts.hostname or "").lower(), port
-
-
-def _vault_session(timeout: float):
-    """A requests session for Vault that (1) follows a redirect only within VAULT_ADDR's own scheme, host and
-    port: requests strips ``Authorization`` on a cross-host redirect, not ``X-Vault-Token``, and a 307 re-sends
-    the AppRole login's body (its secret id), so a redirect to another host handed both to it; (2) bounds the
-    whole request, body included, by ``timeout`` (requests' own timeout bounds each socket read, and a Vault or
-    proxy trickling its answer kept a run waiting without end); (3) refuses an HTML page answered as 200 (a
-    proxy's sign-in page), which hvac hands back as a response object the callers cannot read."""
-    import requests
-
-    class VaultSession(requests.Session):
-        def get_redirect_target(self, resp):
-            target = super().get_redirect_target(resp)
-            if target is not None:
-                from urllib.parse import urljoin
-
-                if _origin(urljoin(resp.url, target)) != _origin(resp.url):
-                    resp.close()
-                    raise VaultAnswerError(
-                        f"Vault at VAULT_ADDR answered {resp.status_code} redirecting to another address, which "
-                        "was not followed (the token or login would go with it): set VAULT_ADDR to the active "
-                        "node or to the load balancer in front of the cluster")
-            return target
-
-        def request(self, method, url, *args, **kwargs):
-            deadline = time.monotonic() + timeout
-            kwargs["stream"] = True
-            resp = super().request(method, url, *args, **kwargs)
-            chunks = []
-            try:
-                while chunk := resp.raw.read1(65536, decode_content=True):  # what has arrived, not 64 KiB
-                    chunks.append(chunk)
-                    if time.monotonic() > deadline:
-                        raise VaultAnswerError(
-                            f"Vault at VAULT_ADDR took longer than VAULT_TIMEOUT_SECONDS={timeout:g} to answer "
-                            "(it kept sending, slowly): check the Vault or the proxy in front of it, or raise "
-                            "VAULT_TIMEOUT_SECONDS")
-            finally:
-                resp.close()
-            resp._content, resp._content_consumed = b"".join(chunks), True
-            kind = resp.headers.get("Content-Type", "").split(";")[0].strip().lower()
-            if resp.status_code == 200 and (kind in ("text/html", "application/xhtml+xml")
-                                            or resp._content.lstrip()[:1] == b"<"):
-                raise VaultAnswerError(
-                    "Vault at VAULT_ADDR answered 200 with an HTML page, not Vault's JSON: VAULT_ADDR points at "
-                    "something else (a proxy's sign-in page, a captive portal): set it to Vault's API address")
-            return resp
-
-    session = VaultSession()
-    session.verify = None  # hvac keeps a given session's verify=True over VAULT_CACERT; None leaves it hvac's
-    return session
-
-
 def new_client(addr: str | None, token: str | None = None):
     """An hvac client for ``addr`` whose requests are bounded by ``VAULT_TIMEOUT_SECONDS`` and follow no
-    redirect off ``addr`` (see :func:`_vault_session`)."""
+    redirect off ``addr`` (see :func:`resources.vault_http.vault_session`)."""
     import hvac
 
+    from resources.vault_http import vault_session
+
     timeout = vault_timeout()
-    return hvac.Client(url=addr, token=token, timeout=timeout, session=_vault_session(timeout))
+    return hvac.Client(url=addr, token=token, timeout=timeout, session=vault_session(timeout))

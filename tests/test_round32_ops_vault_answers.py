@@ -209,3 +209,31 @@ def test_proxy_502_to_the_login_is_not_called_a_refusal(servers, monkeypatch, ca
     text = str(err.value)
     assert "refused the" not in text and "not refused" in text and "VAULT_ADDR" in text, text
     _no_secret_in(text + caplog.text, vault.url)
+
+
+def test_trickled_status_line_and_headers_are_bounded_too(servers):
+    stop = threading.Event()
+
+    def trickle(handler):
+        handler.wfile.write(b"HTTP/1.1 200 OK\r\n")
+        for n in range(300):  # a header every 0.1 s: each socket read is short, the headers never end
+            if stop.is_set():
+                return
+            try:
+                handler.wfile.write(f"X-Slow-{n}: 1\r\n".encode())
+                handler.wfile.flush()
+            except OSError:
+                return
+            time.sleep(0.1)
+
+    vault = servers("127.0.0.1", trickle)
+    store = SecretStore("integrations/local", vault_addr=vault.url, vault_token=TOKEN, strict=False)
+    started = time.monotonic()
+    try:
+        with pytest.raises(ConnectionError) as err:
+            store.vendor("onetrust")
+    finally:
+        stop.set()
+    assert time.monotonic() - started < 4, "VAULT_TIMEOUT_SECONDS=1 did not bound trickled headers"
+    assert "VAULT_TIMEOUT_SECONDS" in str(err.value)
+    _no_secret_in(str(err.value), vault.url)
