@@ -111,6 +111,7 @@ def rotate(store: SecretStore, connector: str, key: str, value: str, *, correlat
     key of a secret that exists: a missing path is an error naming the command that creates it."""
     import hvac.exceptions
 
+    _check_rotation(store, connector, key, value)
     now = now or datetime.now(UTC)
     path = f"{store.vault_prefix}/{connector}"
     stamp = now.isoformat().replace("+00:00", "Z")
@@ -148,6 +149,30 @@ def rotate(store: SecretStore, connector: str, key: str, value: str, *, correlat
                        "lifetime_days": LIFETIME_DAYS.get(connector, {}).get(key, STATIC_DAYS)})
     if refused is not None:
         raise PermissionError(refused)
+
+
+def _check_rotation(store: SecretStore, connector: str, key: str, value: str) -> None:
+    """Refuse, before anything is written, a rotation that would not take: a key no setting of the connector
+    reads (``api_tokn``: the new credential sat unread beside the old, which the operator then revoked at the
+    vendor), or a value every read then refuses (blank, a line break or other control character inside, not
+    text) and that would stop every sync. Errors name the path and key, never the value."""
+    where = f"{store.kv_mount}/{store.vault_prefix}/{connector}"
+    names = ENV_NAMES.get(connector)
+    if names is None:
+        raise ValueError(f"cannot rotate {key}: {connector} has no Vault path of its own (the paths are "
+                         f"{', '.join(sorted(ENV_NAMES))})")
+    if key not in names:
+        raise ValueError(f"cannot rotate {key} at {where}: no {connector} setting reads that key (the keys read "
+                         f"there are {', '.join(names)}); nothing was written")
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"cannot rotate {key} at {where}: the new value is empty; nothing was written")
+    if any(ord(c) < 32 or ord(c) == 127 for c in value.strip()):
+        raise ValueError(f"cannot rotate {key} at {where}: the new value has a control character (a line break, "
+                         "tab or NUL) inside, which every read refuses; nothing was written")
+    from pipelines.common.entrypoint import remember_secret
+
+    if key in SECRET_KEYS:
+        remember_secret(value.strip())  # masked in what this process says from now on, as a value read from Vault
 
 
 def missing_secret_message(store: SecretStore, connector: str, key: str) -> str:
