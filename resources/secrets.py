@@ -224,8 +224,15 @@ class SecretStore:
                 + (f"point VAULT_ADDR at it (PROJECTX_ENV={os.environ.get('PROJECTX_ENV')} reads secrets only "
                    "from Vault)" if self.strict else "unset VAULT_ADDR to use environment variables")
             ) from None
+        data = (secret.get("data") or {}).get("data") if isinstance(secret, dict) else None
+        if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
+            # a proxy's or another service's JSON: raised bare (TypeError, 'NoneType' is not subscriptable)
+            raise ConnectionError(
+                f"Vault at VAULT_ADDR answered the read of {self.kv_mount}/{path} with JSON that is no KV version 2 "
+                "secret (no data.data object): check that VAULT_ADDR is Vault's API address and VAULT_KV_MOUNT "
+                f"({self.kv_mount}) a KV v2 mount")
         values = {k: v for k, v in ((k, _text(v, k, f"{self.kv_mount}/{path}"))
-                                    for k, v in secret["data"]["data"].items()) if v is not None}
+                                    for k, v in data.items()) if v is not None}
         from pipelines.common.entrypoint import remember_secret
 
         # not in the environment, so no secret variable names them: masked in error text all the same

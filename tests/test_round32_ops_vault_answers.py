@@ -237,3 +237,22 @@ def test_trickled_status_line_and_headers_are_bounded_too(servers):
     assert time.monotonic() - started < 4, "VAULT_TIMEOUT_SECONDS=1 did not bound trickled headers"
     assert "VAULT_TIMEOUT_SECONDS" in str(err.value)
     _no_secret_in(str(err.value), vault.url)
+
+
+@pytest.mark.parametrize(("body", "words"), [
+    ({"data": None}, ["no KV version 2", "VAULT_KV_MOUNT"]),
+    ({"data": {"data": "r32-flat-string-value"}}, ["no KV version 2"]),
+    ([1, 2], ["no KV version 2"]),
+    ({"data": {"data": {"api_token": ["r32-list-item-value"]}}}, ["api_token", "list", "plain text"]),
+    ({"data": {"data": {"api_token": {"r32-nested-key": "r32-nested-value"}}}}, ["api_token", "dict"]),
+])
+def test_json_of_another_shape_is_named_never_quoted(servers, body, words, caplog):
+    vault = servers("127.0.0.1", lambda handler: _json(handler, body))
+    store = SecretStore("integrations/local", vault_addr=vault.url, vault_token=TOKEN, strict=False)
+    with pytest.raises((ConnectionError, ValueError)) as err:  # before: a bare TypeError for the first three
+        store.vendor("onetrust")
+    text = str(err.value)
+    for word in words:
+        assert word in text, text
+    _no_secret_in(text + caplog.text, vault.url, "r32-flat-string-value", "r32-list-item-value",
+                  "r32-nested-value")
