@@ -55,8 +55,14 @@ ENVIRONMENTS: dict[str, Environment] = {
 }
 
 
+def env_name() -> str:
+    """PROJECTX_ENV as read everywhere: surrounding whitespace (a CR from a CRLF .env file) and case dropped,
+    unset or blank is local."""
+    return (os.environ.get("PROJECTX_ENV") or "").strip().lower() or "local"
+
+
 def current_environment() -> Environment:
-    name = os.environ.get("PROJECTX_ENV", "local").lower()
+    name = env_name()
     try:
         return ENVIRONMENTS[name]
     except KeyError:

@@ -266,7 +266,10 @@ def _env_overrides() -> dict[str, str]:
 def flag(integration: str, env_name: str | None = None, vault: dict[str, Any] | None = None) -> Flag:
     """The flag of one integration in an environment (default: ``PROJECTX_ENV``). ``vault``: the Vault
     flags already read (the health page's, which must not wait for Vault); default: read them (cached)."""
-    env_name = env_name or os.environ.get("PROJECTX_ENV", "local").lower()
+    if not env_name:
+        from resources.environment import env_name as current_name
+
+        env_name = current_name()  # "prod\r" read the block of no environment: every prod pilot scope was lost
     block = _file_flags(env_name).get(integration) or {}
     enabled, source = True, FLAGS_FILE.name
     if "enabled" in block:  # read as the other sources are: a quoted "false" is false, not a true string

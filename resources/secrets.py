@@ -91,7 +91,12 @@ _SECRET_KEY_NAME = re.compile(r"secret|password|token|(^|_)pat$|api_?key", re.IG
 
 
 def _strict_default() -> bool:
-    return os.environ.get("PROJECTX_ENV", "local").lower() in STRICT_ENVIRONMENTS
+    """stg and prod, and fail-closed any PROJECTX_ENV that names no environment ("production", "prod" with a
+    CR left by a CRLF .env file): before, those read credentials from the environment, over plain http://
+    and with ~/.vault-token, as local does."""
+    from resources.environment import env_name
+
+    return env_name() != "local"
 
 
 class SecretStore:
