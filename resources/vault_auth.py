@@ -303,11 +303,26 @@ def vault_client(addr: str, role: str | None = None, token: str | None = None, *
 
 
 def new_client(addr: str | None, token: str | None = None):
-    """An hvac client for ``addr`` whose requests are bounded by ``VAULT_TIMEOUT_SECONDS`` and follow no
-    redirect off ``addr`` (see :func:`resources.vault_http.vault_session`)."""
+    """An hvac client for ``addr`` whose requests are bounded by ``VAULT_TIMEOUT_SECONDS``, follow no
+    redirect off ``addr`` (see :func:`resources.vault_http.vault_session`), and go to ``VAULT_NAMESPACE``
+    when set (the Vault CLI's variable; hvac does not read it, and every path was looked up in the root
+    namespace: "no secret", or a login refused)."""
     import hvac
 
     from resources.vault_http import vault_session
 
     timeout = vault_timeout()
-    return hvac.Client(url=addr, token=token, timeout=timeout, session=vault_session(timeout))
+    return hvac.Client(url=addr, token=token, timeout=timeout, session=vault_session(timeout),
+                       namespace=vault_namespace())
+
+
+def vault_namespace() -> str | None:
+    """``VAULT_NAMESPACE`` without surrounding slashes, or None; one with a character no header carries is
+    refused naming it (its text is not quoted: it may be a value pasted into the wrong variable)."""
+    raw = (os.environ.get("VAULT_NAMESPACE") or "").strip().strip("/")
+    if not raw:
+        return None
+    if any(ord(c) < 33 or ord(c) >= 127 for c in raw):
+        raise ValueError(f"VAULT_NAMESPACE ({len(raw)} characters) holds a space, line break or other character "
+                         "no namespace path has: set it to the namespace path, such as grc or admin/grc")
+    return raw
