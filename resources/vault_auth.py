@@ -313,7 +313,21 @@ def new_client(addr: str | None, token: str | None = None):
 
     timeout = vault_timeout()
     return hvac.Client(url=addr, token=token, timeout=timeout, session=vault_session(timeout),
-                       namespace=vault_namespace())
+                       namespace=vault_namespace(), verify=vault_ca())
+
+
+def vault_ca() -> str | bool:
+    """The CA that verifies Vault's certificate: ``VAULT_CACERT`` (a file), else ``VAULT_CAPATH`` (a directory),
+    read now (hvac reads them once, when it is imported), else the system's. One that does not exist is named:
+    requests' error for it said only "unreachable"."""
+    for name, is_ok in (("VAULT_CACERT", os.path.isfile), ("VAULT_CAPATH", os.path.isdir)):
+        value = (os.environ.get(name) or "").strip()
+        if value:
+            if not is_ok(value):
+                raise ValueError(f"{name}={value} is not a {'file' if name == 'VAULT_CACERT' else 'directory'}: "
+                                 "point it at the CA certificate that signed Vault's (PEM)")
+            return value
+    return True
 
 
 def vault_namespace() -> str | None:

@@ -29,9 +29,10 @@ def vault_session(timeout: float):
     """A requests session for Vault that (1) follows a redirect only within VAULT_ADDR's own scheme, host and
     port: requests strips ``Authorization`` on a cross-host redirect, not ``X-Vault-Token``, and a 307 re-sends
     the AppRole login's body (its secret id), so a redirect to another host handed both to it; (2) bounds the
-    whole request, body included, by ``timeout`` (requests' own timeout bounds each socket read, and a Vault or
-    proxy trickling its answer kept a run waiting without end); (3) refuses an HTML page answered as 200 (a
-    proxy's sign-in page), which hvac hands back as a response object the callers cannot read."""
+    whole request, body included, by twice ``timeout`` (connecting, then answering): requests' own timeout
+    bounds each socket read, and a Vault or proxy trickling its answer kept a run waiting without end;
+    (3) refuses an HTML page answered as 200 (a proxy's sign-in page), which hvac hands back as a response
+    object the callers cannot read."""
     import requests
 
     class VaultSession(requests.Session):
@@ -51,7 +52,7 @@ def vault_session(timeout: float):
         def request(self, method, url, *args, **kwargs):
             # in a worker thread, so a Vault trickling its status line and headers (each socket read short)
             # cannot hold the caller either; such a worker is left behind and ends with the connection
-            deadline = time.monotonic() + timeout
+            deadline = time.monotonic() + 2 * timeout
             box: dict = {}
 
             def work():
@@ -62,7 +63,7 @@ def vault_session(timeout: float):
 
             worker = threading.Thread(target=work, name="vault-request", daemon=True)
             worker.start()
-            worker.join(timeout + 0.25)
+            worker.join(2 * timeout + 0.25)
             if worker.is_alive():
                 raise _too_slow()
             if "exc" in box:
@@ -91,7 +92,7 @@ def vault_session(timeout: float):
 
     def _too_slow() -> VaultAnswerError:
         return VaultAnswerError(
-            f"Vault at VAULT_ADDR took longer than VAULT_TIMEOUT_SECONDS={timeout:g} to answer (it kept sending, "
+            f"Vault at VAULT_ADDR took longer than twice VAULT_TIMEOUT_SECONDS={timeout:g} to answer (it kept sending, "
             "slowly): check the Vault or the proxy in front of it, or raise VAULT_TIMEOUT_SECONDS")
 
     session = VaultSession()

@@ -187,7 +187,7 @@ def test_trickled_answer_is_bounded_by_vault_timeout(servers):
             store.vendor("onetrust")
     finally:
         stop.set()
-    assert time.monotonic() - started < 4, "VAULT_TIMEOUT_SECONDS=1 did not bound a trickled answer"
+    assert time.monotonic() - started < 5, "VAULT_TIMEOUT_SECONDS=1 did not bound a trickled answer"
     assert "VAULT_TIMEOUT_SECONDS" in str(err.value)
 
 
@@ -234,7 +234,7 @@ def test_trickled_status_line_and_headers_are_bounded_too(servers):
             store.vendor("onetrust")
     finally:
         stop.set()
-    assert time.monotonic() - started < 4, "VAULT_TIMEOUT_SECONDS=1 did not bound trickled headers"
+    assert time.monotonic() - started < 5, "VAULT_TIMEOUT_SECONDS=1 did not bound trickled headers"
     assert "VAULT_TIMEOUT_SECONDS" in str(err.value)
     _no_secret_in(str(err.value), vault.url)
 
