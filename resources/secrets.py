@@ -362,6 +362,11 @@ def _text(value, key: str, where: str) -> str | None:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return str(value)
+    if isinstance(value, list) and ".pilot." in key and all(
+            isinstance(v, str | int) and not isinstance(v, bool) and "," not in str(v) for v in value):
+        # a pilot scope written as a JSON list (`["GRC", "OPS"]`) is its comma-separated text: refused, it made the
+        # whole flags path unreadable, and a flag switched off beside it was ignored
+        value = ",".join(str(v).strip() for v in value)
     if not isinstance(value, str):
         raise ValueError(f"Vault {where} key {key} holds a {type(value).__name__}, not a string: "
                          "write it as plain text")

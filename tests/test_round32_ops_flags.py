@@ -99,3 +99,20 @@ def test_the_shipped_file_still_reads(monkeypatch):
     for env in ("local", "stg", "prod"):
         for name in flags.INTEGRATIONS:
             assert flags.flag(name, env).enabled
+
+
+def test_a_vault_pilot_scope_written_as_a_json_list_is_read(vault, flag_file, monkeypatch):
+    """Before, a list value made the whole flags path unreadable (a warning), so `enabled: false` beside it was
+    ignored and Jira stayed on, with no pilot scope."""
+    addr, token, client = vault
+    flag_file("local:\n  jira: {enabled: true}\n")
+    client.secrets.kv.v2.create_or_update_secret(path="integrations/dev/flags", secret={
+        "integration.jira.enabled": "false", "integration.servicenow.enabled": True,
+        "integration.jira.pilot.jira_project_keys": ["GRC", "OPS"]})
+    monkeypatch.setenv("VAULT_ADDR", addr)
+    monkeypatch.setenv("VAULT_TOKEN", token)
+    monkeypatch.setenv("PROJECTX_ENV", "local")
+    monkeypatch.setattr(flags, "_VAULT_CACHE", {})
+    jira = flags.flag("jira", "local")
+    assert (jira.enabled, jira.source) == (False, "Vault")
+    assert jira.pilot == {"jira_project_keys": ["GRC", "OPS"]}
