@@ -32,6 +32,7 @@ FLAGS_FILE = Path(__file__).with_name("feature_flags.yml")
 TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 MAX_ECHOED = 12  # characters of an invalid flag value quoted in its error
 _VAULT_CACHE: dict[str, tuple[float, dict[str, Any]]] = {}
+_LAST_READ: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}  # (VAULT_ADDR, env) -> flags last read
 _WARNED: set[tuple[str, str]] = set()  # (env, misspelt integration) already logged
 VAULT_CACHE_SECONDS = 30.0
 # pilot scope -> the outbound mart column that reverse sync compares with it
@@ -181,18 +182,28 @@ def _file_flags(env_name: str, path: Path | None = None) -> dict[str, dict[str, 
 
 
 def _vault_flags(env_name: str) -> dict[str, Any]:
-    """The flags at integrations/<env>/flags, cached briefly; {} without Vault or if it fails."""
-    if not os.environ.get("VAULT_ADDR"):
+    """The flags at integrations/<env>/flags, cached briefly; {} without Vault. While Vault cannot be read,
+    the flags this process last read there stand (a switch turned off in Vault as a kill switch came back on
+    with the file's `true` at the first Vault blip); the file's only when none was ever read."""
+    addr = os.environ.get("VAULT_ADDR")
+    if not addr:
         return {}
     hit = _VAULT_CACHE.get(env_name)
     if hit and time.monotonic() - hit[0] < VAULT_CACHE_SECONDS:
         return hit[1]
     try:
         values = read_vault_flags(env_name)
-    except Exception as exc:  # a flag read must not stop a schedule: the file's value stands
-        log.warning("feature flags: Vault at %s/flags unreadable (%s); using %s", _vault_prefix(env_name), exc,
-                    FLAGS_FILE.name)
-        values = {}
+        _LAST_READ[(addr, env_name)] = (time.monotonic(), values)
+    except Exception as exc:  # a flag read must not stop a schedule
+        last = _LAST_READ.get((addr, env_name))
+        if last is None:
+            log.warning("feature flags: Vault at %s/flags unreadable (%s); using %s", _vault_prefix(env_name), exc,
+                        FLAGS_FILE.name)
+            values = {}
+        else:
+            log.warning("feature flags: Vault at %s/flags unreadable (%s); using the flags read there %.0f s ago",
+                        _vault_prefix(env_name), exc, time.monotonic() - last[0])
+            values = last[1]
     _VAULT_CACHE[env_name] = (time.monotonic(), values)
     return values
 

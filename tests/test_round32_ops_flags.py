@@ -116,3 +116,30 @@ def test_a_vault_pilot_scope_written_as_a_json_list_is_read(vault, flag_file, mo
     jira = flags.flag("jira", "local")
     assert (jira.enabled, jira.source) == (False, "Vault")
     assert jira.pilot == {"jira_project_keys": ["GRC", "OPS"]}
+
+
+def test_a_flag_switched_off_in_vault_stays_off_while_vault_is_down(flag_file, monkeypatch, caplog):
+    """Before, the first failed read after the 30-s cache put the file's `true` back: a kill switch turned off
+    in Vault came back on at a Vault restart, and the schedules synced again."""
+    from tests.conftest import openbao_dev_server
+
+    flag_file("local:\n  jira: {enabled: true}\n")
+    monkeypatch.setenv("PROJECTX_ENV", "local")
+    monkeypatch.setenv("VAULT_TIMEOUT_SECONDS", "2")
+    monkeypatch.setattr(flags, "_VAULT_CACHE", {})
+    monkeypatch.setattr(flags, "_LAST_READ", {})
+    with openbao_dev_server() as (addr, token, client, proc):
+        client.secrets.kv.v2.create_or_update_secret(path="integrations/dev/flags",
+                                                     secret={"integration.jira.enabled": "false"})
+        monkeypatch.setenv("VAULT_ADDR", addr)
+        monkeypatch.setenv("VAULT_TOKEN", token)
+        assert flags.flag("jira", "local").enabled is False
+        proc.terminate()
+        proc.wait(timeout=10)
+        flags._VAULT_CACHE.clear()  # the 30-s cache ran out
+        jira = flags.flag("jira", "local")
+        assert (jira.enabled, jira.source) == (False, "Vault")
+        assert "using the flags read there" in caplog.text and token not in caplog.text
+        flags._LAST_READ.clear()  # a process that never read Vault: the file's value, with a warning
+        flags._VAULT_CACHE.clear()
+        assert flags.flag("jira", "local").enabled is True
