@@ -14,8 +14,7 @@ import sys
 
 def setup(env: str, out: str, namespace: str | None = None, host: str | None = None,
           ca_file: str | None = None, worker_account: str | None = None) -> int:
-    import hvac
-
+    from resources.vault_auth import new_client
     from resources.vault_setup import WORKER_ACCOUNT, install, install_kubernetes, service_account
 
     addr, token = os.environ.get("VAULT_ADDR"), os.environ.get("VAULT_TOKEN")
@@ -46,7 +45,12 @@ def setup(env: str, out: str, namespace: str | None = None, host: str | None = N
             print(f"--kubernetes-ca-file {ca_file}: not a PEM certificate (the cluster's CA, ca.crt); nothing was "
                   "installed", file=sys.stderr)
             return 2
-    client, kv_mount = hvac.Client(url=addr, token=token), os.environ.get("VAULT_KV_MOUNT", "secret")
+    try:  # the product's Vault client: no redirect off VAULT_ADDR, bounded requests, VAULT_NAMESPACE / VAULT_CACERT
+        client = new_client(addr, token)
+    except ValueError as exc:  # a VAULT_CACERT / VAULT_CAPATH / VAULT_NAMESPACE that cannot be used, named
+        print(f"{exc}; nothing was installed", file=sys.stderr)
+        return 2
+    kv_mount = os.environ.get("VAULT_KV_MOUNT", "secret")
     if namespace:
         k8s_roles = install_kubernetes(client, env, namespace, mount=kv_mount, host=host, ca_pem=ca_pem,
                                        k8s_mount=os.environ.get("VAULT_K8S_MOUNT", "kubernetes"),

@@ -256,3 +256,24 @@ def test_json_of_another_shape_is_named_never_quoted(servers, body, words, caplo
         assert word in text, text
     _no_secret_in(text + caplog.text, vault.url, "r32-flat-string-value", "r32-list-item-value",
                   "r32-nested-value")
+
+
+def test_cli_vault_setup_never_follows_a_redirect_with_the_operator_token(servers, monkeypatch, tmp_path, capsys):
+    """`python -m cli vault setup` built its own hvac client: the operator's token (allowed to write policies)
+    followed a 307 to another host. It now uses the product's client (resources.vault_auth.new_client)."""
+    from cli import vault as vault_cli
+
+    vault, thief = _redirecting(servers)
+    monkeypatch.setenv("VAULT_ADDR", vault.url)
+    monkeypatch.setenv("VAULT_TOKEN", TOKEN)
+    try:
+        code = vault_cli.setup("prod", str(tmp_path / "roles.env"))
+    except ConnectionError as exc:
+        code, text = None, str(exc)
+    else:
+        text = ""
+    assert code != 0
+    assert thief.seen == [], "the operator token went to the other host"
+    assert vault.seen, "nothing reached VAULT_ADDR"
+    out = capsys.readouterr()
+    _no_secret_in(text + out.out + out.err)
