@@ -78,3 +78,30 @@ def test_a_permission_403_on_one_issue_among_successes_is_held_and_stops_nothing
     assert push.dead_lettered == 1 and push.updated == 3, push.as_metadata()
     [(internal_id, error)] = _dead(duckdb_warehouse)
     assert internal_id == "rem-00001" and error.startswith("not_editable:")
+
+
+def test_a_project_without_edit_issues_defers_its_own_records_only(jira, duckdb_warehouse, monkeypatch):  # noqa: F811
+    """The permission is a project's: three refusals in GRC stop GRC's edits, and SEC's are all still sent, in
+    whatever order the push takes them (review of round 32: the stop had deferred every project's records)."""
+    grc, sec = jira_rows(6, project="GRC"), jira_rows(6, start=6, project="SEC")
+    rows = [r for pair in zip(grc, sec, strict=True) for r in pair]  # interleaved: SEC's edits succeed between
+    write_outbound(duckdb_warehouse, "jira", rows)
+    assert run("jira").created == 12
+    links = _links(duckdb_warehouse)
+    grc_ids = [links[r["remediation_task_id"]][0] for r in grc]
+    grc_keys = {links[r["remediation_task_id"]][1] for r in grc}
+    _freeze(monkeypatch, lambda issue: issue.key in grc_keys)
+    jira.faults.set(rate_403=1, methods=["PUT"], paths=[rf"/issue/({'|'.join(grc_ids)})$"])
+    write_outbound(duckdb_warehouse, "jira", [{**r, "due_date": date(2027, 8, 3)} for r in rows])
+    jira.clear_request_log()
+    push = run("jira", run_id="mixed", circuit_breakers=False)
+    assert push.updated == 6, push.as_metadata()
+    assert "project GRC" in push.stopped and "SEC" not in push.stopped, push.as_metadata()
+    dead = dict(_dead(duckdb_warehouse))
+    assert set(dead) == {r["remediation_task_id"] for r in grc}
+    refused = len({w["path"] for w in writes(jira) if w["status"] == 403})
+    # three in a row stop GRC; a GRC edit already in flight beside SEC's (4 at once) may make it one more
+    assert 3 <= refused <= 4 and push.dead_lettered == refused and push.deferred_refused == 6 - refused, \
+        (refused, push.as_metadata())
+    deferred = [e for e in dead.values() if e.startswith("deferred:")]
+    assert len(deferred) == 6 - refused and all("in project GRC" in e and "Edit Issues" in e for e in deferred)

@@ -68,6 +68,11 @@ class JiraIssueWriter(Lookups):
     refusal_fix = ("give the Jira integration account back its Jira product access and, in the projects' permission "
                    "scheme, Browse Projects, Create Issues, Edit Issues, Transition Issues and Add Comments")
 
+    @staticmethod
+    def refusal_scope(desired: dict[str, Any]) -> str:
+        """A permission refusal (``jira_frozen``) is about one project: its stop defers that project's records."""
+        return f"project {desired.get('project')}"
+
     def __init__(self, client: JiraClient, owners: dict[str, str] | None = None):
         self.client = client
         self.session = client.session

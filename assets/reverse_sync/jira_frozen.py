@@ -67,7 +67,8 @@ def refused(exc: VendorError, vendor_id: str, internal_id: str, project: str, ho
               + (f". Not sent again for {hold} s ({SETTING}, doubled per refusal, at most a day)" if hold else ""))
     writes._audit(NOT_EDITABLE, vendor_id, internal_id, exc.status, reason[:300])
     held = VendorError(reason, 409)
-    held.account_answer = exc  # type: ignore[attr-defined]  # refusal.py counts Jira's answer toward its stop
+    held.account_answer = exc  # type: ignore[attr-defined]  # refusal.py counts Jira's answer toward a stop
+    held.refusal_scope = f"project {project}"  # type: ignore[attr-defined]  # of this project only
     return held
 
 

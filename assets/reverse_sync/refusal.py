@@ -14,9 +14,10 @@ records are in flight, so no more than ``STREAK`` writes are sent. A write that 
 refusals among successes are per-record (an ACL on one record) and only those records are dead-lettered.
 
 A 403 with no reason at all (``VendorAuthError``: refused again after a token renewal, no body saying why) is an
-account-level answer too, and so is Jira's 403 "You do not have permission to ..." (the account lacks a project
-permission): three of those in a row stop the push even when each issue is also held (``jira_frozen``), so a project
-that lost the Edit Issues grant costs three edits a push, not one per issue, and says which grant to restore.
+account-level answer too. Jira's 403 "You do not have permission to ..." on an issue that takes no edit is a
+project's (``jira_frozen`` holds the issue and names its project, ``refusal_scope``): three of those in a row in
+one project, none of its writes succeeding, stop that project's records only (``stopped_for``), so a project that
+lost the Edit Issues grant costs three edits a push, not one per issue, and the other projects go on.
 
 Only writers that define ``refusal_fix`` take part (ServiceNow, Jira); the others are unchanged.
 """
@@ -69,20 +70,34 @@ class AccountRefusal:
         self.lock = threading.Lock()
         self.streak, self.last, self.succeeded = 0, None, False
         self.example: str | None = None
+        # refusals about one scope only (a Jira project whose permission the account lacks, ``jira_frozen``):
+        # scope -> [streak, signature, example]; a stop there defers that scope's records, not the others'
+        self.scoped: dict[str, list[Any]] = {}
+        self.scopes_written: set[str] = set()
 
     @property
     def watching(self) -> bool:
         return self.fix is not None and not self.succeeded
 
-    def success(self) -> None:
+    def success(self, scope: str | None = None) -> None:
         with self.lock:
             self.succeeded, self.streak = True, 0
+            if scope is not None:
+                self.scopes_written.add(scope)
+                self.scoped.pop(scope, None)
 
-    def failure(self, exc: VendorError) -> None:
+    def failure(self, exc: VendorError, scope: str | None = None) -> None:
+        # a record held for the refusal (jira_frozen: dead-lettered as 409) still counts as the answer it was, in
+        # the scope it names (its project): another project's records go on being sent
+        answer = getattr(exc, "account_answer", None)
+        if answer is not None and getattr(exc, "refusal_scope", None) is not None:
+            self._scoped_failure(answer, str(exc.refusal_scope))  # type: ignore[attr-defined]
+            return
+        if scope is not None and scope in self.scoped:
+            self._scoped_failure(exc, scope)  # another answer in that scope breaks its streak
         if not self.watching:
             return
-        # a record held for the refusal (jira_frozen: dead-lettered as 409) still counts as the answer it was
-        exc = getattr(exc, "account_answer", None) or exc
+        exc = answer or exc
         found = signature(exc)
         with self.lock:
             if found is None:
@@ -92,12 +107,40 @@ class AccountRefusal:
             else:
                 self.streak, self.last, self.example = 1, found, " ".join(str(exc).split())[:300]
 
+    def _scoped_failure(self, exc: VendorError, scope: str) -> None:
+        if self.fix is None or scope in self.scopes_written:
+            return
+        found = signature(exc)
+        with self.lock:
+            streak, last, _ = self.scoped.get(scope) or [0, None, None]
+            if found is None:
+                self.scoped.pop(scope, None)
+            elif found == last:
+                self.scoped[scope][0] = streak + 1
+            else:
+                self.scoped[scope] = [1, found, " ".join(str(exc).split())[:300]]
+
     @property
     def stopped(self) -> bool:
         return self.watching and self.streak >= STREAK
 
-    def in_flight(self, width: int) -> int:
-        """Records in flight before the run's first success: never more than the refusals still tolerated."""
+    def stopped_for(self, scope: str | None) -> str | None:
+        """Why a record of ``scope`` is not sent (the account's stop, or its scope's), or None."""
+        if self.stopped:
+            return self.reason()
+        entry = self.scoped.get(scope) if scope is not None else None
+        if entry is None or entry[0] < STREAK or scope in self.scopes_written:
+            return None
+        return (f"deferred: {self.vendor} refused {STREAK} writes in a row in {scope}, with none there succeeding "
+                f"({entry[2]}): the integration account lacks a permission in {scope}. Fix: {self.fix}. Not sent "
+                "in this push; the next push sends it")
+
+    def in_flight(self, width: int, scope: str | None = None) -> int:
+        """Records in flight before the run's first success: never more than the refusals still tolerated (and
+        while a scope's streak runs, no more than that scope still tolerates)."""
+        entry = self.scoped.get(scope) if scope is not None and scope not in self.scopes_written else None
+        if entry is not None and self.fix is not None:
+            width = max(1, min(width, STREAK - entry[0]))
         if not self.watching:
             return width
         return max(1, min(width, STREAK - self.streak))
@@ -109,8 +152,13 @@ class AccountRefusal:
                 "Not sent in this push; the next push sends it")
 
     def summary(self, deferred: int) -> str:
-        return (f"{self.vendor}: writes refused for the whole account ({STREAK} in a row, none succeeded: "
-                f"{self.example}); stopped sending, {deferred} records deferred. Fix: {self._fix()}")
+        if self.stopped:
+            return (f"{self.vendor}: writes refused for the whole account ({STREAK} in a row, none succeeded: "
+                    f"{self.example}); stopped sending, {deferred} records deferred. Fix: {self._fix()}")
+        where = sorted(s for s, e in self.scoped.items() if e[0] >= STREAK and s not in self.scopes_written)
+        example = self.scoped[where[0]][2] if where else ""
+        return (f"{self.vendor}: writes refused in {', '.join(where)} ({STREAK} in a row there, none succeeded: "
+                f"{example}); stopped sending there, {deferred} records deferred. Fix: {self.fix}")
 
     def _fix(self) -> str:
         if (self.last or "").startswith("401"):  # reads work, writes are not authenticated: credentials or roles

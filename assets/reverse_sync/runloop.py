@@ -192,7 +192,7 @@ def _write_all(sync: ReverseSync, candidates: list[Candidate], existing: dict[st
                 # One at a time once the breaker has counted a failure (or is half-open): it must open
                 # after `threshold` failed writes, not after as many as were in flight.
                 while running and len(running) >= min(_in_flight(breaker, lock, width),
-                                                      sync.refusal.in_flight(width)):
+                                                      sync.refusal.in_flight(width, _scope(sync, c))):
                     done, running = wait(running, return_when=FIRST_COMPLETED)
                     _raise_first(done)
                 if sync.writes.lock_lost:
@@ -205,8 +205,8 @@ def _write_all(sync: ReverseSync, candidates: list[Candidate], existing: dict[st
                     elif sync.rate_limits.deferring:
                         paused = sync.rate_limits.reason()
                         _pause(sync, c, paused, report, "deferred_rate_limited")
-                    elif sync.refusal.stopped:  # the account cannot write: the rest is not sent
-                        paused = sync.refusal.reason()
+                    elif sync.refusal.stopped_for(_scope(sync, c)):  # the account (or project) cannot write
+                        paused = sync.refusal.stopped_for(_scope(sync, c))
                         _pause(sync, c, paused, report, "deferred_refused")
                 if paused is None:
                     running.add(pool.submit(_one, sync, c, existing or {}, breaker, report))
@@ -216,6 +216,12 @@ def _write_all(sync: ReverseSync, candidates: list[Candidate], existing: dict[st
         _raise_first(wait(running).done)
     if sync.writes.lock_lost:
         raise _lock_lost(sync)
+
+
+def _scope(sync: ReverseSync, c: Candidate) -> str | None:
+    """The part of the vendor a refusal of ``c`` may be about (a Jira project: ``writer.refusal_scope``), or None."""
+    scope_of = getattr(sync.writer, "refusal_scope", None)
+    return scope_of(c.desired) if scope_of is not None else None
 
 
 def _errors(done: set[Future]) -> list[BaseException]:
@@ -320,7 +326,7 @@ def _one(sync: ReverseSync, c: Candidate, existing: dict[str, Any], breaker: Any
             breaker.success()
             sync.rate_limits.succeeded()
             if steps:  # a write was sent and accepted; a record needing none proves nothing about the account
-                sync.refusal.success()
+                sync.refusal.success(_scope(sync, c))
     except VendorError as exc:
         reason = str(exc)
         sync.rate_limits.failed(exc)
@@ -336,7 +342,7 @@ def _one(sync: ReverseSync, c: Candidate, existing: dict[str, Any], breaker: Any
             report.plan += plan_rows(c, vendor_id, steps or [(operation, [])], [], "dead_lettered")
             if is_connector_failure(exc):
                 breaker.failure(reason)
-            sync.refusal.failure(exc)
+            sync.refusal.failure(exc, _scope(sync, c))
 
 
 def _sent(c: Candidate) -> dict[str, Any]:
