@@ -37,6 +37,7 @@ from pipelines.common.pages import text_problem
 from pipelines.common.quarantine import QUARANTINE_TABLE, poison_held, quarantined
 
 STATE_KEY = "quarantined"
+AS_ID = object()  # Requeue.reject's default key: the record id as sent
 UNKEYED_KEY = "quarantined_unkeyed"
 
 
@@ -91,14 +92,18 @@ class Requeue:
         """The oldest update time of records quarantined without a key (cursor format), if any."""
         return min(self._old_unkeyed.values(), default=None)
 
-    def reject(self, record: Any, reason: str, record_id: str | None, stamp: str | None = None) -> Any:
+    def reject(self, record: Any, reason: str, record_id: str | None, stamp: str | None = None,
+               *, key: Any = AS_ID) -> Any:
         """The quarantine item for a rejected record, or None if this very record is already there.
 
-        ``stamp``: the record's update time in cursor format, used when it has no usable key."""
+        ``stamp``: the record's update time in cursor format, used when it has no usable key. ``key``: what
+        reads the record again, when that is not ``record_id`` as sent (a ServiceNow ``sys_id`` served
+        upper-cased or with a trailing space is re-read by its canonical form; None: by ``stamp`` only)."""
         fingerprint = digest(record)
         # A key holding text no warehouse stores (a lone surrogate, a NUL) cannot be kept: dlt writes
         # resource state as JSON that refuses it, and a read by id could not send it. Keep the time.
-        key = record_id if record_id and text_problem(record_id) is None else None
+        key = record_id if key is AS_ID else key
+        key = key if key and text_problem(key) is None else None
         if key:
             # Rejected after a check that came later in the run than its loading (a detail fetched
             # after the listing): it is the same quarantined record if the ledger had it as such.

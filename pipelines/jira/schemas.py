@@ -26,7 +26,11 @@ from pipelines.common.validation import json_type, validate_page
 
 # ASCII digits only: polars' ``\d`` is Unicode-aware, and an id or count written in other digits
 # (fullwidth or Arabic-Indic digits, U+FF10..FF19, U+0660..0669) is no id Jira uses and no number staging can cast.
-ID = r"^[0-9]+$"
+# Written as Jira writes it (a Java ``long`` as text): no leading zero and at most 18 digits. ``010003`` or a
+# 21-digit id (a float ``1e20`` from a proxy) matched ``^[0-9]+$`` and was stored as a second row under the
+# issue's key, beside ``10003``; staging keys on the id as text.
+ID = r"^(0|[1-9][0-9]{0,17})$"
+_ID = re.compile(ID)
 ISSUE_KEY = r"^[A-Z][A-Z0-9_]*-[0-9]+$"
 PROJECT_KEY = r"^[A-Z][A-Z0-9_]*$"
 DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
@@ -113,7 +117,7 @@ def list_problem(entity: str, row: dict[str, Any], sources: Mapping[str, str] | 
             problems.append(f"{named}: expected an array, got {json_type(value)} {_shown(value)}")
         elif value and column in ID_LISTS:
             bad = next(((i, item) for i, item in enumerate(value)
-                        if not (isinstance(item, str) and item.isascii() and item.isdigit())), None)
+                        if not (isinstance(item, str) and _ID.fullmatch(item))), None)
             if bad is not None:
                 shown = "" if bad[1] is None else f" {_shown(bad[1])}"
                 problems.append(f"{named}: item {bad[0]} is not a sprint with an id: got {json_type(bad[1])}{shown}")
@@ -163,8 +167,8 @@ def checked(entity: str, rows: list[dict[str, Any]], run_id: str,
 
 
 def _key(issue_id: Any, issue_key: Any) -> str | None:
-    """What reads the issue again: its id (digits), else its key (``PROJ-12``), else None."""
-    if isinstance(issue_id, str) and issue_id.isascii() and issue_id.isdigit():
+    """What reads the issue again: its id (as Jira writes it), else its key (``PROJ-12``), else None."""
+    if isinstance(issue_id, str) and _ID.fullmatch(issue_id):
         return issue_id
     if isinstance(issue_key, str) and re.fullmatch(ISSUE_KEY.strip("^$"), issue_key):
         return issue_key

@@ -243,7 +243,7 @@ def _reread_quarantined(client: ServiceNowClient, spec: TableSpec, cursor: Overl
         found: set[str] = set()
         for page in client.read_concurrently(spec.table, "sys_idIN" + ",".join(chunk), page_size=200,
                                              concurrency=1, fields=list(spec.fields)):
-            found.update(r["sys_id"] for r in page if isinstance(r, dict) and isinstance(r.get("sys_id"), str))
+            found.update(reread_key(r.get("sys_id")) for r in page if isinstance(r, dict))
             yield from guard.handle(page, lambda p: _checked(p, spec, cursor, run_id, loaded, requeue, deleted),
                                     _record_id)
         requeue.gone(set(chunk) - found)  # deleted meanwhile: the delete audit marks it
@@ -257,6 +257,17 @@ def _record_id(record: Any) -> str | None:
 
 def _is_sys_id(value: Any) -> bool:
     return isinstance(value, str) and len(value) == 32 and all(c in "0123456789abcdef" for c in value)
+
+
+def reread_key(sys_id: Any) -> str | None:
+    """The sys_id that reads a rejected record again: as sent when it is one, else its canonical form (a
+    sys_id served upper-cased or padded with white space, which the schema rejects), else None (the record
+    is re-read from its update time). The padded one had been kept as its key, which no ``sys_idIN``
+    query can hold: it was dropped from the re-read queue and lost once served right."""
+    if _is_sys_id(sys_id):
+        return sys_id
+    canonical = sys_id.strip().lower() if isinstance(sys_id, str) else None
+    return canonical if _is_sys_id(canonical) else None
 
 
 def _checked(page: list[dict], spec: TableSpec, cursor: OverlapCursor | None, run_id: str,
@@ -285,7 +296,7 @@ def _checked(page: list[dict], spec: TableSpec, cursor: OverlapCursor | None, ru
             yield quarantined(spec.resource, record, reason, run_id, sys_id)
             continue
         stamp = record.get(spec.cursor_field)
-        item = requeue.reject(record, reason, sys_id, stamp if is_stamp(stamp) else None)
+        item = requeue.reject(record, reason, sys_id, stamp if is_stamp(stamp) else None, key=reread_key(sys_id))
         if item is not None:
             yield item
     frame = check.valid

@@ -25,7 +25,9 @@ SYS_ID = r"^[0-9a-f]{32}$"
 # ASCII digits only (polars' ``\d`` also matches fullwidth and Arabic-Indic digits, which staging cannot cast).
 DATETIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$"
 OPTIONAL_DATETIME = r"^([0-9]{4}-[0-9]{2}-[0-9]{2}( [0-9]{2}:[0-9]{2}:[0-9]{2})?)?$"
-OPTIONAL_INTEGER = r"^-?[0-9]*$"
+# At most 9 digits: staging casts to INTEGER (``sn_int``) and reads a longer number, or a lone ``-``, as NULL:
+# a ``reassignment_count`` of 25 digits loaded and became a silent null.
+OPTIONAL_INTEGER = r"^(-?[0-9]{1,9})?$"
 OPTIONAL_BOOLEAN = r"^(true|false)?$"
 
 

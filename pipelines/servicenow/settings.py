@@ -136,7 +136,8 @@ TABLES: dict[str, TableSpec] = {
             "contact_type",
         ),
         datetimes=("resolved_at",),
-        integers=("severity",),
+        # every column staging casts with sn_int: a value it cannot cast is quarantined, not a silent null
+        integers=("severity", "reopen_count", "reassignment_count"),
         description="Incidents (table `incident`).",
     ),
     "change_request": _task(
@@ -156,6 +157,7 @@ TABLES: dict[str, TableSpec] = {
             "close_notes",
         ),
         datetimes=("start_date", "end_date"),
+        integers=("risk",),
         description="Change requests (table `change_request`), with approval state and risk.",
     ),
     "sc_request": _task(
