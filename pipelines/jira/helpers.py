@@ -7,6 +7,7 @@ once and then fail with a message naming the settings. HTML error bodies are han
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -221,7 +222,7 @@ class JiraClient:
     def paged_values(self, path: str, key: str = "values", page_size: int = 50,
                      **params: Any) -> Iterator[list[dict[str, Any]]]:
         """``startAt``/``maxResults`` pages of the older list endpoints (``isLast`` or ``total`` ends them)."""
-        start, previous = 0, None
+        start, seen = 0, set()
         while True:
             data = self.get(path, startAt=start, maxResults=page_size, **params)
             values = data.get(key) if isinstance(data, dict) else None
@@ -231,12 +232,16 @@ class JiraClient:
                 raise ShapelessPage(f"Jira: GET {path} answered startAt={start} with {shape}, not a page of "
                                     f"{key} (an object with a '{key}' array)")
             values = values or []
-            if values and start and values == previous:
+            # Only items already listed: the page before again, or any earlier one (a proxy dropping startAt
+            # in front of two nodes that answer differently alternated two pages, which the check against the
+            # page just before never caught: the read went on for ever).
+            marks = {_item_mark(v) for v in values}
+            if values and start and marks <= seen:
                 raise RepeatedPage(
                     f"Jira: GET {path} answered startAt={start} with the same page again (its startAt "
                     "ignored, and no total or isLast to end on): stopped instead of paging for ever; check "
                     "the site (or a proxy) passes startAt through")
-            previous = values
+            seen |= marks
             if values:
                 yield values
             start += len(values)
@@ -301,6 +306,13 @@ def _page_fingerprint(issues: list[Any]) -> int:
         fields = issue.get("fields")
         return repr(issue.get("id")), repr(fields.get("updated") if isinstance(fields, dict) else None)
     return hash(tuple(part(i) for i in issues))
+
+
+def _item_mark(item: Any) -> str:
+    """One item of a ``startAt`` list as its whole text: a copy that differs (a twin, a list shifting while
+    paged) is a new item, for :mod:`pipelines.jira.child_twins` to judge; stdlib ``json`` as it takes lone
+    surrogates and integers of any size."""
+    return json.dumps(item, sort_keys=True, default=str)
 
 
 def _whole(items: str, listed: list[Any]) -> dict[str, Any]:

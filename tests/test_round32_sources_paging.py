@@ -1,0 +1,71 @@
+"""Round 32: vendor pages that loop without repeating the page just before, end to end.
+
+Covered before: a Jira comment list answering its first page for every ``startAt`` (round 17), a search whose
+``nextPageToken`` cycles or is ignored (round 16/28), a ServiceNow instance serving the same page for ever. Here, a
+``startAt`` list (comments, changelog) whose proxy drops ``startAt`` in front of two nodes that answer
+differently: pages A, B, A, B ... with no ``total`` or ``isLast``. The check compared each page with the one just
+before only, so the read went on for ever (growing the list in memory); now a page holding only items already
+listed stops it: that issue is quarantined naming the fault, the others load, and it loads once served right.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from tests.ingestion_harness import sql
+from tests.test_ingestion_hostile_more import _jira_sync
+
+BOUND = 40  # requests to one issue's list before the test itself ends the (otherwise endless) read
+
+
+@pytest.mark.parametrize("part", ["comment", "changelog"])
+def test_a_start_at_list_alternating_two_pages_quarantines_the_issue_not_an_endless_read(part, make_jira_sandbox,
+                                                                                         duckdb_warehouse):
+    sb = make_jira_sandbox(size=20)
+    items = "comments" if part == "comment" else "values"
+    victim: dict[str, object] = {}
+    asked = {"n": 0}
+
+    def search_part(issue):
+        fields = issue.get("fields") or {}
+        return fields.get("comment") if part == "comment" else issue.get("changelog")
+
+    def odd(req, resp):
+        if resp.status != 200 or not (req.path.endswith("/search/jql") or req.path.endswith(f"/{part}")):
+            return resp
+        body = json.loads(resp.body)
+        if req.path.endswith("/search/jql"):
+            listed = "comments" if part == "comment" else "histories"
+            for issue in body.get("issues") or []:
+                got = search_part(issue)
+                if isinstance(got, dict) and len(got.get(listed) or []) >= 2 and "id" not in victim:
+                    victim["id"] = str(issue["id"])
+                if isinstance(got, dict) and str(issue["id"]) == victim.get("id"):
+                    got["total"] = len(got[listed]) + 5  # cut short: the rest is read from the issue's endpoint
+        elif re.search(rf"/issue/{victim.get('id')}/{part}$", req.path) and isinstance(body, dict):
+            asked["n"] += 1
+            whole = victim.setdefault("whole", body.get(items) or [])
+            body.pop("total", None)
+            body.pop("isLast", None)
+            # startAt ignored by two nodes that answer differently: A, B, A, B ...
+            body[items] = [] if asked["n"] > BOUND else [whole[(asked["n"] - 1) % 2]]
+            body["startAt"] = 0
+        resp.body = json.dumps(body).encode()
+        return resp
+    sb.rewrite_responses(odd)
+    _jira_sync(duckdb_warehouse, sb, concurrency=1)
+    assert "id" in victim, f"no issue with two {items} in the sandbox"
+    assert asked["n"] <= 4, f"the {part} list was asked for {asked['n']} times"
+    ids = {str(i) for i in sb.store.issues}
+    assert {r[0] for r in sql(duckdb_warehouse, "select id from jira.issues")} == ids - {victim["id"]}
+    reasons = dict(sql(duckdb_warehouse, "select record_id, reason from jira.quarantine"))
+    assert list(reasons) == [victim["id"]] and "startAt" in reasons[victim["id"]], reasons
+
+    sb.rewrite_responses(None)
+    _jira_sync(duckdb_warehouse, sb, concurrency=1)
+    assert {r[0] for r in sql(duckdb_warehouse, "select id from jira.issues")} == ids
+    _jira_sync(duckdb_warehouse, sb, concurrency=1)
+    assert sql(duckdb_warehouse, "select count(*) from jira.quarantine") == [(1,)]
