@@ -11,6 +11,7 @@ listed stops it: that issue is quarantined naming the fault, the others load, an
 from __future__ import annotations
 
 import json
+import random
 import re
 
 import pytest
@@ -69,3 +70,45 @@ def test_a_start_at_list_alternating_two_pages_quarantines_the_issue_not_an_endl
     assert {r[0] for r in sql(duckdb_warehouse, "select id from jira.issues")} == ids
     _jira_sync(duckdb_warehouse, sb, concurrency=1)
     assert sql(duckdb_warehouse, "select count(*) from jira.quarantine") == [(1,)]
+
+
+def test_a_search_serving_its_first_page_again_shuffled_stops_with_a_clear_error(make_jira_sandbox,
+                                                                                duckdb_warehouse):
+    """A site or proxy that ignores ``nextPageToken`` and serves the first page again, its issues in another
+    order each time (equal stamps sorted as each node likes): the repeat check fingerprinted pages in order, so
+    every answer was a new page and the search spun for ever. It stops in a few requests naming the token, and
+    the next sync against a sound site loads every issue once."""
+    from sandbox.core.http import Response
+
+    sb = make_jira_sandbox(size=30)
+    first: dict[str, dict] = {}
+    calls = {"search": 0}
+    shuffle = random.Random(32)
+
+    def rewrite(req, resp):
+        if not req.path.endswith("/search/jql"):
+            return resp
+        calls["search"] += 1
+        asked = json.loads(req.body)
+        if asked.get("maxResults", 0) <= 1 or calls["search"] > 200:  # past 200: a test, not a hang
+            return resp
+        if asked["jql"] not in first:
+            if resp.status != 200:
+                return resp
+            first[asked["jql"]] = json.loads(resp.body)
+        body = first[asked["jql"]]
+        issues = list(body.get("issues") or [])
+        if len(issues) < 3 or "nextPageToken" not in asked:
+            return resp
+        shuffle.shuffle(issues)  # a new order every time (10 issues: 3.6 million orders)
+        again = {**body, "issues": issues, "nextPageToken": f"t{calls['search']}",
+                 "isLast": False}
+        return Response(200, json.dumps(again).encode())
+    sb.rewrite_responses(rewrite)
+    with pytest.raises(Exception, match="ignores the token, so paging would never end"):
+        _jira_sync(duckdb_warehouse, sb, concurrency=1)
+    assert calls["search"] < 20, calls
+    sb.rewrite_responses(None)
+    _jira_sync(duckdb_warehouse, sb, concurrency=1)
+    ids = [r[0] for r in sql(duckdb_warehouse, "select id from jira.issues")]
+    assert sorted(ids) == sorted(str(i) for i in sb.store.issues)

@@ -169,6 +169,8 @@ class JiraClient:
                 empty = 0
                 # A page this search already served, under a fresh token each time (a site or proxy that
                 # ignores nextPageToken): the token checks below never fired and the search spun for ever.
+                # In any order: the first page served again with its issues shuffled (equal `updated` stamps a
+                # node sorts its own way) was a new page each time.
                 fingerprint = _page_fingerprint(issues)
                 repeated = repeated + 1 if fingerprint in served else 0
                 served.add(fingerprint)
@@ -298,14 +300,15 @@ class JiraClient:
 
 
 def _page_fingerprint(issues: list[Any]) -> int:
-    """What tells one search page from another: its issues' ids and ``updated`` stamps, in order (an issue
-    edited while we page comes back with a new stamp, so a legitimate later page never matches)."""
+    """What tells one search page from another: its issues' ids and ``updated`` stamps, in any order (an issue
+    edited while we page comes back with a new stamp, so a legitimate later page never matches). One number
+    a page, not one an issue: a first sync of a million issues keeps a few thousand."""
     def part(issue: Any) -> tuple:
         if not isinstance(issue, dict):
             return ("", repr(issue))
         fields = issue.get("fields")
         return repr(issue.get("id")), repr(fields.get("updated") if isinstance(fields, dict) else None)
-    return hash(tuple(part(i) for i in issues))
+    return hash(frozenset(part(i) for i in issues))
 
 
 def _item_mark(item: Any) -> str:
