@@ -13,7 +13,9 @@ PostgreSQL cannot store in text, sends the page down the same path.
 
 A UTF-8 byte order mark before the JSON (some proxies and Windows-hosted endpoints add one) is
 skipped: it is not part of the document. A body in UTF-16 or UTF-32 that starts with its byte order
-mark (a re-encoding proxy; RFC 7159 allowed both) is decoded by that mark; without one it is no JSON.
+mark (a re-encoding proxy; RFC 7159 allowed both) is decoded by that mark. Without one, the NUL bytes among
+its first four say which (RFC 4627, section 3: JSON text starts with two ASCII characters); a UTF-8 body never
+has a NUL byte there, so nothing else is read this way. Such a body had failed every page of every run.
 
 A page that is not JSON even leniently (cut off, HTML from a proxy) raises ``ValueError``: that is a
 transport fault, retried or reported by the caller, not a record to quarantine.
@@ -41,7 +43,9 @@ def loads(body: bytes | str) -> Any:
     """Parse one response body (see the module docstring); ``ValueError`` if it is not JSON at all."""
     raw = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
     codec = next((c for bom, c in _WIDE_BOMS if raw.startswith(bom)), None)
-    if codec is not None:  # UTF-16/32 with its BOM (RFC 7159 allowed them): a cut-off one is no JSON
+    if codec is None:
+        codec = _bomless_codec(raw)
+    if codec is not None:  # UTF-16/32 (RFC 7159 allowed them): a cut-off one is no JSON
         raw = raw.decode(codec, "surrogatepass").encode("utf-8", "surrogatepass")
     if raw.startswith(_BOM):
         raw = raw[len(_BOM):]
@@ -55,6 +59,16 @@ def loads(body: bytes | str) -> Any:
         return json.loads(text, strict=False, object_pairs_hook=Lenient)
     except RecursionError:  # not a ValueError: it escaped the callers' retry and explanation, every run
         raise ValueError("JSON nested deeper than the parsers read (about 1,000 levels)") from None
+
+
+def _bomless_codec(raw: bytes) -> str | None:
+    """UTF-16/32 without a byte order mark, by where the NUL bytes of the first four are (RFC 4627, 3)."""
+    head = raw[:4]
+    if len(head) < 4 or 0 not in head:
+        return None
+    nul = tuple(b == 0 for b in head)
+    return {(True, True, True, False): "utf-32-be", (False, True, True, True): "utf-32-le",
+            (True, False, True, False): "utf-16-be", (False, True, False, True): "utf-16-le"}.get(nul)
 
 
 def is_lenient(value: Any) -> bool:
