@@ -16,6 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import dlt
 import requests
@@ -34,6 +35,14 @@ from pipelines.servicenow.keyset import (
 from pipelines.servicenow.settings import CONFIG_HINT, DEFAULT_PAGE_SIZE, TABLE_PATH
 
 log = logging.getLogger(__name__)
+# Pages in a row, reached by a Link rel="next", that hold only records already read (a proxy dropping
+# sysparm_offset while the links go on) before a read stops with an error.
+MAX_LINK_STALLS = 3
+
+
+def _origin(parts: Any) -> str:
+    """Scheme and host of split URL ``parts``: never a user, password, path or query."""
+    return f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}"
 
 
 class ServiceNowClient:
@@ -67,6 +76,7 @@ class ServiceNowClient:
             self.session.http.mount("http://", adapter)
             self.session.http.mount("https://", adapter)
         self.server_time: datetime | None = None
+        self._warned_link = False
 
     @staticmethod
     def _params(query: str, page_size: int, offset: int, fields: list[str] | None) -> dict[str, Any]:
@@ -205,19 +215,36 @@ class ServiceNowClient:
         expired, a proxy's ``{}``) is a :class:`VendorError`, never "no records": callers decide from
         these reads whether a record exists (the push's look-up before creating one).
         """
-        url = TABLE_PATH.format(table=table)
+        url = path = TABLE_PATH.format(table=table)
         base = {"sysparm_query": query, "sysparm_limit": page_size, "sysparm_display_value": "false",
                 "sysparm_exclude_reference_link": "true", **({"sysparm_fields": ",".join(fields)} if fields else {})}
         params: dict[str, Any] | None = {**base, "sysparm_offset": 0}
         offset = 0
+        followed: set[str] = set()  # next links read: one sent again would loop
+        seen: set[str] = set()  # sys_ids read
+        stalled = empty = 0  # pages in a row with only rows read before / with no rows, on next links
         while True:
             body, response = self.session.request_json("GET", url, params=params)
-            rows = table_result(body, response, list, TABLE_PATH.format(table=table))
+            rows = table_result(body, response, list, path)
+            keys = [r.get("sys_id") if isinstance(r, dict) else None for r in rows]
+            # a row without a sys_id (fields left out) is never taken for one read before
+            fresh = True if not all(isinstance(k, str) for k in keys) else bool(set(keys) - seen)
+            seen.update(k for k in keys if isinstance(k, str))
             if rows:
                 yield rows
             next_link = response.links.get("next")
             if next_link:
-                url, params = next_link["url"], None
+                stalled, empty = (stalled + 1 if rows and not fresh else 0), (0 if rows else empty + 1)
+                url, params = self._next_page(next_link.get("url") or "", path), None
+                if url in followed or stalled >= MAX_LINK_STALLS or empty > MAX_EMPTY_PAGES:
+                    raise VendorError(
+                        f"ServiceNow: GET {path} sent a Link rel=\"next\" "
+                        + ("to a page this read already had" if url in followed else
+                           f"on {stalled} pages in a row holding only records already read" if stalled
+                           else f"on {empty} empty pages in a row")
+                        + ": stopped instead of paging for ever; check that a proxy between us and the instance "
+                        "passes sysparm_offset and the Link header through")
+                followed.add(url)
                 continue
             if "Link" in response.headers:
                 return  # a Link header without rel="next": that was the last page
@@ -229,6 +256,22 @@ class ServiceNowClient:
             if offset >= total:
                 return
             params = {**base, "sysparm_offset": offset}
+
+    def _next_page(self, link: str, path: str) -> str:
+        """Where a ``Link: rel="next"`` URL is read: as sent on the instance's own origin; on another (a proxy
+        or load balancer naming the instance's internal host, or a forged header) its path and query on
+        ``SERVICENOW_BASE_URL``, never there: the request carries our bearer token, which the link's host
+        had received. [unc] whether a real instance behind a proxy names its own host in the header."""
+        parts, ours = urlsplit(link), urlsplit(self.session.base_url)
+        if (parts.scheme, parts.netloc) == (ours.scheme, ours.netloc):
+            return link
+        if not self._warned_link:
+            self._warned_link = True
+            log.warning("ServiceNow: GET %s sent a next page link to another origin (%s); read from "
+                        "SERVICENOW_BASE_URL (%s) instead", path, _origin(parts), _origin(ours))
+        prefix = ours.path.rstrip("/")
+        where = parts.path if prefix and parts.path.startswith(prefix + "/") else prefix + "/" + parts.path.lstrip("/")
+        return urlunsplit((ours.scheme, ours.netloc, where, parts.query, ""))
 
     def get(self, table: str, sys_id: str) -> dict[str, Any]:
         return self.session.get_json(f"{TABLE_PATH.format(table=table)}/{sys_id}")["result"]
