@@ -112,3 +112,46 @@ def test_a_search_serving_its_first_page_again_shuffled_stops_with_a_clear_error
     _jira_sync(duckdb_warehouse, sb, concurrency=1)
     ids = [r[0] for r in sql(duckdb_warehouse, "select id from jira.issues")]
     assert sorted(ids) == sorted(str(i) for i in sb.store.issues)
+
+
+def test_a_project_key_with_a_trailing_newline_costs_that_project_not_every_issue(make_jira_sandbox,
+                                                                                 duckdb_warehouse, caplog):
+    """A project listed as ``"ENG\\n"`` passed the key check (Python's ``$`` matches before a final newline) and
+    went into every search's ``project in (...)``: Jira refused the JQL (400) and no issue of any project loaded,
+    every run. That project is now left out of the run's scope with a warning; its stored issues, boards and
+    sprints stay (none is marked deleted), the other projects sync, and it syncs again once listed right."""
+    import logging
+    import time
+
+    from tests.ingestion_harness import JIRA_ISSUES, assert_parity
+
+    sb = make_jira_sandbox(size=20)
+    _jira_sync(duckdb_warehouse, sb, concurrency=2)
+    boards = sql(duckdb_warehouse, "select count(*) from jira.boards")
+
+    def odd_key(req, resp):
+        if req.path.endswith("/project/search") and resp.status == 200:
+            body = json.loads(resp.body)
+            for project in body.get("values") or []:
+                if project.get("key") == "ENG":
+                    project["key"] = "ENG\n"
+            resp.body = json.dumps(body).encode()
+        return resp
+    sb.rewrite_responses(odd_key)
+    sb.touch(20)
+    time.sleep(1.05)
+    with caplog.at_level(logging.WARNING, logger="pipelines.jira.context"):
+        _jira_sync(duckdb_warehouse, sb, concurrency=2)
+    warned = [r.getMessage() for r in caplog.records if "left out of this run's scope" in r.getMessage()]
+    assert len(warned) == 1 and "'ENG\\n'" in warned[0], warned
+    stored = dict(sql(duckdb_warehouse, "select key, updated from jira.issues"))
+    vendor = {i.key: i for i in sb.store.issues.values()}
+    assert set(stored) == set(vendor), "no issue lost or added"
+    assert sql(duckdb_warehouse, "select count(*) from jira.deletions") in ([], [(0,)]), "nothing marked deleted"
+    assert sql(duckdb_warehouse, "select count(*) from jira.boards") == boards
+    assert_parity(sb, duckdb_warehouse, JIRA_ISSUES, except_ids={str(i.id) for i in vendor.values()
+                                                                 if i.key.startswith("ENG-")})
+
+    sb.rewrite_responses(None)
+    _jira_sync(duckdb_warehouse, sb, concurrency=2)
+    assert_parity(sb, duckdb_warehouse, JIRA_ISSUES)

@@ -113,7 +113,7 @@ def catalog_resources(ctx: JiraContext, run_id: str, concurrency: int = DEFAULT_
         if not boards_cache:
             scope = set(ctx.scope())
             found = boards_ahead.pop().result() if boards_ahead else read_boards()
-            complete = found is not None
+            complete = found is not None and not ctx.left_out  # a project left out: its boards are not gone
             if found is None:
                 log.warning("Jira: the Agile API is not available on this site (404); no boards or sprints")
             mine = [b for b in found or [] if (b.get("location") or {}).get("projectKey") in scope]

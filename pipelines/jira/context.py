@@ -4,12 +4,14 @@ chain per run; the custom field ids discovered from GET /field; and the projects
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from pipelines.common.http import RetryPolicy
+from pipelines.common.pages import safe_text
 from pipelines.jira.auth import JiraOAuth, gateway_base, pat_auth
 from pipelines.jira.helpers import FieldMap, JiraClient
 from pipelines.jira.settings import (
@@ -22,6 +24,7 @@ from pipelines.jira.settings import (
 )
 from pipelines.jira.tokens import RefreshTokenStore, default_token_store
 
+log = logging.getLogger(__name__)
 PROJECT_KEY = re.compile(r"^[A-Z][A-Z0-9_]*$")
 
 
@@ -63,7 +66,7 @@ class JiraContext:
     """Lazily connected client plus cached discoveries for one source run."""
 
     def __init__(self, connect: Callable[[], JiraClient], project_keys: Sequence[str] = ()):
-        bad = [k for k in project_keys if not PROJECT_KEY.match(k)]
+        bad = [k for k in project_keys if not PROJECT_KEY.fullmatch(k)]
         if bad:
             raise ValueError(f"Not Jira project keys: {bad}; JIRA_PROJECT_KEYS takes keys like SEC,GRC")
         self._connect = connect
@@ -71,6 +74,9 @@ class JiraContext:
         self._client: JiraClient | None = None
         self._fields: FieldMap | None = None
         self._projects: list[dict[str, Any]] | None = None
+        # Visible projects left out of scope for a key that is no project key: board and sprint listings are
+        # then incomplete (their boards would read as deleted).
+        self.left_out: list[str] = []
 
     def client(self) -> JiraClient:
         if self._client is None:
@@ -94,4 +100,12 @@ class JiraContext:
         if self._configured:
             return list(self._configured)
         keys = [str(p.get("key")) for p in self.projects() if p.get("key")]
-        return [k for k in keys if PROJECT_KEY.match(k)]
+        # fullmatch: ``$`` also matches before a final newline, and a project listed as ``"ENG\n"`` went into
+        # every search's ``project in (...)``, which Jira refused (400): no issue of any project loaded.
+        odd = [k for k in keys if not PROJECT_KEY.fullmatch(k)]
+        if odd and not self.left_out:
+            log.warning("Jira: left out of this run's scope: projects listed with keys that are no Jira project "
+                        "key (%s); their stored issues, boards and sprints are kept as they are",
+                        ", ".join(safe_text(repr(k)) for k in odd[:5]))
+        self.left_out = odd
+        return [k for k in keys if PROJECT_KEY.fullmatch(k)]
