@@ -1,4 +1,4 @@
-"""Round 32: ServiceNow ``Link: rel="next"`` headers that lie (the strict page reader the reverse sync's look-ups
+"""Round 32: ServiceNow headers that lie: ``Link: rel="next"`` (the strict page reader the reverse sync's look-ups
 and prefetch use, :meth:`pipelines.servicenow.helpers.ServiceNowClient.iter_pages`).
 
 - a next link naming another origin (a proxy naming the instance's internal host, or a forged header) was
@@ -6,7 +6,8 @@ and prefetch use, :meth:`pipelines.servicenow.helpers.ServiceNowClient.iter_page
   ``SERVICENOW_BASE_URL`` (a warning says so once), and the other host gets no request;
 - a next link back to a page already read, or links that go on while the pages hold only records already read
   (a proxy dropping ``sysparm_offset``), were followed for ever: now a :class:`VendorError` names the fault
-  after a few pages.
+  after a few pages;
+- a ``Date`` header with an offset (HTTP dates are GMT) had its offset dropped from the read's "as of" time.
 """
 
 from __future__ import annotations
@@ -89,3 +90,27 @@ def test_next_links_over_pages_of_records_already_read_stop_with_a_clear_error(m
     with pytest.raises(VendorError, match="pages in a row holding only records already read"):
         _read(_client(sb))
     assert sum(1 for r in sb.request_log if r["path"] == LIST) <= 6
+
+
+def test_a_date_header_with_an_offset_is_read_as_utc():
+    """HTTP dates are GMT; a proxy's ``Date`` with an offset (``18:00:00 +0200``) had its offset dropped: the read's
+    "as of" two hours ahead, which lets the cursor pass rows changed while it paged. A date past year 9999 in UTC
+    is no date (it raised OverflowError once converted). Checked on the client: the sandbox sends a good one."""
+    from datetime import datetime
+    from types import SimpleNamespace
+
+    from pipelines.servicenow.helpers import vendor_clock
+
+    assert vendor_clock("Mon, 07 Dec 2026 18:00:00 +0200") == datetime(2026, 12, 7, 16, 0)
+    assert vendor_clock("Mon, 07 Dec 2026 11:00:00 -0500") == datetime(2026, 12, 7, 16, 0)
+    assert vendor_clock("Mon, 07 Dec 2026 16:00:00 GMT") == datetime(2026, 12, 7, 16, 0)
+    assert vendor_clock("Fri, 31 Dec 9999 23:00:00 -0500") is None
+    assert vendor_clock("0") is None
+
+    client = ServiceNowClient.__new__(ServiceNowClient)
+    client.server_time = None
+    for value in ("Mon, 07 Dec 2026 18:30:00 +0200", "Mon, 07 Dec 2026 16:45:00 GMT"):
+        answer = SimpleNamespace(headers={"Date": value, "X-Total-Count": "1"}, status_code=200)
+        client.session = SimpleNamespace(request_json=lambda *a, answer=answer, **k: ({"result": []}, answer))
+        assert client._page("incident", {}) == ([], 1)
+    assert client.server_time == datetime(2026, 12, 7, 16, 30), "the earliest clock, in UTC"

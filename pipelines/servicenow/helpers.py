@@ -13,7 +13,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -38,6 +38,17 @@ log = logging.getLogger(__name__)
 # Pages in a row, reached by a Link rel="next", that hold only records already read (a proxy dropping
 # sysparm_offset while the links go on) before a read stops with an error.
 MAX_LINK_STALLS = 3
+
+
+def vendor_clock(value: str) -> datetime | None:
+    """An HTTP ``Date`` header as naive UTC, or None if it is no date. HTTP dates are GMT, but one sent with an
+    offset (``… 18:00:00 +0200``, a proxy) had its offset dropped: a clock two hours ahead, which let the
+    cursor pass rows changed while the read paged."""
+    try:
+        at = parsedate_to_datetime(value)
+        return at.astimezone(UTC).replace(tzinfo=None) if at.tzinfo else at
+    except (TypeError, ValueError, IndexError, OverflowError):  # past year 9999 in UTC: no date either
+        return None
 
 
 def _origin(parts: Any) -> str:
@@ -114,11 +125,9 @@ class ServiceNowClient:
         if response.headers.get("Date"):
             # The earliest vendor clock of this read: the sync's "as of" for the cursor. A header that is
             # no date (a proxy's "0") is ignored: it failed every run, and the cursor does without.
-            try:
-                at = parsedate_to_datetime(response.headers["Date"]).replace(tzinfo=None)
-            except (TypeError, ValueError, IndexError):
+            at = vendor_clock(response.headers["Date"])
+            if at is None:
                 log.warning("ServiceNow: ignoring a Date header that is not a date: %.60r", response.headers["Date"])
-                at = None
             if at is not None and (self.server_time is None or at < self.server_time):
                 self.server_time = at
         result = body.get("result") if isinstance(body, dict) else None
