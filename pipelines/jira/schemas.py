@@ -34,7 +34,10 @@ _ID = re.compile(ID)
 ISSUE_KEY = r"^[A-Z][A-Z0-9_]*-[0-9]+$"
 PROJECT_KEY = r"^[A-Z][A-Z0-9_]*$"
 DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-NUMBER = r"^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$"
+# What staging's ``safe_numeric`` (numeric(10, 2)) casts: up to 8 whole digits, or 7 with a fraction it rounds.
+# An exponent (``1e-05``, a float's text) or a longer number (``1e20`` sent as a float) passed and staging read a
+# silent NULL: the estimate was lost without a quarantine row.
+NUMBER = r"^-?([0-9]{1,8}(\.[0-9]{1,2})?|[0-9]{1,7}\.[0-9]+)$"
 TS_FORMAT = "%Y-%m-%dT%H:%M:%S%.f%z"
 # The shape too: polars' parse also takes a space before the offset, a leading space or a leading ``+`` on
 # the year, which the cursor's parse (Python's ``fromisoformat``) refuses: every run died on such a stamp.
