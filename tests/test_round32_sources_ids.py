@@ -135,11 +135,11 @@ def test_servicenow_integers_staging_cannot_cast_are_rejected():
     assert all(reason.startswith("risk: str_matches") for _, reason in check.rejected)
 
 
-def test_jira_story_points_staging_cannot_cast_are_quarantined_not_a_silent_null(make_jira_sandbox, duckdb_warehouse):
+def test_jira_story_points_and_due_dates_staging_cannot_cast_are_quarantined(make_jira_sandbox, duckdb_warehouse):
     """Story points as a float's text (``1e-05``), a float past what staging's numeric(10, 2) holds (``1e20``) or
     9 whole digits passed the check and staging read NULL: the estimate was lost without a trace. Each is now
     quarantined naming ``story_points``; 5, 2.5 and 0.333 load (staging rounds the last) and the issues load
-    once served right."""
+    once served right. So is a due date the calendar lacks (``2026-02-30``)."""
     sb = make_jira_sandbox(size=20)
     ids = sorted(sb.store.issues)
     served = {str(ids[1]): 1e-05, str(ids[2]): 1e20, str(ids[3]): 123456789, str(ids[4]): 5, str(ids[5]): 2.5,
@@ -150,12 +150,16 @@ def test_jira_story_points_staging_cannot_cast_are_quarantined_not_a_silent_null
         for issue in body.get("issues") or []:
             if str(issue.get("id")) in served and isinstance(issue.get("fields"), dict):
                 issue["fields"]["customfield_10016"] = served[str(issue["id"])]
+            if str(issue.get("id")) == str(ids[7]) and isinstance(issue.get("fields"), dict):
+                issue["fields"]["duedate"] = "2026-02-30"  # no such day: staging read NULL
         resp.body = json.dumps(body).encode()
     _jira_rewrite(sb, points)
     _jira_sync(duckdb_warehouse, sb, concurrency=1)
     bad = {str(i) for i in ids[1:4]}
     reasons = dict(sql(duckdb_warehouse, "select record_id, reason from jira.quarantine"))
+    assert reasons.pop(str(ids[7])) == "duedate: not a real date like 2026-10-01 (got 2026-02-30)"
     assert set(reasons) == bad and all(r.startswith("story_points: str_matches") for r in reasons.values()), reasons
+    bad.add(str(ids[7]))
     stored = dict(sql(duckdb_warehouse, "select id, story_points from jira.issues"))
     assert {stored[str(i)] for i in ids[4:7]} == {"5", "2.5", "0.333"}
     assert not bad & set(stored)
@@ -163,4 +167,4 @@ def test_jira_story_points_staging_cannot_cast_are_quarantined_not_a_silent_null
     sb.rewrite_responses(None)
     _jira_sync(duckdb_warehouse, sb, concurrency=1)
     assert_parity(sb, duckdb_warehouse, JIRA_ISSUES)
-    assert sql(duckdb_warehouse, "select count(*) from jira.quarantine") == [(3,)]
+    assert sql(duckdb_warehouse, "select count(*) from jira.quarantine") == [(4,)]

@@ -58,6 +58,16 @@ def _parses(data: PolarsData) -> pl.LazyFrame:
 TIMESTAMP = pa.Check(_parses, name="jira_timestamp", error="not a Jira timestamp like 2026-10-01T12:34:56.789+0000")
 
 
+def _real_date(data: PolarsData) -> pl.LazyFrame:
+    """A day the calendar has: ``2026-02-30`` or year 0000 matched ``DATE`` and staging read a silent NULL."""
+    col = pl.col(data.key)
+    real = col.str.to_date("%Y-%m-%d", strict=False).is_not_null() & (col.str.slice(0, 4) != "0000")
+    return data.lazyframe.select(col.is_null() | (col.str.contains(DATE) & real))
+
+
+REAL_DATE = pa.Check(_real_date, name="real_date", error="not a real date like 2026-10-01")
+
+
 def _id(nullable: bool = False) -> pa.Column:
     return pa.Column(str, pa.Check.str_matches(ID), nullable=nullable)
 
@@ -79,7 +89,8 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
                                      nullable=True),
         "parent_id": _id(True), "story_points": pa.Column(str, pa.Check.str_matches(NUMBER), nullable=True),
         "created": _ts(False), "updated": _ts(False), "resolutiondate": _ts(),
-        "statuscategorychangedate": _ts(), "duedate": pa.Column(str, pa.Check.str_matches(DATE), nullable=True),
+        "statuscategorychangedate": _ts(),
+        "duedate": pa.Column(str, [pa.Check.str_matches(DATE), REAL_DATE], nullable=True),
     }, name="jira.issues"),
     "issue_changelog": pa.DataFrameSchema({
         "history_id": _id(), "issue_id": _id(), "created": _ts(False), "field": _text(False),
