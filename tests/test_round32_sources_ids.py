@@ -168,3 +168,22 @@ def test_jira_story_points_and_due_dates_staging_cannot_cast_are_quarantined(mak
     _jira_sync(duckdb_warehouse, sb, concurrency=1)
     assert_parity(sb, duckdb_warehouse, JIRA_ISSUES)
     assert sql(duckdb_warehouse, "select count(*) from jira.quarantine") == [(4,)]
+
+
+def test_jira_deletes_by_webhook_take_ids_in_any_form_jira_could_mean(duckdb_warehouse):
+    """``010003`` (a gateway's padding) or ``10003.0`` (one re-serialising numbers) in a ``jira:issue_deleted``
+    event was stored as sent: the delete matched no issue and 10003 stayed live; ``10003.0`` even failed the event.
+    Both now mark issue 10003 deleted; an id past 18 digits or an issue key is still refused, naming the fix."""
+    from datetime import UTC, datetime
+
+    import pytest
+
+    from pipelines.jira.deletions import mark_issues_deleted
+
+    at = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    assert mark_issues_deleted(["010003", 10004.0, " 10005 ", 10003], at, settings=duckdb_warehouse) == 3
+    assert sorted(r[0] for r in sql(duckdb_warehouse, "select record_id from jira.deletions")) == [
+        "10003", "10004", "10005"]
+    for wrong in (["9" * 19], ["PROJ-1"], [True], [1.5]):
+        with pytest.raises(ValueError, match="Jira issue ids are numbers"):
+            mark_issues_deleted(wrong, at, settings=duckdb_warehouse)

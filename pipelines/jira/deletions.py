@@ -53,8 +53,10 @@ def mark_issues_deleted(issue_ids: Iterable[str | int] | Any, deleted_at: dateti
         return None
     if deleted_at is None:
         raise ValueError("deleted_at is required with issue ids: Jira's delete time, timezone-aware")
-    ids = sorted({str(i).strip() for i in issue_ids})
-    bad = [i for i in ids if not (i.isascii() and i.isdigit())]
+    # As Jira writes an id: ``010003`` (a gateway's padding) or ``10003.0`` (one re-serialising numbers) is issue
+    # 10003; stored as sent, the delete matched no issue and 10003 stayed live.
+    ids = sorted({_canonical(i) for i in issue_ids})
+    bad = [i for i in ids if not (i.isascii() and i.isdigit() and len(i) <= 18)]
     if bad:
         raise ValueError(f"Jira issue ids are numbers (the webhook's issue.id), not {bad[:3]}; pass issue.id, "
                          "not the issue key")
@@ -71,3 +73,11 @@ def mark_issues_deleted(issue_ids: Iterable[str | int] | Any, deleted_at: dateti
     with recovered_pipeline(settings, PIPELINE, dataset="jira") as run:
         run.pipeline.run(dlt.resource(issue_deletes, name="issue_deletes"))
     return len(ids)
+
+
+def _canonical(issue_id: Any) -> str:
+    """An issue id as Jira writes it (digits, no leading zero) when it is one in another form; else its text."""
+    if isinstance(issue_id, float) and issue_id.is_integer():
+        issue_id = int(issue_id)
+    text = str(issue_id).strip()
+    return str(int(text)) if text.isascii() and text.isdigit() and len(text.lstrip("0")) <= 18 else text
