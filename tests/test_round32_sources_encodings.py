@@ -9,7 +9,9 @@ a UTF-8 byte order mark, UTF-16/32 with its byte order mark (round 16). Here:
   RFC 8259: the parameter means nothing), so ``café`` is not stored as ``cafÃ©``; Latin-1 bytes, CESU-8
   surrogate pairs and overlong encodings under ``charset=utf-8`` quarantine their record naming the field and
   byte, the rest of the page loads, and the record loads once served right. [unc] whether a real proxy re-encodes
-  without a byte order mark; the detection cannot misread a UTF-8 body, which never has a NUL byte there.
+  without a byte order mark; the detection cannot misread a UTF-8 body, which never has a NUL byte there;
+- a body shorter than its ``Content-Length`` (a connection cut mid-body, on a raw loopback socket): read again, and
+  named with the request when cut every time (held already; pinned here).
 """
 
 from __future__ import annotations
@@ -98,3 +100,63 @@ def test_a_charset_that_lies_never_changes_the_text_and_bad_bytes_cost_their_rec
     _sync(duckdb_warehouse, sb)
     assert_parity(sb, duckdb_warehouse, SN_INCIDENTS)
     assert sql(duckdb_warehouse, "select count(*) from servicenow.quarantine") == [(3,)]
+
+
+def _raw_server(answers: list[bytes]):
+    """A loopback HTTP server answering each connection with the next of ``answers`` (raw bytes), then closing."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    served: list[bytes] = []
+
+    def serve():
+        for answer in answers:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(5)
+                request = b""
+                while b"\r\n\r\n" not in request:
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        break
+                    request += chunk
+                served.append(request)
+                conn.sendall(answer)
+        listener.close()
+    threading.Thread(target=serve, daemon=True).start()
+    return f"http://127.0.0.1:{listener.getsockname()[1]}/", served
+
+
+def test_a_body_shorter_than_its_content_length_is_read_again_then_named():
+    """A connection cut inside the body (``Content-Length: 400``, 20 bytes sent): the read is asked for again and
+    the whole answer loads; cut every time, the error names the request and says to retry, not a raw
+    ``IncompleteRead``."""
+    from pipelines.common.http import RetryPolicy, VendorError, VendorSession
+
+    whole = b'{"result": [{"sys_id": "' + b"a" * 32 + b'"}]}'
+    cut = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 400\r\nConnection: close\r\n\r\n"
+    good = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n"
+            % len(whole)) + whole
+    policy = RetryPolicy(backoff_base_seconds=0.01, backoff_max_seconds=0.02, max_attempts=3)
+    url, served = _raw_server([cut + whole[:20], good])
+    session = VendorSession("ServiceNow", url, policy=policy)
+    try:
+        body, _ = session.request_json("GET", "api/now/table/incident")
+    finally:
+        session.close()
+    assert body == {"result": [{"sys_id": "a" * 32}]} and len(served) == 2
+
+    url, served = _raw_server([cut + whole[:20]] * 3)
+    session = VendorSession("ServiceNow", url, policy=policy)
+    try:
+        with pytest.raises(VendorError, match=r"GET /api/now/table/incident failed after 3 attempts"):
+            session.request_json("GET", "api/now/table/incident")
+    finally:
+        session.close()
+    assert len(served) == 3
