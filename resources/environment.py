@@ -63,6 +63,10 @@ def env_name() -> str:
 
 def current_environment() -> Environment:
     name = env_name()
+    if name in ENVIRONMENTS and os.environ.get("PROJECTX_ENV") not in (None, name):
+        # every other reader sees the cleaned name too: dbt (its models filter routing and health rows on it),
+        # the Jira token's path, the evidence library's scan rule; "prod\r" had matched no routing row
+        os.environ["PROJECTX_ENV"] = name
     try:
         return ENVIRONMENTS[name]
     except KeyError:

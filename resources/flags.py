@@ -32,6 +32,9 @@ FLAGS_FILE = Path(__file__).with_name("feature_flags.yml")
 TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 MAX_ECHOED = 12  # characters of an invalid flag value quoted in its error
 _VAULT_CACHE: dict[str, tuple[float, dict[str, Any]]] = {}
+# env -> why Vault's flags could not be read while this process had never read them (a fresh run process):
+# a reverse-sync step then stops instead of acting on the file's flags (a kill switch or pilot scope in Vault)
+_VAULT_UNREAD: dict[str, str] = {}
 _LAST_READ: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}  # (VAULT_ADDR, env) -> flags last read
 _WARNED: set[tuple[str, str]] = set()  # (env, misspelt integration) already logged
 VAULT_CACHE_SECONDS = 30.0
@@ -101,6 +104,8 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     def construct_mapping(self, node, deep=False):
         seen: set = set()
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *base`: merged by safe_load's own rules
+                continue
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
@@ -181,7 +186,7 @@ def _file_flags(env_name: str, path: Path | None = None) -> dict[str, dict[str, 
     return {name: value or {} for name, value in block.items()}
 
 
-def _vault_flags(env_name: str) -> dict[str, Any]:
+def _vault_flags(env_name: str, for_writes: bool = False) -> dict[str, Any]:
     """The flags at integrations/<env>/flags, cached briefly; {} without Vault. While Vault cannot be read,
     the flags this process last read there stand (a switch turned off in Vault as a kill switch came back on
     with the file's `true` at the first Vault blip); the file's only when none was ever read."""
@@ -190,13 +195,20 @@ def _vault_flags(env_name: str) -> dict[str, Any]:
         return {}
     hit = _VAULT_CACHE.get(env_name)
     if hit and time.monotonic() - hit[0] < VAULT_CACHE_SECONDS:
+        if for_writes and env_name in _VAULT_UNREAD:
+            raise _unread(env_name)
         return hit[1]
     try:
         values = read_vault_flags(env_name)
         _LAST_READ[(addr, env_name)] = (time.monotonic(), values)
-    except Exception as exc:  # a flag read must not stop a schedule
+        _VAULT_UNREAD.pop(env_name, None)
+    except Exception as exc:  # a flag read must not stop a schedule (a write waits: ``for_writes``)
         last = _LAST_READ.get((addr, env_name))
         if last is None:
+            _VAULT_UNREAD[env_name] = type(exc).__name__
+            _VAULT_CACHE[env_name] = (time.monotonic(), {})
+            if for_writes:
+                raise _unread(env_name) from None
             log.warning("feature flags: Vault at %s/flags unreadable (%s); using %s", _vault_prefix(env_name), exc,
                         FLAGS_FILE.name)
             values = {}
@@ -206,6 +218,14 @@ def _vault_flags(env_name: str) -> dict[str, Any]:
             values = last[1]
     _VAULT_CACHE[env_name] = (time.monotonic(), values)
     return values
+
+
+def _unread(env_name: str) -> RuntimeError:
+    return RuntimeError(
+        f"feature flags at Vault {_vault_prefix(env_name)}/flags could not be read ({_VAULT_UNREAD[env_name]}) "
+        f"and this process never read them: reverse writes wait rather than follow {FLAGS_FILE.name} (a kill "
+        "switch or pilot scope set in Vault would be ignored). Check VAULT_ADDR and the flags role "
+        "(VAULT_FLAGS_* or the connector's); the step's retry or the next run sends them")
 
 
 def read_vault_flags(env_name: str) -> dict[str, Any]:
@@ -274,9 +294,12 @@ def _env_overrides() -> dict[str, str]:
     return names
 
 
-def flag(integration: str, env_name: str | None = None, vault: dict[str, Any] | None = None) -> Flag:
+def flag(integration: str, env_name: str | None = None, vault: dict[str, Any] | None = None,
+         for_writes: bool = False) -> Flag:
     """The flag of one integration in an environment (default: ``PROJECTX_ENV``). ``vault``: the Vault
-    flags already read (the health page's, which must not wait for Vault); default: read them (cached)."""
+    flags already read (the health page's, which must not wait for Vault); default: read them (cached).
+    ``for_writes`` (reverse sync): when Vault's flags cannot be read and this process never read them, raise
+    rather than fall back to the file (schedules and sensors fall back and warn)."""
     if not env_name:
         from resources.environment import env_name as current_name
 
@@ -288,7 +311,7 @@ def flag(integration: str, env_name: str | None = None, vault: dict[str, Any] | 
         if block["enabled"] is None:
             raise ValueError(f"{where} has no value: set it to true or false")
         enabled = _parse(block["enabled"], where)
-    vault = _vault_flags(env_name) if vault is None else vault
+    vault = _vault_flags(env_name, for_writes) if vault is None else vault
     vault_value = vault.get(flag_name(integration))
     if vault_value is not None:
         enabled, source = _parse(vault_value, f"Vault key {flag_name(integration)} at "

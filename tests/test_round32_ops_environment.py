@@ -66,3 +66,18 @@ def test_the_flags_of_prod_with_a_cr_are_prods(monkeypatch, tmp_path):
     monkeypatch.setenv("PROJECTX_ENV", "prod\r")
     jira = flags.flag("jira")
     assert jira.enabled is False and jira.pilot == {"jira_project_keys": ["GRC"]}
+
+
+@pytest.mark.parametrize("value", ["prod\r", " PROD "])
+def test_the_cleaned_name_is_what_every_other_reader_sees(monkeypatch, value, tmp_path):
+    """Review of round 32: only Python's env_name() trimmed it; dbt (routing and health models filter on it), the
+    Jira refresh-token path and the evidence library read the raw "prod\\r" (no routing row matched: no alert)."""
+    from pipelines.jira import tokens
+
+    monkeypatch.setenv("PROJECTX_ENV", value)
+    monkeypatch.setenv("PROJECTX_DATA_DIR", str(tmp_path))
+    assert current_environment().name == "prod"
+    assert os.environ["PROJECTX_ENV"] == "prod"  # what a dbt subprocess inherits
+    monkeypatch.setenv("PROJECTX_ENV", value)  # a reader called before current_environment() cleans it too
+    store = tokens.default_token_store(data_dir=str(tmp_path))
+    assert vars(store) and any(str(v).endswith("jira-prod.refresh_token") for v in vars(store).values()), vars(store)

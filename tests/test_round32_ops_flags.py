@@ -143,3 +143,25 @@ def test_a_flag_switched_off_in_vault_stays_off_while_vault_is_down(flag_file, m
         flags._LAST_READ.clear()  # a process that never read Vault: the file's value, with a warning
         flags._VAULT_CACHE.clear()
         assert flags.flag("jira", "local").enabled is True
+        # ... but a reverse-sync step (a fresh run process) waits instead of pushing on the file's `true`, also
+        # within the 30-s cache (review of round 32)
+        for _ in range(2):
+            with pytest.raises(RuntimeError) as err:
+                flags.flag("jira", "local", for_writes=True)
+            assert "integrations/dev/flags" in str(err.value) and token not in str(err.value)
+        from assets.reverse_sync.assetkit import paused_by_flag
+
+        with pytest.raises(RuntimeError):
+            paused_by_flag(None, "jira")
+
+
+def test_a_yaml_merge_key_is_no_duplicate_and_its_override_holds(flag_file):
+    """Review of round 32: the duplicate-key check read `<<: *base` as a key with no constructor, so a flags file
+    sharing a base block (as dbt_project's YAML does) was refused as "not valid YAML" and every flag() raised."""
+    flag_file("base: &base {servicenow: {enabled: true}, jira: {enabled: true}}\n"
+              "prod: {<<: *base, jira: {enabled: false}}\n")
+    assert flags.flag("servicenow", "prod").enabled is True
+    assert flags.flag("jira", "prod").enabled is False
+    flag_file("base: &base {jira: {enabled: true}}\nprod:\n  <<: *base\n  jira: {enabled: false}\n  jira: {}\n")
+    with pytest.raises(ValueError, match="twice"):  # a key the block itself writes twice is still refused
+        flags.flag("jira", "prod")

@@ -161,7 +161,7 @@ class ReverseSync:
         self.writes = Writes(conn, writer.vendor, run_id, correlation_id)
         from resources.flags import flag
 
-        self.flag = flag(writer.vendor)  # its pilot scope, if any, limits which rows are pushed
+        self.flag = flag(writer.vendor, for_writes=True)  # its pilot scope, if any, limits which rows are pushed
         from .ratelimits import DEFAULT_RECORDS, DEFAULT_SECONDS, RateLimits
 
         # The run's 429 bounds: each run reads them from the environment again (runloop.execute).

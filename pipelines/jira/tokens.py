@@ -105,6 +105,6 @@ def default_token_store(environment: str | None = None, data_dir: str | None = N
     if vault is not None:
         return vault
 
-    env = (environment or os.environ.get("PROJECTX_ENV") or "local").lower()
+    env = (environment or os.environ.get("PROJECTX_ENV") or "").strip().lower() or "local"  # as env_name()
     root = Path(data_dir or WarehouseSettings.from_env().data_dir)
     return FileRefreshTokenStore(root / "secrets" / f"jira-{env}.refresh_token")

@@ -136,7 +136,7 @@ def vault_token_store(environ: Mapping[str, str] | None = None,
     addr = (env.get("VAULT_ADDR") or "").strip()
     if not addr:
         return None
-    name = (environment or env.get("PROJECTX_ENV") or "local").lower()
+    name = (environment or env.get("PROJECTX_ENV") or "").strip().lower() or "local"  # as environment.env_name
     prefix = VAULT_PREFIXES.get(name, f"integrations/{name}")
     return VaultRefreshTokenStore(addr, None if environ is None else env.get("VAULT_TOKEN"), f"{prefix}/jira",
                                   mount=env.get("VAULT_KV_MOUNT") or "secret")

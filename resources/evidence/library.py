@@ -137,7 +137,9 @@ class EvidenceLibrary:
     @classmethod
     def from_env(cls, local_root: Path | None = None) -> EvidenceLibrary:
         """``local_root``: the folder of the local store when ``PROJECTX_EVIDENCE_STORE`` is local."""
-        env = os.environ.get("PROJECTX_ENV", "local")
+        from resources.environment import env_name
+
+        env = env_name()
         # Local runs without PROJECTX_CLAMD_ADDRESS store files unscanned (recorded as not_scanned);
         # staging and production hold them as pending until a scanner is configured.
         require = env_bool("PROJECTX_EVIDENCE_REQUIRE_SCAN", env != "local")
