@@ -172,7 +172,11 @@ def test_data_after_a_tars_end_is_refused_its_zero_padding_is_not(tmp_path, clam
 def test_data_after_a_bzip2_or_xz_stream_is_refused_concatenated_streams_are_not(compress):
     found = problem(compress(b"notes") + DEEP, BUDGET)  # BZ2File / LZMAFile ignore what follows
     assert found is not None and "data after the end of its compressed stream" in found.reason
-    assert problem(compress(b"a" * 100_000) + compress(b"b") + b"\0" * 8, BUDGET) is None
+    joined = problem(compress(b"a" * 100_000) + compress(b"b") + b"\0" * 8, BUDGET)
+    if compress is bz2.compress:  # clamd reads a bzip2 file's first stream only (round 32)
+        assert joined is not None and "more than one bzip2 stream" in joined.reason
+    else:
+        assert joined is None
     cut = problem(compress(bytes(range(256)) * 400)[:-8], BUDGET)
     assert cut is not None and "does not open" in cut.reason
 

@@ -17,7 +17,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from resources.evidence.layout import Recorder, data_starts, longer_than_declared
+from resources.evidence.layout import Recorder, Unread, data_starts, longer_than_declared
 
 READ = 1024 * 1024
 HEAD = 8192
@@ -98,6 +98,8 @@ class _Counted(io.RawIOBase):
             part = self.stream.read(want)
         except Refused:
             raise
+        except Unread as exc:  # a stream clamd skips: it never saw those bytes
+            raise Refused(f"{self.where} {exc}") from None
         except BROKEN as exc:
             raise _corrupt(self.name, self.where, exc) from None
         self.budget.count(len(part), self.where)

@@ -37,6 +37,8 @@ too, and refuses what a scanner may have skipped:
   list (a zip before it, a hidden local entry) or a member longer than its declared size is refused;
   a pre-POSIX (V7) tar, which has no ``ustar`` magic, is found by its header checksum; anything but
   zeros after a tar's end, or after a bzip2 or xz stream (other than another stream), is refused.
+  So is a stream clamd does not read (round 32): a bzip2 file's second stream (clamd reads the first only)
+  and a gzip member after zero padding (clamd stops at the padding; ``gzip`` reads on).
 - an OLE2 compound file (found by its header: an Outlook .msg, a legacy .doc/.xls/.ppt, an
   ``oleObject*.bin`` in a .docx), at the top level or inside an archive, is a container whose embedded
   Office files (zips stored as they are, often several) are normal: the polyglot rules above are not
@@ -56,7 +58,6 @@ rather than settled) or None.
 from __future__ import annotations
 
 import bz2
-import gzip
 import io
 import lzma
 import zipfile
@@ -84,6 +85,7 @@ from resources.evidence.container_readers import (
 )
 from resources.evidence.layout import (
     TAIL,
+    GzipDecoder,
     LocalScan,
     Strict,
     data_starts,
@@ -104,8 +106,8 @@ UNOPENED = {"application/x-rar-compressed": "RAR", "application/x-7z-compressed"
             "application/x-lz4": "LZ4", "application/x-lzop": "lzop", "application/x-compress": "compress (.Z)",
             "application/x-rpm": "RPM", "application/x-deb": "Debian package",
             "application/x-unix-archive": "ar"}
-STREAMS = {b"\x1f\x8b": ("gzip", lambda raw: gzip.GzipFile(fileobj=raw)),
-           b"BZh": ("bzip2", lambda raw: Strict(raw, bz2.BZ2Decompressor)),
+STREAMS = {b"\x1f\x8b": ("gzip", lambda raw: Strict(raw, GzipDecoder, "adjacent", "gzip")),
+           b"BZh": ("bzip2", lambda raw: Strict(raw, bz2.BZ2Decompressor, "none", "bzip2")),
            b"\xfd7zXZ\x00": ("xz", lambda raw: Strict(raw, lzma.LZMADecompressor))}
 
 

@@ -15,7 +15,11 @@ only (a zip bomb, archives nested past its recursion):
   that much): ``longer_than_declared``;
 - a pre-POSIX (V7) tar, which has no ``ustar`` magic: ``v7_tar``; what follows a tar's end is read
   through a ``Recorder`` (``tarfile`` buffers past it);
-- data after a bzip2 or xz stream, which ``BZ2File`` / ``LZMAFile`` ignore: ``Strict`` reads them.
+- data after a bzip2 or xz stream, which ``BZ2File`` / ``LZMAFile`` ignore: ``Strict`` reads them;
+- streams clamd does not read (measured with clamd 1.4, round 32): it decompresses only the first stream of
+  a bzip2 file (``pbzip2``'s concatenated streams included) and a gzip member that follows zero padding is
+  not read either (``GzipFile`` skips the padding and reads on): ``Strict`` raises ``Unread`` for both
+  (xz: clamd reads every stream, padding or not).
 
 An OLE2 compound file (``ole2``: an Outlook .msg, a legacy .doc/.xls/.ppt, an ``oleObject*.bin`` in a
 .docx) is not such a polyglot: it stores embedded Office files (.docx, .xlsx: zips) as they are, in its
@@ -248,34 +252,77 @@ class Recorder(io.RawIOBase):
         return len(part)
 
 
-class Strict(io.RawIOBase):
-    """A bzip2 or xz stream decompressed: concatenated streams and zero padding are read, anything else
-    after them is ``ValueError`` (``BZ2File`` / ``LZMAFile`` ignore it, clamd may read it: a zip after
-    an xz was never checked) and a stream cut short ``EOFError``."""
+class Unread(Exception):
+    """A compressed stream the virus scanner does not read follows the first one (the message says which)."""
 
-    def __init__(self, raw, factory):
+
+class GzipDecoder:
+    """zlib's gzip decoder (header, CRC32 and size checked) with the bz2 / lzma decompressors' interface."""
+
+    def __init__(self) -> None:
+        self._dec = zlib.decompressobj(31)
+        self.needs_input = True
+
+    @property
+    def eof(self) -> bool:
+        return self._dec.eof
+
+    @property
+    def unused_data(self) -> bytes:
+        return self._dec.unused_data
+
+    def decompress(self, data: bytes, max_length: int = -1) -> bytes:
+        dec = self._dec
+        out = dec.decompress(dec.unconsumed_tail + data, max(max_length, 0))
+        self.needs_input = not dec.eof and not dec.unconsumed_tail and (max_length < 0 or len(out) < max_length)
+        return out
+
+
+class Strict(io.RawIOBase):
+    """A gzip, bzip2 or xz stream decompressed: anything but zero padding or a stream the virus scanner reads
+    after the first is an error: ``ValueError`` for data that is not a stream (``BZ2File`` / ``LZMAFile``
+    ignore it, clamd may read it: a zip after an xz was never checked), ``Unread`` for a stream clamd skips
+    (``follow``: ``"any"`` for xz, ``"adjacent"`` for gzip, whose members clamd reads only while no padding
+    separates them, ``"none"`` for bzip2, of which it reads the first stream only), and a stream cut short
+    ``EOFError``."""
+
+    def __init__(self, raw, factory, follow: str = "any", name: str = "compressed"):
         super().__init__()
-        self.raw, self.factory, self.dec = raw, factory, factory()
+        self.raw, self.factory, self.dec, self.follow, self.name = raw, factory, factory(), follow, name
 
     def readable(self) -> bool:
         return True
+
+    def _next(self, padded: bool) -> None:
+        if self.follow == "none":
+            raise Unread(f"holds more than one {self.name} stream, and a virus scanner reads only the first (the "
+                         "rest is never scanned): decompress it and compress it again as one stream (bzip2, not "
+                         "pbzip2), or send the files as a zip")
+        if self.follow == "adjacent" and padded:
+            raise Unread(f"holds a {self.name} member after zero padding, which a virus scanner does not read "
+                         "(it stops at the padding): decompress it and compress it again (gzip), or send the "
+                         "files as a zip")
 
     def read(self, size: int = -1) -> bytes:
         want = READ if size is None or size < 0 else min(size, READ)
         while True:
             if self.dec.eof:  # the next stream, past any zero padding, or the end
-                rest = self.dec.unused_data.lstrip(b"\0")
+                data = self.dec.unused_data
+                rest = data.lstrip(b"\0")
+                padded = len(rest) < len(data)
                 while not rest:
                     data = self.raw.read(READ)
                     if not data:
                         return b""
                     rest = data.lstrip(b"\0")
+                    padded = padded or len(rest) < len(data)
                 self.dec = self.factory()
                 try:
                     out = self.dec.decompress(rest, want)
-                except (OSError, lzma.LZMAError):
+                except (OSError, lzma.LZMAError, zlib.error):
                     raise ValueError("data after the end of its compressed stream, which is not another "
                                      "stream") from None
+                self._next(padded)  # another stream indeed: one the scanner reads?
             elif self.dec.needs_input:
                 data = self.raw.read(READ)
                 if not data:
