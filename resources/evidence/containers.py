@@ -39,6 +39,10 @@ too, and refuses what a scanner may have skipped:
   zeros after a tar's end, or after a bzip2 or xz stream (other than another stream), is refused.
   So is a stream clamd does not read (round 32): a bzip2 file's second stream (clamd reads the first only)
   and a gzip member after zero padding (clamd stops at the padding; ``gzip`` reads on).
+- what clamd decodes from a file that is no archive (``carriers.py``, round 32): an e-mail's base64 and
+  quoted-printable parts, a PDF's FlateDecode streams and ``data:`` URIs in HTML or other text are walked
+  as members one level down, every decoded byte counted; an LZMA zip attached to an .eml, or a zip bomb in
+  a PDF stream, is refused as it is bare.
 - an OLE2 compound file (found by its header: an Outlook .msg, a legacy .doc/.xls/.ppt, an
   ``oleObject*.bin`` in a .docx), at the top level or inside an archive, is a container whose embedded
   Office files (zips stored as they are, often several) are normal: the polyglot rules above are not
@@ -66,6 +70,7 @@ from dataclasses import dataclass
 
 import filetype
 
+from resources.evidence import carriers
 from resources.evidence.container_readers import (
     BROKEN,
     HEAD,
@@ -143,12 +148,18 @@ def problem(content: bytes, max_expanded_bytes: int, max_depth: int = 8, max_mem
     top = kind(content)
     ole = top is None and ole2(content)  # Office files embedded in it are no polyglot (``_ole``)
     end = zip_end(content) if top is None and not ole else None  # a zip in a document: appended, or inside
-    if top is None and not ole and end is None:
+    carried = carriers.kind(content[:HEAD]) if top is None and not ole else None  # e-mail, PDF, text
+    if top is None and not ole and end is None and carried is None:
         return None if find_local(content) < 0 else Problem(_polyglot("the file"))
     budget = _Budget(max_expanded_bytes, max(max_ratio * len(content), ratio_floor), len(content), max_ratio,
                      max_members, member_limit=max_member_bytes, scan_limit=max_scan_bytes)
     try:
-        if ole:
+        if carried is not None:  # what clamd decodes from it (attachments, PDF streams, data: URIs)
+            carriers.walk(content, carried, "the file", 1, budget, max_depth, tuple(blocked_types), _walk)
+        if carried is not None and end is None:
+            if find_local(content) >= 0:
+                raise Refused(_polyglot("the file"))
+        elif ole:
             _ole(content, "the file", 1, budget, max_depth, tuple(blocked_types))
         elif top is None:
             where = "the file" if zip_at_end(content) else "the zip archive embedded in the file"
@@ -185,6 +196,24 @@ def _ole(data, where: str, depth: int, budget: _Budget, max_depth: int, blocked:
             _walk(piece, f"the zip archive at byte {start} of {where}", depth + 1, budget, max_depth, blocked, "zip")
 
 
+def _looked_through(data, where: str) -> None:
+    """A member that is no archive (bytes, an mmap or a stream, read once): a zip appended to it, or zip
+    entries in it, are refused."""
+    tail, entries = b"", LocalScan()
+    if isinstance(data, io.RawIOBase):
+        parts = iter(lambda: data.read(READ), b"")
+    else:
+        parts = (data[at:at + READ] for at in range(0, len(data), READ))
+    for part in parts:  # counted (a stream), looked through for zip entries, then dropped
+        tail = (tail + part)[-TAIL:]  # (its last 64 KiB kept)
+        entries.feed(part)
+    if zip_at_end(tail):
+        raise Refused(f"{where} is a file with a zip archive appended, which a virus scanner reads within its "
+                      "own limits only: send the archive's files on their own")
+    if entries.found:
+        raise Refused(_polyglot(where))
+
+
 def _walk(stream, where: str, depth: int, budget: _Budget, max_depth: int, blocked: tuple[str, ...],
           name: str | None = None) -> None:
     """Check what ``stream`` holds (read through once, counted by the ``_Counted`` it is, if any);
@@ -200,16 +229,13 @@ def _walk(stream, where: str, depth: int, budget: _Budget, max_depth: int, block
             with held(head, stream) as data:
                 _ole(data, where, depth, budget, max_depth, blocked)
             return
-        tail, entries = head, LocalScan()
-        entries.feed(head)
-        while part := stream.read(READ):  # counted, looked through for zip entries, then dropped
-            tail = (tail + part)[-TAIL:]  # (its last 64 KiB kept)
-            entries.feed(part)
-        if zip_at_end(tail):
-            raise Refused(f"{where} is a file with a zip archive appended, which a virus scanner reads within its "
-                          "own limits only: send the archive's files on their own")
-        if entries.found:
-            raise Refused(_polyglot(where))
+        carried = carriers.kind(head)
+        if carried is not None:  # read whole: what clamd decodes from it is walked, then it is looked through
+            with held(head, stream) as data:
+                carriers.walk(data, carried, where, depth, budget, max_depth, blocked, _walk)
+                _looked_through(data, where)
+            return
+        _looked_through(_Prefixed(head, stream), where)
         return
     if depth > max_depth:
         raise Refused(f"{where} is archives nested more than {max_depth} deep, deeper than a virus scanner is "
