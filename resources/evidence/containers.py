@@ -26,7 +26,8 @@ too, and refuses what a scanner may have skipped:
 - nested deeper than ``max_depth`` or with more than ``max_members`` members in all;
 - an encrypted member, a compression method or a container that does not open;
 - a member of a blocked type (an executable is refused in a zip as it is bare);
-- an archive format it cannot open (7z, RAR, CAB, zstd ...): nobody can say what a scanner saw;
+- an archive format it cannot open (7z, RAR, CAB, zstd ...; cpio, ARJ, LHA, disc images, TNEF and the other
+  formats clamd unpacks that ``formats.py`` names): nobody can say what a scanner saw;
 - archive data ``zipfile`` would not read but clamd does (``layout.py``): a zip appended to another
   file (a PDF/zip polyglot, text then a zip) is walked as a zip at the top level and refused inside an
   archive; so is a zip embedded in the middle of a document (a PDF or PNG with a zip inside, more of the
@@ -88,6 +89,7 @@ from resources.evidence.container_readers import (
     _zip,
     over_scan,
 )
+from resources.evidence.formats import unopened
 from resources.evidence.layout import (
     TAIL,
     GzipDecoder,
@@ -133,7 +135,9 @@ def kind(content: bytes) -> str | None:
     if content[257:262] == b"ustar" or v7_tar(content):
         return "tar"
     guess = filetype.guess(content[:HEAD]) if content else None
-    return UNOPENED.get(guess.mime) if guess is not None else None
+    if guess is not None and guess.mime in UNOPENED:
+        return UNOPENED[guess.mime]
+    return unopened(content)  # cpio, ARJ, LHA, disc images ... (``formats.py``)
 
 
 def problem(content: bytes, max_expanded_bytes: int, max_depth: int = 8, max_members: int = 10_000,
@@ -168,7 +172,7 @@ def problem(content: bytes, max_expanded_bytes: int, max_depth: int = 8, max_mem
             if find_local(content, end) >= 0:
                 raise Refused(_polyglot("the file, after the zip archive embedded in it,"))
         else:
-            _walk(io.BytesIO(content), "the file", 1, budget, max_depth, tuple(blocked_types))
+            _walk(io.BytesIO(content), "the file", 1, budget, max_depth, tuple(blocked_types), top)
     except Refused as exc:
         return Problem(str(exc), pending=isinstance(exc, OverBudget))
     return None
