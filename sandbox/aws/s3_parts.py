@@ -12,6 +12,15 @@ None when moto may answer, else (status, body, headers)):
   InvalidArgument (moto copied as if COPY) [unc: S3's messages];
 - GetObjectLegalHold of a version that never had a legal hold: 404 NoSuchObjectLockConfiguration (moto answered 200
   with an empty ``LegalHold``) [unc: as S3 and MinIO are seen to answer; OFF once set is 200 OFF].
+
+Round 32:
+
+- CompleteMultipartUpload of an upload made with a composite checksum algorithm (``ChecksumAlgorithm="SHA256"``)
+  must name each part's checksum: one left out is 400 InvalidRequest naming the part, one that is not the part's
+  400 InvalidPart (moto completed both, with a checksum over what was never checked) [unc: S3's messages as seen];
+- UploadPartCopy with an ``x-amz-copy-source-range`` past the source object's end, or last before first: 400
+  InvalidArgument naming the source's size; one not of the form ``bytes=first-last``: 400 InvalidArgument (moto
+  copied what there was) [unc: S3's messages as seen].
 """
 
 from __future__ import annotations
@@ -49,7 +58,11 @@ def _part_algorithm(environ: dict) -> str | None:
 
 def check(environ: dict, bucket, key: str, method: str, query: dict[str, list[str]]):
     if method == "PUT" and key and "uploadId" in query and "partNumber" in query:
+        if environ.get("HTTP_X_AMZ_COPY_SOURCE") and (answer := _copy_range(environ)) is not None:
+            return answer
         return _part(environ, bucket, query["uploadId"][0])
+    if method == "POST" and key and "uploadId" in query:
+        return _complete_checksums(environ, bucket.multiparts.get(query["uploadId"][0]))
     if method == "PUT" and key and environ.get("HTTP_X_AMZ_COPY_SOURCE") and not ({"uploadId", "partNumber"} & set(
             query)):
         return _directives(environ)
@@ -69,6 +82,71 @@ def _part(environ: dict, bucket, upload_id: str):
         return None
     return _error(400, "InvalidRequest", f"Checksum Type mismatch occurred, expected checksum Type: "
                   f"{wanted.lower()}, actual checksum Type: {given.lower()}")
+
+
+def _complete_checksums(environ: dict, upload):
+    algorithm = _upload_algorithm(upload)
+    kind = str(upload.metadata.get("x-amz-checksum-type") or "").upper() if upload is not None else ""
+    if algorithm is None or algorithm == "CRC64NVME" or kind == "FULL_OBJECT":
+        return None  # a full-object checksum: the parts' own are optional
+    from sandbox.aws.s3_reads import _body
+
+    tag = b"Checksum" + algorithm.encode()
+    for text in re.findall(rb"<Part>(.*?)</Part>", _body(environ) or b"", re.S):
+        number = re.search(rb"<PartNumber>\s*([0-9]{1,9})\s*</PartNumber>", text)
+        stored = upload.parts.get(int(number.group(1))) if number else None
+        if stored is None:
+            return None  # moto's InvalidPart
+        given = re.search(rb"<" + tag + rb">\s*([^<]*?)\s*</" + tag + rb">", text)
+        if given is None:
+            return _error(400, "InvalidRequest", f"The upload was created using a {algorithm.lower()} checksum. The "
+                          "complete request must include the checksum for each part. It was missing for part "
+                          f"{int(number.group(1))} in the request.")
+        if given.group(1).decode("ascii", "replace") != _checksum(stored.value, algorithm):
+            return _error(400, "InvalidPart", "One or more of the specified parts could not be found.  The part may "
+                          "not have been uploaded, or the specified entity tag may not match the part's entity tag.",
+                          PartNumber=str(int(number.group(1))))
+    return None
+
+
+def _copy_range(environ: dict):
+    wanted = environ.get("HTTP_X_AMZ_COPY_SOURCE_RANGE")
+    if wanted is None:
+        return None
+    found = re.fullmatch(r"bytes=([0-9]{1,19})-([0-9]{1,19})", wanted.strip())
+    if found is None:
+        return _error(400, "InvalidArgument", "The x-amz-copy-source-range value must be of the form bytes=first-last "
+                      "where first and last are the zero-based offsets of the first and last bytes to copy",
+                      ArgumentName="x-amz-copy-source-range", ArgumentValue=_escaped(wanted[:256]))
+    source = _source(environ["HTTP_X_AMZ_COPY_SOURCE"])
+    if source is None:
+        return None  # moto's NoSuchKey / NoSuchBucket
+    first, last = int(found.group(1)), int(found.group(2))
+    if first > last or last >= source.size:
+        return _error(400, "InvalidArgument", f"Range specified is not valid for source object of size: {source.size}",
+                      ArgumentName="x-amz-copy-source-range", ArgumentValue=_escaped(wanted[:256]))
+    return None
+
+
+def _escaped(text: str) -> str:
+    from sandbox.aws.s3_checks import _xml
+
+    return _xml(text)
+
+
+def _source(header: str):
+    """The current version of the object ``x-amz-copy-source`` names (None: a version id, or not found)."""
+    from urllib.parse import unquote
+
+    from moto.s3.models import FakeKey
+
+    from sandbox.aws.s3_checks import _bucket
+
+    path, _, version = unquote(header).lstrip("/").partition("?versionId=")
+    name, _, key = path.partition("/")
+    bucket = _bucket(name) if name and key and not version else None
+    found = bucket.keys.get(key) if bucket is not None else None
+    return found if isinstance(found, FakeKey) else None
 
 
 def _directives(environ: dict):
