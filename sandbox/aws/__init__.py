@@ -29,7 +29,8 @@ the real services moto leaves out, so that the evidence store's handling of them
   InvalidPartOrder), a tag key twice (400 InvalidTag), retention / legal hold without Object Lock (400);
   ``s3_sse_c``: customer-provided keys (SSE-C) checked on writes and reads, echoed in answers, HTTPS only;
   ``s3_parts``: a part whose checksum algorithm is not its upload's (400), ListParts with the upload's algorithm and
-  each part's checksum, copy directives other than COPY / REPLACE (400), a legal hold never set (404);
+  each part's checksum, copy directives other than COPY / REPLACE (400), a legal hold never set (404), a completion
+  without a composite upload's part checksums or with wrong ones (400), a part copy range past its source (400);
   ``s3_suspended``: a bucket with versioning Suspended keeps the versions made while it was Enabled (a delete puts
   a ``null`` delete marker on top, a write replaces only the ``null`` version; moto dropped them all);
   ``s3_uploads.finishing``: aborting an upload just completed or aborted answers 204 as S3 does;
