@@ -57,6 +57,7 @@ from resources.evidence.containers import problem as container_problem
 from resources.evidence.ledger import Ledger
 from resources.evidence.limits import env_bool, env_int
 from resources.evidence.metadata import extract
+from resources.evidence.names import shown, spoofed
 from resources.evidence.scan import ClamdScanner, ScannerUnavailable
 from resources.evidence.select import data_dir, store_from_env
 
@@ -182,11 +183,12 @@ class EvidenceLibrary:
         if meta["mime_type"] in self.blocked_types:
             return self._quarantine(content, base, f"{meta['mime_type']} files are not accepted as evidence",
                                     meta, scan_status="not_scanned")
-        if content[:64].lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"#!") and filename.lower().rstrip(" .").endswith(
-                DOCUMENT_SUFFIXES):
-            suffix = filename.lower().rstrip(" .").rpartition(".")[2]
-            return self._quarantine(content, base, f"a script (#!) named as a .{suffix} file (a lure: its name and "
-                                    "its bytes disagree): send the real document, or the script under its own name",
+        lure = [n for n in shown(filename) if n.endswith(DOCUMENT_SUFFIXES)]  # as the name shows (names.py)
+        if content[:64].lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"#!") and (lure or spoofed(filename)):
+            named = f"named as a .{lure[0].rpartition('.')[2]} file" if lure else \
+                "whose name carries right-to-left controls (it shows otherwise than it ends)"
+            return self._quarantine(content, base, f"a script (#!) {named} (a lure: its name and its bytes "
+                                    "disagree): send the real document, or the script under its own plain name",
                                     meta, scan_status="not_scanned")
         scan_status, signature = "not_scanned", None
         if self.scanner is not None:
