@@ -12,8 +12,10 @@ import bz2
 import gzip
 import io
 import lzma
+import struct
 import tarfile
 import zipfile
+import zlib
 
 import pytest
 
@@ -106,3 +108,31 @@ def test_gzip_damage_is_still_refused_as_not_opening():
         found = problem(content, BUDGET)
         assert found is not None and not found.pending and said in found.reason, found
         assert "does not open" in found.reason and "send it again whole" in found.reason
+
+
+def _bzip2_member(stream: bytes, declared: bytes) -> bytes:
+    """A zip of one bzip2-compressed (method 12) member whose compressed data is ``stream``, declaring the size
+    and CRC of ``declared``."""
+    name, crc = b"notes.txt", zlib.crc32(declared)
+    local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 46, 0, 12, 0, 0, crc, len(stream), len(declared), len(name), 0)
+    central = struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 46, 46, 0, 12, 0, 0, crc, len(stream), len(declared),
+                          len(name), 0, 0, 0, 0, 0, 0) + name
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 1, 1, len(central), len(local) + len(name) + len(stream), 0)
+    return local + name + stream + central + end
+
+
+def test_a_bzip2_zip_member_with_a_second_stream_is_refused(tmp_path, clamd):
+    """``zipfile`` and clamd read a bzip2 member's first stream only: a second one, inside the member's compressed
+    size, was read by neither (its CRC and size declared for the first), and the zip was stored clean."""
+    notes = b"notes " * 10
+    hidden = _bzip2_member(bz2.compress(notes) + bz2.compress(EICAR), notes)
+    assert zipfile.ZipFile(io.BytesIO(hidden)).read("notes.txt") == notes and clamd.scan(hidden).clean
+    lib = make_library(tmp_path, clamd)
+    out = lib.ingest(hidden, "notes.zip", "email")
+    assert out.status == "quarantined" and "holds more than the 60 bytes its zip declares" in out.reason
+    assert lib.ingest(_bzip2_member(bz2.compress(notes) + b"\0" * 8, notes), "padded.zip", "email").status == "stored"
+    assert lib.ingest(zipped({"a.txt": notes}), "plain.zip", "email").status == "stored"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_BZIP2) as zf:
+        zf.writestr("big.csv", bytes(range(256)) * 20_000)
+    assert lib.ingest(buf.getvalue(), "big.zip", "email").status == "stored"
