@@ -64,6 +64,16 @@ LZMA_B64 = base64.b64encode(LZMA_ZIP)
 MIME_ONLY = (b'Content-Type: multipart/mixed; boundary="B"\n\n--B\nContent-Type: application/zip\n'
              b"Content-Transfer-Encoding: base64\n\n" + LZMA_B64 + b"\n--B--\n")
 
+
+
+def mime_part(encoding_lines: bytes, payload: bytes = LZMA_ZIP) -> bytes:
+    """A mail whose attachment says its transfer encoding as ``encoding_lines`` (clamd decodes its base64 body
+    whatever they say, or without them)."""
+    return (b'From: a@example.com\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="B"\n\n--B\n'
+            b"Content-Type: text/plain\n\nsee attached\n--B\nContent-Type: application/zip; name=q3.zip\n"
+            + encoding_lines + b"\n" + base64.encodebytes(payload) + b"--B--\n")
+
+
 HIDDEN = {
     "eml-lzma-zip": (eml({"q3.zip": LZMA_ZIP}), "'report.txt' in 'q3.zip' in the file is compressed with LZMA"),
     "eml-bzip2-streams": (eml({"logs.bz2": TWO_STREAMS}), "'logs.bz2' in the file holds more than one bzip2"),
@@ -71,7 +81,13 @@ HIDDEN = {
     "eml-blank-line-first": (eml({"q3.zip": LZMA_ZIP}, b"\r\n"), "compressed with LZMA"),
     "mbox-message": (eml({"q3.zip": LZMA_ZIP}, b"From auditor@example.com Mon Jan  1 00:00:00 2024\n"),
                      "compressed with LZMA"),
-    "mime-without-from": (MIME_ONLY, "in 'part 1 (application/zip)' in the file is compressed with LZMA"),
+    "mime-without-from": (MIME_ONLY, "in the base64 block at byte 114 of the file is compressed with LZMA"),
+    "cte-missing": (mime_part(b""), "'report.txt' in 'q3.zip' in the file is compressed with LZMA"),
+    "cte-doubled": (mime_part(b"Content-Transfer-Encoding: 7bit\nContent-Transfer-Encoding: base64\n"),
+                    "in 'q3.zip' in the file"),
+    "cte-commented": (mime_part(b"Content-Transfer-Encoding: base64 (yes)\n"), "in 'q3.zip' in the file"),
+    "cte-space-before-colon": (mime_part(b"Content-Transfer-Encoding : base64\n"), "compressed with LZMA"),
+    "cte-folded": (mime_part(b"Content-Transfer-Encoding:\n base64\n"), "in 'q3.zip' in the file"),
     "forwarded-eml": (eml({"fw.eml": eml({"q3.zip": LZMA_ZIP})}), "in 'q3.zip' in 'fw.eml' in the file"),
     "pdf-flate-lzma-zip": (pdf_with(LZMA_ZIP), "in the PDF stream at byte"),
     "pdf-flate-bzip2": (pdf_with(TWO_STREAMS), "holds more than one bzip2 stream"),

@@ -4,7 +4,9 @@ documents (round 32, measured with the real clamd the tests run):
 - an e-mail (``.eml``, an mbox message, a MIME file with no From line first): clamd decodes its base64 and
   quoted-printable parts and scans them, within its own limits, as files of their own; so a zip with an
   LZMA member, a bzip2 file with a second stream or a zip bomb, attached in base64, came back OK and the
-  .eml was stored "clean";
+  .eml was stored "clean". clamd decodes a part's base64 body whatever its ``Content-Transfer-Encoding``
+  says (missing, doubled, folded, commented), so every block of base64 lines in a mail is decoded here, not
+  only the parts Python's parser calls base64;
 - a PDF: clamd inflates its ``FlateDecode`` streams (an embedded file, a content stream), after
   ``ASCIIHexDecode`` / ``ASCII85Decode`` when they come first, and scans what comes out; a 150 KB PDF with a
   stream inflating to 150 MB (EICAR at the end) came back OK;
@@ -32,9 +34,11 @@ from collections.abc import Callable, Iterator
 from resources.evidence.container_readers import READ, Refused, _Budget, _Counted, _inside
 
 HEADER = re.compile(rb"[\x21-\x39\x3b-\x7e]{1,76}:")
-MIME_ENCODED = re.compile(rb"^content-transfer-encoding:[ \t]*\"?(base64|quoted-printable|x-uu|uu)",
-                          re.I | re.M)
-ENCODED = ("base64", "quoted-printable", "x-uuencode", "uuencode", "x-uue", "uue")
+MIME_ENCODED = re.compile(rb"^content-transfer-encoding[ \t]*:[ \t]*\"?(quoted-printable|x-uu|uu)", re.I | re.M)
+BASE64_BLOCK = re.compile(rb"(?:^[A-Za-z0-9+/]{16,}={0,2}[ \t]*\r?\n)+(?:^[A-Za-z0-9+/]+={0,2}[ \t]*(?:\r?\n|$))?",
+                          re.M)  # lines of base64, as a mail part's body is written
+FILENAME = re.compile(rb'\b(?:file)?name\*?=[ \t]*"?([^";\r\n]{1,200})', re.I)  # the part's, before its body
+ENCODED = ("quoted-printable", "uuencode", "x-uue", "uue")  # base64: by its blocks (``BASE64_BLOCK``)
 DATA_URI = re.compile(rb"data:[\w.+/-]{0,100}(?:;[\w.+=-]{1,100}){0,4};base64,([A-Za-z0-9+/=\s]{16,})", re.I)
 STREAM = re.compile(rb"stream\r?\n")
 FILTER = re.compile(rb"/Filter\s*(\[[^\]]{0,400}\]|/[A-Za-z0-9]+)")
@@ -75,7 +79,17 @@ def walk(data, what: str, where: str, depth: int, budget: _Budget, max_depth: in
 
 
 def _mail_parts(data, where: str) -> Iterator[tuple[str, io.RawIOBase]]:
-    if MIME_ENCODED.search(data) is None:  # nothing encoded: the parts are the file's own bytes
+    """What clamd decodes from a mail: every block of base64 lines, whatever the part around it says (clamd decodes
+    one with no ``Content-Transfer-Encoding``, or a doubled, folded, quoted, commented or misspelt one), and the
+    parts that say quoted-printable or uuencode."""
+    for found in BASE64_BLOCK.finditer(data):
+        decoded = binascii.a2b_base64(re.sub(rb"\s+", b"", found.group(0)) + b"==")
+        if decoded:
+            named = list(FILENAME.finditer(bytes(data[max(0, found.start() - 1024):found.start()])))
+            name = named[-1].group(1).decode("utf-8", "replace") if named else None
+            yield (_inside(name, where) if name else f"the base64 block at byte {found.start()} of {where}",
+                   io.BytesIO(decoded))
+    if MIME_ENCODED.search(data) is None:
         return
     raw = bytes(data).lstrip(b"\r\n\t ")
     if raw.startswith(b"From "):
@@ -83,14 +97,14 @@ def _mail_parts(data, where: str) -> Iterator[tuple[str, io.RawIOBase]]:
     message = email.message_from_bytes(raw, policy=email.policy.compat32)
     n = 0
     for part in message.walk():
-        if part.is_multipart() or str(part.get("Content-Transfer-Encoding", "")).strip().lower() not in ENCODED:
+        encodings = " ".join(str(v) for v in part.get_all("Content-Transfer-Encoding") or []).lower()
+        if part.is_multipart() or not any(name in encodings for name in ENCODED):
             continue
         payload = part.get_payload(decode=True)
-        if not isinstance(payload, bytes) or not payload:
-            continue
-        n += 1
-        name = part.get_filename() or f"part {n} ({part.get_content_type()})"
-        yield _inside(str(name), where), io.BytesIO(payload)
+        if isinstance(payload, bytes) and payload:
+            n += 1
+            name = part.get_filename() or f"part {n} ({part.get_content_type()})"
+            yield _inside(str(name), where), io.BytesIO(payload)
 
 
 def _data_uris(data, where: str) -> Iterator[tuple[str, io.RawIOBase]]:
