@@ -6,7 +6,8 @@ twice. Route: the ``run_failure`` row of the notification_routing seed for PROJE
 the seed file: the sensor never opens the warehouse, which a running job may hold). Slack failing
 or revoked: the same message by e-mail. An e-mail the relay refuses for good (a 5xx, no valid address:
 :class:`resources.email.EmailRejected` / ``EmailAddressError``) is not retried: the run is tagged
-``projectx/failure_alert=failed`` with the reason in ``projectx/failure_alert_error``.
+``projectx/failure_alert=failed`` with the reason in ``projectx/failure_alert_error``, unless Slack failed
+for now only (a 5xx, a timeout): then it stays pending and the retry sensor tries Slack again.
 """
 
 from __future__ import annotations
@@ -119,6 +120,10 @@ def announce(msg: Message, correlation_id: str, notifications: NotificationsReso
         log.warning("run failure e-mail sent, but the relay refused %s; not resent (fix the route): %s",
                     ", ".join(exc.refused)[:300], mask_log_text(str(exc))[:300])
         return "email (some recipients refused)"
+    except (EmailRejected, EmailAddressError) as exc:  # nobody got it: while Slack failed for now, tried again
+        if slack_may_answer:  # (pending, the retry sensor's next tick), not given up on for good
+            raise EmailDeliveryError(f"run failure not delivered ({reason}); e-mail refused for good: {exc}") from None
+        raise
     return "email"
 
 

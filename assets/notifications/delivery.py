@@ -42,6 +42,7 @@ DEVELOPER = "developer"  # the local environment's Developer DM (PROJECTX_DEVELO
 # to just those every RETRY_AFTER (10 minutes, spec 2.5) until they take it; after the last, the ledger
 # row is done and its error names who never got it.
 EMAIL_RESEND_ATTEMPTS = 6
+EARLIER, KEPT_ERROR = "; earlier: ", 600  # a resend's ledger error keeps the first refusal after this (chars)
 # Slack's refusals of a message's size or layout: posted again shortened, with the record's link (see _post)
 TOO_BIG = frozenset({"msg_too_long", "msg_blocks_too_long", "invalid_blocks"})
 
@@ -119,6 +120,7 @@ class Deliverer:
                 _resend_to=done.get("resend_to") if done and done["status"] in ("sending", "retrying") else None,
                 # set once a send reached someone: a resend's failure then leaves it sent to those
                 _message_id=done.get("message_id") if done and done["status"] in ("sending", "retrying") else None,
+                _earlier_error=done.get("error") if done and done.get("resend_to") else None,  # who was refused
                 _first_attempt=(done or {}).get("first_attempt_at"),  # a crashed post cannot be older
                 _attempt=int((done or {}).get("attempts") or 0) + 1))
         plans = []
@@ -166,6 +168,9 @@ class Deliverer:
             if resume:  # a follow-up is looked for in its thread, where it was posted
                 found = self.slack.find_posted(channel, msg.delivery_key, oldest=_first_attempt(msg),
                                                thread_ts=thread["slack_ts"] if thread else None)
+                if not found and thread is not None:  # meant to start the thread (its post failed unsure, then
+                    # another message became the thread): it went top-level, not under the thread known now
+                    found = self.slack.find_posted(channel, msg.delivery_key, oldest=_first_attempt(msg))
                 if found:
                     if thread is None:  # it may be the thread's first message: its follow-ups go under it
                         ledger.remember_thread(self.conn, msg.thread_key, found["channel"], found["ts"])
@@ -239,13 +244,7 @@ class Deliverer:
             self.report.errors.extend(bad)
             reason = "; ".join([*([reason] if reason else []), *bad])
         if not to and slack_may_answer and msg.first.get("_attempt", 1) < EMAIL_RESEND_ATTEMPTS:
-            why = "; ".join([*([reason] if reason else []), "no e-mail recipient to fall back on: Slack is tried "
-                             "again in 10 minutes"])
-            self.report.counts["retried"] += 1
-            self.report.errors.append(why)
-            ledger.mark_done(self.conn, msg.delivery_key, "retrying", error=why,
-                             next_attempt_at=ledger.now() + RETRY_AFTER)
-            return "retrying", {"error": why}
+            return self._wait_for_slack(msg, reason, "no e-mail recipient to fall back on")
         if not to:  # nowhere to deliver it: a dead letter (counted and alerted), kept with the reason and the fix
             why = "; ".join([*([reason] if reason else []), _no_recipient_fix(msg)])
             ledger.mark_done(self.conn, msg.delivery_key, "failed", error=why)
@@ -255,7 +254,7 @@ class Deliverer:
         delivered = msg.first.get("_message_id")  # the message reached some recipients already
         if self.email is None:
             why = "SMTP is not configured (set SMTP_HOST)"
-            ledger.mark_done(self.conn, msg.delivery_key, "retrying", error=f"{reason or ''} {why}".strip(),
+            ledger.mark_done(self.conn, msg.delivery_key, "retrying", error=_kept(msg, f"{reason or ''} {why}".strip()),
                              next_attempt_at=ledger.now() + RETRY_AFTER, attempted=False, message_id=delivered,
                              resend_to="; ".join(to) if resend else None)
             self._email_failed(resent=True)
@@ -265,7 +264,7 @@ class Deliverer:
             message_id = self.email.send(to, msg.subject, text, page, msg.delivery_key)
         except EmailPartlyRefused as exc:  # sent to the others: only the deferred ones get a resend
             self.report.errors.append(str(exc))
-            error = "; ".join([*([reason] if reason else []), str(exc)])
+            error = _kept(msg, "; ".join([*([reason] if reason else []), str(exc)]))
             detail = {"recipients": len(to) - len(exc.refused), "refused": exc.refused}
             resent = bool(exc.temporary) and msg.first.get("_attempt", 1) < EMAIL_RESEND_ATTEMPTS
             self._email_failed(resent)
@@ -279,33 +278,44 @@ class Deliverer:
         # no recipient the relay can take (no SMTPUTF8), or a 5xx the relay would answer again: a dead letter, with
         # why and the fix (EmailRejected: refused for good, RFC 5321 4.2.1; a 4xx is retried below)
         except (EmailAddressError, EmailRejected) as exc:
+            if slack_may_answer and not delivered and msg.first.get("_attempt", 1) < EMAIL_RESEND_ATTEMPTS:
+                return self._wait_for_slack(msg, reason, f"{exc}; no e-mail recipient took it")  # nobody has it
             why = "; ".join([*([reason] if reason else []), str(exc)])
             self._email_failed(resent=False)  # alerted like any failed e-mail, as failed for good
             self.report.errors.append(why)
             status = ok_status if resend and delivered else "failed"  # a resend: the others have it already
-            ledger.mark_done(self.conn, msg.delivery_key, status, error=why, message_id=delivered)
+            ledger.mark_done(self.conn, msg.delivery_key, status, error=_kept(msg, why), message_id=delivered)
             return status, {"error": why}
         except EmailDeliveryError as exc:
             self._email_failed(resent=msg.first.get("_attempt", 1) < EMAIL_RESEND_ATTEMPTS)
             self.report.errors.append(str(exc))
             if resend and delivered and msg.first.get("_attempt", 1) >= EMAIL_RESEND_ATTEMPTS:  # the others have it
                 why = f"{exc}; not resent to {', '.join(to)} after {EMAIL_RESEND_ATTEMPTS} attempts"
-                ledger.mark_done(self.conn, msg.delivery_key, ok_status, error=why, message_id=delivered)
+                ledger.mark_done(self.conn, msg.delivery_key, ok_status, error=_kept(msg, why), message_id=delivered)
                 return ok_status, {"error": why}
             if msg.first.get("_attempt", 1) >= EMAIL_RESEND_ATTEMPTS:  # spec 2.5: at most 6 attempts, then kept
                 why = (f"{exc}; gave up after {EMAIL_RESEND_ATTEMPTS} attempts: fix the address or the relay, "
                        "then `python -m cli notifications resend --key KEY` sends it again")
-                ledger.mark_done(self.conn, msg.delivery_key, "failed", error=why)
+                ledger.mark_done(self.conn, msg.delivery_key, "failed", error=_kept(msg, why))
                 return "failed", {"error": why}
             self.report.counts["retried"] += 1
             # deferred ones only when the relay refused the others for good (EmailDeferred): never asked again
             again = exc.temporary if isinstance(exc, EmailDeferred) else to if resend else None
-            ledger.mark_done(self.conn, msg.delivery_key, "retrying", error=str(exc), message_id=delivered,
+            ledger.mark_done(self.conn, msg.delivery_key, "retrying", error=_kept(msg, str(exc)), message_id=delivered,
                              next_attempt_at=ledger.now() + RETRY_AFTER, resend_to="; ".join(again) if again else None)
             return "retrying", {"error": str(exc)}
-        ledger.mark_done(self.conn, msg.delivery_key, ok_status, message_id=message_id, error=reason)
+        ledger.mark_done(self.conn, msg.delivery_key, ok_status, message_id=message_id, error=_kept(msg, reason))
         return ok_status, {"recipients": len(to), **({"slack_error": reason} if reason else {}),
                            **({"resent_to": to} if resend else {})}
+
+    def _wait_for_slack(self, msg: Message, reason: str | None, why: str) -> tuple[str, dict]:
+        """Slack failed for now only and no e-mail reached anyone: Slack is tried again in RETRY_AFTER (the
+        message is resumed: looked for in Slack first), within the attempt cap; not a dead letter yet."""
+        why = "; ".join([*([reason] if reason else []), f"{why}: Slack is tried again in 10 minutes"])
+        self.report.counts["retried"] += 1
+        self.report.errors.append(why)
+        ledger.mark_done(self.conn, msg.delivery_key, "retrying", error=why, next_attempt_at=ledger.now() + RETRY_AFTER)
+        return "retrying", {"error": why}
 
     def _email_failed(self, resent: bool) -> None:
         """Count a failed e-mail: ``email_failures`` all of them, split into ``email_resending`` (a resend is
@@ -370,6 +380,16 @@ def _first_attempt(msg: Message) -> float | None:
     """When the ledger first recorded an attempt of this message (epoch seconds): a post it made is newer."""
     stamps = [r["_first_attempt"] for r in msg.rows if r.get("_first_attempt")]
     return min(stamps).replace(tzinfo=UTC).timestamp() if stamps else None
+
+
+def _kept(msg: Message, error: str | None) -> str | None:
+    """``error`` for a resend's ledger row, with the first refusal kept after it (bounded): it names the addresses
+    refused for good, never asked again, which a resend's outcome alone would no longer name."""
+    earlier = str(msg.first.get("_earlier_error") or "")
+    if not earlier:
+        return error
+    earlier = earlier.split(EARLIER, 1)[-1][:KEPT_ERROR]  # the first refusal only, not each resend's reason again
+    return f"{error or 'resent'}{EARLIER}{earlier}"
 
 
 def _split(value: str | None) -> list[str]:
