@@ -81,6 +81,22 @@ def test_slack_down_for_now_and_every_address_refused_for_good_waits_for_slack(s
     assert len(slack.messages("alerts-servicenow")) == 1 and smtp.messages() == []
 
 
+def test_slack_down_and_every_address_refused_at_the_last_attempt_is_a_dead_letter(sandboxes):
+    slack, smtp = sandboxes
+    slack.faults.set(rate_5xx=1.0, status_5xx=503)
+    smtp.faults.set(reject_recipients=["*@projectx.io"])
+    rows = [_alert("rj:2", fallback_email="gone@projectx.io")]
+    _deliver(rows, max_attempts=2)
+    with WarehouseResource.from_env().connect() as conn:  # five tries made: the next is the last
+        conn.execute("update notifications.delivery_ledger set attempts = 5")
+        conn.raw.commit()
+    _ten_minutes_later()
+    report = _deliver(rows, max_attempts=2)
+    [row] = ledger()
+    assert row["status"] == "failed" and "550" in row["error"] and report.counts["email_dead_letters"] == 1, row
+    assert slack.messages() == [] and smtp.messages() == []
+
+
 def test_a_run_failure_refused_by_the_relay_while_slack_fails_for_now_stays_pending(sandboxes, monkeypatch):
     import sensors.run_failure as rf
     from tests.test_round32_email_run_failure import _fail_once
