@@ -96,6 +96,7 @@ class OneTrustAttestationWriter:
         # attestations of one control look it up and create it once; the library is read once.
         self._impl_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
         self._library_lock = threading.Lock()
+        self._answers: dict[str, Any] = {}  # internal id -> the evidence its upsert's answer showed, until accepted
         self.echoes = EchoRecord()  # what OneTrust showed of the evidence we sent, kept across runs
         self.echo = EvidenceEcho(self.echoes)  # what desired() sent, to compare a read-back on what OneTrust shows
         self.uploads = AttachmentRecord()  # our uploads, kept across runs (a listing may show no hashes [unc])
@@ -225,21 +226,29 @@ class OneTrustAttestationWriter:
         # (an HTML page, a body without its id) is read back by externalId rather than failing the run.
         # An update is found only when the attestation shows what was sent: it existed before the write, so
         # finding it proves nothing else (a proxy answering 200 {} never passed the write on).
-        find = (lambda: self._by_external_id(self.path, internal_id)) if operation == "create" else \
+        look_up = (lambda: self._by_external_id(self.path, internal_id)) if operation == "create" else \
             (lambda: self._by_external_id(self.path, internal_id, body))
+
+        def find() -> str | None:  # the answer parsed was not taken (another record's, unreadable): nothing kept
+            self._answers.pop(internal_id, None)
+            return look_up()
+        self._answers.pop(internal_id, None)
         found = writes.once(self.session, "POST", self.path, json=body,
                             parse=lambda r: self._answered(r, body, internal_id),
                             find=find, what="attestation's id", verify=lambda found_id: self.client.request(
                                 "GET", f"{self.path}/{found_id}").get("externalId") == internal_id,
                             operation=operation, object_id=str(vendor_id or internal_id), internal_id=internal_id,
                             idempotent=True)  # an upsert by externalId: sent again after no answer, never twice made
+        if internal_id in self._answers:  # the answer taken (past the holder and verify checks): what it shows is kept
+            self.echo.stored(internal_id, self._answers.pop(internal_id))
         return found, internal_id
 
     def _answered(self, response: Any, body: dict[str, Any], internal_id: str) -> str:
         """The attestation's id from the upsert's answer; what the record it answers shows of the evidence sent is
-        kept (:class:`EvidenceEcho`): a read-back showing the same holds what was sent."""
+        kept (:class:`EvidenceEcho`) once the answer is taken for ours (:meth:`apply`, after the holder and verify
+        checks; was: here, so a gateway replaying another attestation's answer kept that one's evidence for ours)."""
         found = _record_id(response, internal_id)
-        self.echo.stored(internal_id, response.json().get("evidence"))
+        self._answers[internal_id] = response.json().get("evidence")
         return found
 
     def _by_external_id(self, path: str, external_id: str, sent: dict[str, Any] | None = None) -> str | None:

@@ -207,7 +207,10 @@ class EvidenceEcho:
                                                                                              form(listed)):
             return sent  # what OneTrust showed after our last write of this very list: nobody changed it since
         shown, omitted = as_sent_if_echoed(listed, sent, self.echoed)
-        if sent is not None and comparable(shown) == comparable(sent):  # held: kept, so it holds on later runs
+        # Held, kept so it holds on later runs, only when nothing was assumed: a read-back judged to hold the list
+        # because it leaves out a part no read-back has shown yet is a guess [unc], checked again on each read
+        # (kept, it held for ever: once another read-back showed that part, the ids were still never sent).
+        if sent is not None and not omitted and comparable(shown) == comparable(sent):
             self._remember(attestation_id, sent, listed)
         if omitted:
             if not self.unechoed:
