@@ -10,7 +10,9 @@ the file): duplicates, run after run.
 ``reverse_sync.onetrust_attachments`` is the persistent record of our uploads: one row per (attestation, sha256)
 with the file's name and size, written (committed) *before* the upload is sent, and OneTrust's attachment id once
 it answers. An entry listed without a hash is ours when its id is a recorded attachment id, or, for an upload
-whose answer never came, when its name and size are the recorded ones. Nothing else is taken for ours: an
+whose answer never came, when its name and size are the recorded ones (an entry whose id no row records, made
+no earlier than the upload was sent where the listing says when, each entry and row matched once; the entry's id
+is then recorded as the answer's). Nothing else is taken for ours: an
 attachment removed at OneTrust leaves the listing and its file is attached again. The record holds no path of the
 worker, only the file name OneTrust is sent anyway.
 
@@ -19,9 +21,13 @@ worker, only the file name OneTrust is sent anyway.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from assets.reverse_sync import state
+
+# How far OneTrust's clock may lag ours when its listing's createdDate is compared with an upload's sent_at [unc].
+CLOCK_SKEW = timedelta(minutes=5)
 
 TABLE = f"{state.SCHEMA}.onetrust_attachments"
 DDL = (
@@ -100,15 +106,22 @@ class AttachmentRecord:
     def _rows(self, attestation_id: str) -> list[dict[str, Any]]:
         if self.writes is None:
             return []
-        with self.writes.lock:
-            return self.writes.conn.query(f"select sha256, file_name, size, attachment_id from {TABLE} "
+        with self.writes.committed():  # a read, as its own unit: PostgreSQL keeps no transaction open after it
+            return self.writes.conn.query(f"select sha256, file_name, size, attachment_id, sent_at from {TABLE} "
                                           "where attestation_id = %s", (attestation_id,))
 
     def held(self, attestation_id: str, listed: list[Any]) -> set[str]:
         """The sha256 of the files the listed attachments are: each one's own hash, else (none listed) the one we
-        recorded for its attachment id, or for its name and size while our upload of it is unanswered."""
+        recorded for its attachment id, or for its name and size while our upload of it is unanswered.
+
+        A name-and-size match is taken only for an entry whose id no row of ours records (an attachment answered
+        to another upload, even of an older file of that name, is that upload's), for one row per entry and one
+        entry per row, and, where the listing shows when the entry was made, only if made after the upload was
+        sent (less :data:`CLOCK_SKEW`): an older attachment of that name and size (uploaded before this record
+        was kept) is not the changed file whose upload failed (was: believed uploaded, and never sent again)."""
         out: set[str] = set()
-        rows = None
+        rows: list[dict[str, Any]] | None = None
+        claimed: set[str] = set()  # sha256 of the unanswered rows an entry was taken for
         for entry in listed:
             if not isinstance(entry, dict):
                 continue
@@ -116,12 +129,33 @@ class AttachmentRecord:
                 out.add(str(entry["sha256"]))
                 continue
             rows = self._rows(attestation_id) if rows is None else rows
-            ident, name, size = entry.get("id"), entry.get("fileName"), entry.get("size")
-            match = [r for r in rows if ident is not None and r["attachment_id"] == str(ident)] or \
-                [r for r in rows if r["file_name"] == name and _int(size) == r["size"]
-                 and (r["attachment_id"] is None or ident is None)]
-            out.update(str(r["sha256"]) for r in match[:1])
+            ident, name, size = entry.get("id"), entry.get("fileName"), _int(entry.get("size"))
+            ident = None if ident in (None, "") else str(ident)
+            by_id = [r for r in rows if ident is not None and r["attachment_id"] == ident]
+            if by_id:
+                out.add(str(by_id[0]["sha256"]))
+                continue
+            if size is None or (ident is not None and self._recorded(ident)):
+                continue  # an id recorded for another attestation's upload is that upload's
+            made = _time(entry.get("createdDate"))
+            match = [r for r in rows if r["attachment_id"] is None and str(r["sha256"]) not in claimed
+                     and r["file_name"] == name and r["size"] == size
+                     and (made is None or _naive(r["sent_at"]) is None or made >= _naive(r["sent_at"]) - CLOCK_SKEW)]
+            if match:
+                claimed.add(str(match[0]["sha256"]))
+                out.add(str(match[0]["sha256"]))
+                if ident is not None:  # the answer never came: its id is this one, matched by id from now on
+                    self.answered(attestation_id, str(match[0]["sha256"]), ident)
+                    match[0]["attachment_id"] = ident
         return out
+
+    def _recorded(self, attachment_id: str) -> bool:
+        """Whether any row of the record (any attestation) holds this attachment id."""
+        if self.writes is None:
+            return False
+        with self.writes.committed():
+            return self.writes.conn.scalar(f"select count(*) from {TABLE} where attachment_id = %s",
+                                           (attachment_id,)) != 0
 
     def sending(self, attestation_id: str, sha256: str, file_name: str, size: int) -> None:
         """Recorded (committed) before the upload leaves: a lost answer or a kill after it is seen by the next run."""
@@ -153,4 +187,31 @@ def answered_id(response: Any) -> str | None:
 
 
 def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    """A listed size as an integer: 10, 10.0 and "10" alike (a tenant or gateway may show any of them [unc])."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def _time(value: Any) -> datetime | None:
+    """When a listed attachment was made (``createdDate``, ISO 8601), as naive UTC; None when not shown or not read."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return _naive(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    except ValueError:
+        return None
+
+
+def _naive(value: Any) -> datetime | None:
+    if isinstance(value, str):
+        return _time(value)
+    if not isinstance(value, datetime):
+        return None
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo is not None else value
