@@ -224,7 +224,7 @@ class JiraClient:
     def paged_values(self, path: str, key: str = "values", page_size: int = 50,
                      **params: Any) -> Iterator[list[dict[str, Any]]]:
         """``startAt``/``maxResults`` pages of the older list endpoints (``isLast`` or ``total`` ends them)."""
-        start, seen = 0, set()
+        start, seen, stale = 0, set(), 0
         while True:
             data = self.get(path, startAt=start, maxResults=page_size, **params)
             values = data.get(key) if isinstance(data, dict) else None
@@ -237,15 +237,19 @@ class JiraClient:
             # Only items already listed: the page before again, or any earlier one (a proxy dropping startAt
             # in front of two nodes that answer differently alternated two pages, which the check against the
             # page just before never caught: the read went on for ever).
+            # One such page is a listing that grew while it was read (a project created mid-read shifts the last
+            # item onto the next page): its items are not given twice. Two in a row are a loop.
             marks = {_item_mark(v) for v in values}
-            if values and start and marks <= seen:
+            stale = stale + 1 if values and start and marks <= seen else 0
+            if stale >= 2:
                 raise RepeatedPage(
                     f"Jira: GET {path} answered startAt={start} with the same page again (its startAt "
                     "ignored, and no total or isLast to end on): stopped instead of paging for ever; check "
                     "the site (or a proxy) passes startAt through")
+            fresh = values if not stale else []
             seen |= marks
-            if values:
-                yield values
+            if fresh:
+                yield fresh
             start += len(values)
             total = data.get("total")
             total = total if isinstance(total, int) and not isinstance(total, bool) else None  # "many": unknown

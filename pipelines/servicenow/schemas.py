@@ -28,6 +28,10 @@ OPTIONAL_DATETIME = r"^([0-9]{4}-[0-9]{2}-[0-9]{2}( [0-9]{2}:[0-9]{2}:[0-9]{2})?
 # At most 9 digits: staging casts to INTEGER (``sn_int``) and reads a longer number, or a lone ``-``, as NULL:
 # a ``reassignment_count`` of 25 digits loaded and became a silent null.
 OPTIONAL_INTEGER = r"^(-?[0-9]{1,9})?$"
+# Columns staging casts to BIGINT (``safe_bigint``, 18 digits): an attachment's size (1 GiB, ServiceNow's default
+# largest attachment, is 10 digits; a 9-digit limit quarantined every attachment over 954 MiB).
+BIGINTS = ("size_bytes",)
+OPTIONAL_BIGINT = r"^(-?[0-9]{1,18})?$"
 OPTIONAL_BOOLEAN = r"^(true|false)?$"
 
 
@@ -52,7 +56,8 @@ def _column(name: str, spec: TableSpec) -> pa.Column:
     if name in spec.datetimes:
         return pa.Column(str, [pa.Check.str_matches(OPTIONAL_DATETIME), REAL_DATETIME], nullable=True)
     if name in spec.integers:
-        return pa.Column(str, pa.Check.str_matches(OPTIONAL_INTEGER), nullable=True)
+        pattern = OPTIONAL_BIGINT if name in BIGINTS else OPTIONAL_INTEGER
+        return pa.Column(str, pa.Check.str_matches(pattern), nullable=True)
     if name in spec.booleans:
         return pa.Column(str, pa.Check.str_matches(OPTIONAL_BOOLEAN), nullable=True)
     return pa.Column(str, nullable=True)
