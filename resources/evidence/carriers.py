@@ -34,15 +34,14 @@ from collections.abc import Callable, Iterator
 from resources.evidence.container_readers import READ, Refused, _Budget, _Counted, _inside
 
 HEADER = re.compile(rb"[\x21-\x39\x3b-\x7e]{1,76}:")
-MIME_ENCODED = re.compile(rb"^content-transfer-encoding[ \t]*:[ \t]*\"?(quoted-printable|x-uu|uu)", re.I | re.M)
+MIME_ENCODED = re.compile(rb"^content-transfer-encoding[ \t]*:[ \t]*\"?(quoted-printable|x-uu|uu|base64)", re.I | re.M)
 BASE64_BLOCK = re.compile(rb"(?:^[A-Za-z0-9+/]{16,}={0,2}[ \t]*\r?\n)+(?:^[A-Za-z0-9+/]+={0,2}[ \t]*(?:\r?\n|$))?",
                           re.M)  # lines of base64, as a mail part's body is written
 FILENAME = re.compile(rb'\b(?:file)?name\*?=[ \t]*"?([^";\r\n]{1,200})', re.I)  # the part's, before its body
-ENCODED = ("quoted-printable", "uuencode", "x-uue", "uue")  # base64: by its blocks (``BASE64_BLOCK``)
+ENCODED = ("quoted-printable", "uuencode", "x-uue", "uue", "base64")  # base64 also by its blocks (``BASE64_BLOCK``)
 DATA_URI = re.compile(rb"data:[\w.+/-]{0,100}(?:;[\w.+=-]{1,100}){0,4};base64,([A-Za-z0-9+/=\s]{16,})", re.I)
 STREAM = re.compile(rb"stream\r?\n")
 FILTER = re.compile(rb"/Filter\s*(\[[^\]]{0,400}\]|/[A-Za-z0-9]+)")
-DICT_BACK = 4096  # how far before ``stream`` its dictionary is looked for
 NAMES = {b"FlateDecode": "flate", b"Fl": "flate", b"ASCIIHexDecode": "hex", b"AHx": "hex",
          b"ASCII85Decode": "a85", b"A85": "a85"}
 
@@ -67,7 +66,7 @@ def walk(data, what: str, where: str, depth: int, budget: _Budget, max_depth: in
          walker: Walk) -> None:
     """Walk what ``data`` (bytes or an mmap, a ``what`` as ``kind`` says) carries encoded, each part with
     ``walker`` (``containers._walk``) at ``depth + 1``."""
-    parts = _pdf_streams(data, where) if what == "pdf" else _data_uris(data, where)
+    parts = _pdf_streams(data, where, budget) if what == "pdf" else _data_uris(data, where)
     if what == "mail":
         parts = itertools.chain(_mail_parts(data, where), parts)
     for part_where, stream in parts:
@@ -81,10 +80,16 @@ def walk(data, what: str, where: str, depth: int, budget: _Budget, max_depth: in
 def _mail_parts(data, where: str) -> Iterator[tuple[str, io.RawIOBase]]:
     """What clamd decodes from a mail: every block of base64 lines, whatever the part around it says (clamd decodes
     one with no ``Content-Transfer-Encoding``, or a doubled, folded, quoted, commented or misspelt one), and the
-    parts that say quoted-printable or uuencode."""
+    parts that say quoted-printable, uuencode or base64 (lines too short for a block: not walked twice)."""
+    seen: set[int] = set()
     for found in BASE64_BLOCK.finditer(data):
-        decoded = binascii.a2b_base64(re.sub(rb"\s+", b"", found.group(0)) + b"==")
+        text = re.sub(rb"\s+", b"", found.group(0)).rstrip(b"=")
+        try:  # a dangling character (4k+1 of them: a note's line, not base64) is dropped, as a decoder does
+            decoded = binascii.a2b_base64(text[:len(text) - (len(text) % 4 == 1)] + b"==")
+        except binascii.Error:
+            continue
         if decoded:
+            seen.add(hash(decoded))
             named = list(FILENAME.finditer(bytes(data[max(0, found.start() - 1024):found.start()])))
             name = named[-1].group(1).decode("utf-8", "replace") if named else None
             yield (_inside(name, where) if name else f"the base64 block at byte {found.start()} of {where}",
@@ -103,6 +108,8 @@ def _mail_parts(data, where: str) -> Iterator[tuple[str, io.RawIOBase]]:
         payload = part.get_payload(decode=True)
         if isinstance(payload, bytes) and payload:
             n += 1
+            if hash(payload) in seen:  # a base64 part its blocks already gave (lines of 16 or more)
+                continue
             name = part.get_filename() or f"part {n} ({part.get_content_type()})"
             yield _inside(str(name), where), io.BytesIO(payload)
 
@@ -118,12 +125,13 @@ def _data_uris(data, where: str) -> Iterator[tuple[str, io.RawIOBase]]:
         yield f"the data: URI at byte {match.start()} of {where}", io.BytesIO(decoded)
 
 
-def _pdf_streams(data, where: str) -> Iterator[tuple[str, io.RawIOBase]]:
+def _pdf_streams(data, where: str, budget: _Budget) -> Iterator[tuple[str, io.RawIOBase]]:
+    last = 0  # the end of the ``stream`` keyword before: a dictionary is looked for after it, each byte once
     for match in STREAM.finditer(data):
-        at = match.start()
+        at, since, last = match.start(), last, match.end()
         if data[max(0, at - 3):at] == b"end":  # endstream
             continue
-        before = bytes(data[max(0, at - DICT_BACK):at])
+        before = bytes(data[since:at])
         obj = before.rfind(b" obj")
         if obj < 0 or before.rfind(b"endstream") > obj:  # not a stream object's dictionary: text that says so
             continue
@@ -133,12 +141,13 @@ def _pdf_streams(data, where: str) -> Iterator[tuple[str, io.RawIOBase]]:
         chain = [NAMES.get(name) for name in re.findall(rb"/([A-Za-z0-9]+)", found.group(1))]
         if "flate" not in chain:
             continue
-        stream = _decoded(data, match.end(), chain[:chain.index("flate") + 1])
+        part = f"the PDF stream at byte {at} of {where}"
+        stream = _decoded(data, match.end(), chain[:chain.index("flate") + 1], part, budget)
         if stream is not None:
-            yield f"the PDF stream at byte {at} of {where}", stream
+            yield part, stream
 
 
-def _decoded(data, start: int, chain: list[str | None]) -> io.RawIOBase | None:
+def _decoded(data, start: int, chain: list[str | None], where: str, budget: _Budget) -> io.RawIOBase | None:
     """The stream at ``start`` through its filters up to FlateDecode (a text filter first held whole, up to
     its end marker; None when the chain holds a filter clamd would have to undo first and we cannot)."""
     source: bytes | memoryview
@@ -146,8 +155,14 @@ def _decoded(data, start: int, chain: list[str | None]) -> io.RawIOBase | None:
         return _Inflated(data, start)
     if len(chain) != 2 or chain[0] not in ("hex", "a85"):
         return None
-    end = data.find(b">" if chain[0] == "hex" else b"~>", start)
-    text = bytes(data[start:end if end >= 0 else len(data)])
+    # up to the stream's ``endstream`` (or what the budget leaves), every byte read counted against the budget:
+    # a file of many such streams with no end marker costs no more than the scan budget
+    stop = data.find(b"endstream", start, start + max(0, budget.left()) + 9)
+    stop = stop if stop >= 0 else min(len(data), start + max(0, budget.left()) + 1)
+    end = data.find(b">" if chain[0] == "hex" else b"~>", start, stop)
+    end = end if end >= 0 else stop
+    budget.count(end - start, where)
+    text = bytes(memoryview(data)[start:end])
     try:
         if chain[0] == "hex":
             text = re.sub(rb"[^0-9A-Fa-f]", b"", text)

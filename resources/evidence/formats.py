@@ -67,7 +67,8 @@ def unopened(content: bytes) -> str | None:
         if check(content):
             return name
     for at in (0x8001, 0x8801, 0x9001):  # a disc image's volume descriptors
-        if content[at:at + 5] in (b"CD001", b"BEA01", b"NSR02", b"NSR03"):
+        if (content[at:at + 5] in (b"CD001", b"BEA01", b"NSR02", b"NSR03") and content[at - 1] in (0, 1, 2, 3, 0xFF)
+                and content[at + 5:at + 6] == b"\x01"):  # with its descriptor type and version bytes
             return "ISO 9660 / UDF disc image"
     if len(content) >= 512 and content[-512:-508] == b"koly" and content[-508:-504] == b"\0\0\0\x04":
         return "DMG disk image"
