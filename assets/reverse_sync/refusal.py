@@ -74,6 +74,7 @@ class AccountRefusal:
         # scope -> [streak, signature, example]; a stop there defers that scope's records, not the others'
         self.scoped: dict[str, list[Any]] = {}
         self.scopes_written: set[str] = set()
+        self.account_stopped = False  # the account-wide stop deferred a record in this run
 
     @property
     def watching(self) -> bool:
@@ -127,6 +128,7 @@ class AccountRefusal:
     def stopped_for(self, scope: str | None) -> str | None:
         """Why a record of ``scope`` is not sent (the account's stop, or its scope's), or None."""
         if self.stopped:
+            self.account_stopped = True
             return self.reason()
         entry = self.scoped.get(scope) if scope is not None else None
         if entry is None or entry[0] < STREAK or scope in self.scopes_written:
@@ -152,11 +154,11 @@ class AccountRefusal:
                 "Not sent in this push; the next push sends it")
 
     def summary(self, deferred: int) -> str:
-        if self.stopped:
+        where = sorted(s for s, e in self.scoped.items() if e[0] >= STREAK and s not in self.scopes_written)
+        if self.account_stopped or not where:  # (a write in flight at the stop may have succeeded since)
             return (f"{self.vendor}: writes refused for the whole account ({STREAK} in a row, none succeeded: "
                     f"{self.example}); stopped sending, {deferred} records deferred. Fix: {self._fix()}")
-        where = sorted(s for s, e in self.scoped.items() if e[0] >= STREAK and s not in self.scopes_written)
-        example = self.scoped[where[0]][2] if where else ""
+        example = self.scoped[where[0]][2]
         return (f"{self.vendor}: writes refused in {', '.join(where)} ({STREAK} in a row there, none succeeded: "
                 f"{example}); stopped sending there, {deferred} records deferred. Fix: {self.fix}")
 
