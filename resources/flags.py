@@ -92,7 +92,7 @@ def _parse(value: Any, where: str) -> bool:
     raise ValueError(f"{where} is {shown}: set it to true or false")
 
 
-INTEGRATIONS = ("servicenow", "jira", "onetrust")  # the names a flag may carry (assets.health.inputs.CONNECTORS)
+INTEGRATIONS = ("servicenow", "jira", "onetrust")  # the names a flag may carry (the health page's connectors)
 BLOCK_KEYS = ("enabled", "pilot")
 _FILE_SHAPE = "each environment a block of `<integration>: {enabled: true|false}`"
 

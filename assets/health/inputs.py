@@ -20,12 +20,12 @@ from typing import Any
 from assets.health import measure
 from pipelines.common.warehouse_backup import damaged_duckdb
 from resources.environment import Environment
-from resources.flags import Flag, flag
+from resources.flags import INTEGRATIONS, Flag, flag
 from resources.warehouse import Connection
 
 log = logging.getLogger(__name__)
 
-CONNECTORS = ("servicenow", "jira", "onetrust")
+CONNECTORS = INTEGRATIONS  # the integrations a flag may name (resources.flags)
 # Readers other parts may register: "webhook" -> {connector: {"backlog": n, "dead": n}}; "notification" -> n.
 BACKLOG_READERS: dict[str, Callable[[], Any]] = {}
 # The receiver's inbox sources of no vendor connector, by the owner their signing secret is graded under

@@ -61,14 +61,19 @@ def destination_ids(table: str, id_column: str) -> set[str]:
 
     Used by reconciliation sweeps: ids stored here but absent at the vendor were deleted there.
     """
+    return {r[0] for r in destination_rows(table, id_column)}
+
+
+def destination_rows(table: str, *columns: str) -> list[tuple]:
+    """``columns`` of every row stored in this pipeline's dataset table; [] when the dataset, the table or a
+    column does not exist yet."""
     pipeline = dlt.current.pipeline()
     try:
         with pipeline.sql_client() as client:
             name = client.make_qualified_table_name(table)
-            rows = client.execute_sql(f"select {id_column} from {name}")
-    except Exception:  # table or dataset not created yet: nothing to reconcile
-        return set()
-    return {r[0] for r in rows or []}
+            return list(client.execute_sql(f"select {', '.join(columns)} from {name}") or [])
+    except Exception:  # table or dataset not created yet: nothing stored
+        return []
 
 
 def destination_has_rows(table: str) -> bool:

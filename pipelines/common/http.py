@@ -228,7 +228,7 @@ class VendorSession:
                         f"{self.vendor}: {where} answered {response.status_code} with a body that is not "
                         f"JSON on all {attempts} attempts ({_body_summary(response)}; {exc}). An HTML page "
                         f"means a login page, a proxy or a sleeping instance answers in place of the API: "
-                        f"check the {self.vendor} base URL ({_origin(self.base_url)}); a body cut off is a network "
+                        f"check the {self.vendor} base URL ({origin(self.base_url)}); a body cut off is a network "
                         "fault: retry the sync", response.status_code) from None
                 self.backoff(attempts, where, "body is not JSON")
 
@@ -347,7 +347,7 @@ class VendorSession:
         self.http.close()
 
 
-def _origin(url: str) -> str:
+def origin(url: str) -> str:
     """Scheme, host and port of ``url``: never a user, password or query a base URL might carry."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}"

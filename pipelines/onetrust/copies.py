@@ -46,16 +46,10 @@ def stored_instants(table: str, id_column: str) -> dict[str, str]:
     table or the column does not exist yet). A full pass loads a listed copy newer than it even when its stamp is
     older than the cursor window: a change stamped behind the cursor (a tenant clock set back, an import keeping
     old stamps [unc]) was taken for "unchanged" by every pass, the reconciling one included, for good."""
-    import dlt
+    from pipelines.common.deletions import destination_rows
 
-    try:
-        with dlt.current.pipeline().sql_client() as client:
-            name = client.make_qualified_table_name(table)
-            rows = client.execute_sql(f"select {id_column}, updated_at_utc from {name}")
-    except Exception:  # no dataset, table or column yet: the ids alone decide, as before
-        return {}
-    out: dict[str, str] = {}
-    for rid, stamp in rows or []:
+    out: dict[str, str] = {}  # no dataset, table or column yet: the ids alone decide, as before
+    for rid, stamp in destination_rows(table, id_column, "updated_at_utc"):
         if isinstance(rid, str) and isinstance(stamp, str):
             key = rid.lower()  # rows loaded before ids were lower-cased: the newest copy stands
             out[key] = max(out.get(key, stamp), stamp)

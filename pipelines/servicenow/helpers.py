@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import dlt
 import requests
 
-from pipelines.common.http import RetryPolicy, VendorError, VendorSession
+from pipelines.common.http import RetryPolicy, VendorError, VendorSession, origin
 from pipelines.servicenow import shapes
 from pipelines.servicenow.auth import ServiceNowOAuth
 from pipelines.servicenow.keyset import (
@@ -49,11 +49,6 @@ def vendor_clock(value: str) -> datetime | None:
         return at.astimezone(UTC).replace(tzinfo=None) if at.tzinfo else at
     except (TypeError, ValueError, IndexError, OverflowError):  # past year 9999 in UTC: no date either
         return None
-
-
-def _origin(parts: Any) -> str:
-    """Scheme and host of split URL ``parts``: never a user, password, path or query."""
-    return f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}"
 
 
 class ServiceNowClient:
@@ -277,7 +272,7 @@ class ServiceNowClient:
         if not self._warned_link:
             self._warned_link = True
             log.warning("ServiceNow: GET %s sent a next page link to another origin (%s); read from "
-                        "SERVICENOW_BASE_URL (%s) instead", path, _origin(parts), _origin(ours))
+                        "SERVICENOW_BASE_URL (%s) instead", path, origin(link), origin(self.session.base_url))
         prefix = ours.path.rstrip("/")
         where = parts.path if prefix and parts.path.startswith(prefix + "/") else prefix + "/" + parts.path.lstrip("/")
         return urlunsplit((ours.scheme, ours.netloc, where, parts.query, ""))
