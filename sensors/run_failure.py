@@ -7,7 +7,8 @@ the seed file: the sensor never opens the warehouse, which a running job may hol
 or revoked: the same message by e-mail. An e-mail the relay refuses for good (a 5xx, no valid address:
 :class:`resources.email.EmailRejected` / ``EmailAddressError``) is not retried: the run is tagged
 ``projectx/failure_alert=failed`` with the reason in ``projectx/failure_alert_error``, unless Slack failed
-for now only (a 5xx, a timeout): then it stays pending and the retry sensor tries Slack again.
+for now only (a 5xx, a timeout): then it stays pending and the retry sensor tries Slack again, six attempts in
+all, after which the run is tagged failed with the last error.
 """
 
 from __future__ import annotations
@@ -143,6 +144,8 @@ ALERT_TAG = "projectx/failure_alert"
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 ALERT_ERROR_TAG = "projectx/failure_alert_error"  # why a FAILED announcement was given up on
 PERMANENT = (EmailRejected, EmailAddressError)  # the relay's final word or no address: retrying changes nothing
+ATTEMPTS_TAG = "projectx/failure_alert_attempts"  # announcements tried so far (the notifier's first included)
+MAX_ATTEMPTS = 6  # spec 2.5: delivery retried at most 6 times; then dead-lettered on the run with its reason
 
 
 def give_up_tags(exc: Exception) -> dict[str, str]:
@@ -186,7 +189,7 @@ def build_run_failure_sensor(notifications: NotificationsResource | None = None)
             raise
         except Exception:
             # Dagster moves its cursor past this run whatever happens: leave a mark for the retry sensor.
-            context.instance.add_run_tags(run.run_id, {ALERT_TAG: PENDING})
+            context.instance.add_run_tags(run.run_id, {ALERT_TAG: PENDING, ATTEMPTS_TAG: "1"})
             raise
         context.log.info(f"run {run.run_id} failure announced by {how}")
         if how == "deduplicated":
@@ -196,9 +199,19 @@ def build_run_failure_sensor(notifications: NotificationsResource | None = None)
     return run_failure_notifier
 
 
+def _attempts(run) -> int:
+    """Announcements tried for ``run`` (a run tagged pending before the count existed: one)."""
+    try:
+        return max(1, int(run.tags.get(ATTEMPTS_TAG, "1")))
+    except ValueError:
+        return 1
+
+
 def build_run_failure_retry_sensor(notifications: NotificationsResource | None = None):
     """Every 5 minutes: failed runs whose announcement failed (tag ``projectx/failure_alert=pending``) are
-    announced again until one gets through (Slack, else e-mail; never twice in Slack)."""
+    announced again until one gets through (Slack, else e-mail; never twice in Slack), at most
+    :data:`MAX_ATTEMPTS` tries in all: then the run is tagged failed with the last error (a dead letter kept
+    on the run, not retried every 5 minutes for ever while newer failures wait behind it)."""
     env = current_environment()
     status = DefaultSensorStatus.STOPPED if env.name == "local" else DefaultSensorStatus.RUNNING
 
@@ -219,14 +232,22 @@ def build_run_failure_retry_sensor(notifications: NotificationsResource | None =
                 context.instance.add_run_tags(run.run_id, give_up_tags(exc))
                 refused.append(f"{run.run_id} ({type(exc).__name__})")
                 continue
-            except Exception as exc:  # still undeliverable: stays pending for the next tick
-                failed.append(f"{run.run_id} ({type(exc).__name__})")
+            except Exception as exc:  # still undeliverable: pending for the next tick, within the cap
+                attempts = _attempts(run) + 1
+                if attempts >= MAX_ATTEMPTS:
+                    tags = give_up_tags(exc)
+                    tags[ALERT_ERROR_TAG] = f"not delivered after {attempts} attempts: {tags[ALERT_ERROR_TAG]}"[:500]
+                    context.instance.add_run_tags(run.run_id, {**tags, ATTEMPTS_TAG: str(attempts)})
+                    refused.append(f"{run.run_id} ({type(exc).__name__}, {attempts} attempts)")
+                else:
+                    context.instance.add_run_tags(run.run_id, {ATTEMPTS_TAG: str(attempts)})
+                    failed.append(f"{run.run_id} ({type(exc).__name__})")
                 continue
             context.instance.add_run_tags(run.run_id, {ALERT_TAG: SENT})
             sent.append(run.run_id)
         return SkipReason(f"Announced {len(sent)} failed run(s) late"
                           + (f"; still undeliverable: {', '.join(failed)}" if failed else "")
-                          + (f"; refused for good, not retried (tag {ALERT_ERROR_TAG} says why): "
+                          + (f"; given up, not retried (tag {ALERT_ERROR_TAG} says why): "
                              f"{', '.join(refused)}" if refused else "") + ".")
 
     return run_failure_retry
