@@ -18,37 +18,9 @@ import pytest
 from jira.exceptions import JIRAError
 from requests import HTTPError
 
-from tests.sandbox.jira.helpers import checked, session_for
+from tests.sandbox.jira.helpers import checked, client_fixtures
 
-
-@pytest.fixture(scope="module")
-def sb():
-    from sandbox.jira import JiraSandbox
-
-    with JiraSandbox(seed=42, size=40, tls=False) as box:
-        yield box
-
-
-@pytest.fixture(scope="module")
-def s(sb):
-    with session_for(sb) as session:
-        yield session
-
-
-@pytest.fixture(scope="module")
-def pyc(sb):
-    from jira import JIRA
-
-    client = JIRA(server=sb.url, basic_auth=(sb.credentials["email"], sb.credentials["api_token"]), max_retries=0)
-    yield client
-    client.close()
-
-
-@pytest.fixture(scope="module")
-def atl(sb):
-    from atlassian import Jira
-
-    return Jira(url=sb.url, username=sb.credentials["email"], password=sb.credentials["api_token"], cloud=True)
+sb, s, pyc, atl = client_fixtures(size=40)
 
 
 def _jql(sb, s, jql: str):

@@ -16,21 +16,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.sandbox.jira.helpers import checked, session_for
+from tests.sandbox.jira.helpers import checked, client_fixtures
 
-
-@pytest.fixture(scope="module")
-def sb():
-    from sandbox.jira import JiraSandbox
-
-    with JiraSandbox(seed=42, size=20, tls=False) as box:
-        yield box
-
-
-@pytest.fixture(scope="module")
-def s(sb):
-    with session_for(sb) as session:
-        yield session
+sb, s, pyc, atl = client_fixtures(size=20)
 
 
 @pytest.fixture(scope="module")

@@ -12,32 +12,12 @@ from __future__ import annotations
 import pytest
 from jira.exceptions import JIRAError
 
-from tests.sandbox.jira.helpers import session_for
+from tests.sandbox.jira.helpers import client_fixtures
 
 TOO_LONG = "The entered text is too long. It exceeds the allowed limit of 32,767 characters."
 
 
-@pytest.fixture(scope="module")
-def sb():
-    from sandbox.jira import JiraSandbox
-
-    with JiraSandbox(seed=42, size=20, tls=False) as box:
-        yield box
-
-
-@pytest.fixture(scope="module")
-def s(sb):
-    with session_for(sb) as session:
-        yield session
-
-
-@pytest.fixture(scope="module")
-def pyc(sb):
-    from jira import JIRA
-
-    client = JIRA(server=sb.url, basic_auth=(sb.credentials["email"], sb.credentials["api_token"]), max_retries=0)
-    yield client
-    client.close()
+sb, s, pyc, atl = client_fixtures(size=20)
 
 
 def _doc(text: str) -> dict:

@@ -10,32 +10,12 @@ from __future__ import annotations
 import pytest
 from jira.exceptions import JIRAError
 
-from tests.sandbox.jira.helpers import checked, drop_admin, session_for
+from tests.sandbox.jira.helpers import checked, client_fixtures, drop_admin, session_for
 
 DONE, TODO = "10002", "10000"
 
 
-@pytest.fixture
-def sb():
-    from sandbox.jira import JiraSandbox
-
-    with JiraSandbox(seed=42, size=20, tls=False) as box:
-        yield box
-
-
-@pytest.fixture
-def s(sb):
-    with session_for(sb) as session:
-        yield session
-
-
-@pytest.fixture
-def pyc(sb):
-    from jira import JIRA
-
-    client = JIRA(server=sb.url, basic_auth=(sb.credentials["email"], sb.credentials["api_token"]), max_retries=0)
-    yield client
-    client.close()
+sb, s, pyc, atl = client_fixtures(size=20, scope="function")
 
 
 def _read(sb, s) -> dict:

@@ -138,3 +138,41 @@ def drop_admin(sb, s) -> None:
     me = s.get(f"{sb.url}/rest/api/3/myself").json()["accountId"]
     r = s.delete(f"{sb.url}/rest/api/3/group/user", params={"groupname": "jira-admins", "accountId": me})
     assert r.status_code == 200, r.text
+
+
+def client_fixtures(size: int = 20, scope: str = "module"):
+    """Module-scoped fixtures for a test file that drives one plain-HTTP Jira sandbox (``seed=42``, ``size``
+    issues) with the vendors' clients: ``sb`` (the sandbox), ``s`` (an admin session), ``pyc`` (pycontribs
+    ``jira.JIRA``, no retries) and ``atl`` (atlassian-python-api's ``Jira(cloud=True)``). Use as
+    ``sb, s, pyc, atl = client_fixtures(size=40)`` at the top of the test module; ``scope="function"``: a fresh
+    sandbox per test, for tests that change what others read (workflows, schemes)."""
+    import pytest
+
+    @pytest.fixture(scope=scope)
+    def sb():
+        from sandbox.jira import JiraSandbox
+
+        with JiraSandbox(seed=42, size=size, tls=False) as box:
+            yield box
+
+    @pytest.fixture(scope=scope)
+    def s(sb):
+        with session_for(sb) as session:
+            yield session
+
+    @pytest.fixture(scope=scope)
+    def pyc(sb):
+        from jira import JIRA
+
+        client = JIRA(server=sb.url, basic_auth=(sb.credentials["email"], sb.credentials["api_token"]),
+                      max_retries=0)
+        yield client
+        client.close()
+
+    @pytest.fixture(scope=scope)
+    def atl(sb):
+        from atlassian import Jira
+
+        return Jira(url=sb.url, username=sb.credentials["email"], password=sb.credentials["api_token"], cloud=True)
+
+    return sb, s, pyc, atl
