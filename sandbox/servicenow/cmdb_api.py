@@ -7,19 +7,19 @@ sysparm_offset; X-Total-Count). GET one: `{"result": {"attributes": {...}, "outb
 take `{"attributes": {...}, "source": "..."}`; `source` is required, as documented. The relation lists
 come from cmdb_rel_ci: outbound = the CI is the parent, inbound = the child, each
 `{"sys_id", "type": {"link", "value", "display_value"}, "target": {"link", "value", "display_value"}}`
-(the target a link to the other CI's instance record). Another table's name answers 400.
+(the target a link to the other CI's instance record through `cmdb_ci`). Another table's name answers 400.
+POST `.../{sys_id}/relation` adds relations and DELETE `.../{sys_id}/relation/{rel_sys_id}` removes one
+(`cmdb_relations`, which also shapes the record).
 """
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
-from sandbox.servicenow import acl, lenient_json
+from sandbox.servicenow import acl, cmdb_relations, lenient_json
 from sandbox.servicenow.app import caller_query, check_accept, int_param
 from sandbox.servicenow.ci_classes import CI_PARENTS
-from sandbox.servicenow.render import Mode, render_rows
 from sandbox.servicenow.tables import Table, TaskView
 
 if TYPE_CHECKING:
@@ -42,6 +42,8 @@ class CmdbInstanceAPI:
         router.add("GET", one, self.get)
         router.add("PATCH", one, self.update)
         router.add("PUT", one, self.update)
+        router.add("POST", one + "/relation", self.add_relations)
+        router.add("DELETE", one + r"/relation/(?P<rel>[0-9a-f]{32})", self.remove_relation)
 
     def _source(self, req: Request) -> Table | TaskView:
         name = req.params["cls"]
@@ -51,28 +53,23 @@ class CmdbInstanceAPI:
         return source
 
     def _one(self, req: Request, table: Table, row: int, status: int = 200) -> Response:
-        attributes = json.loads(render_rows(table, [row], Mode("false"), req.base_url, self.store)[0])
-        return json_response({"result": {"outbound_relations": self._relations(req, attributes["sys_id"], "parent"),
-                                         "attributes": attributes,
-                                         "inbound_relations": self._relations(req, attributes["sys_id"], "child")}},
-                             status)
+        ci, base = table.record(row)["sys_id"], req.base_url
+        return json_response({"result": {
+            "outbound_relations": cmdb_relations.listed(self.store, ci, "parent", base),
+            "attributes": cmdb_relations.attributes(self.store, table, row, base),
+            "inbound_relations": cmdb_relations.listed(self.store, ci, "child", base)}}, status)
 
-    def _relations(self, req: Request, ci: str, side: str) -> list[dict[str, Any]]:
-        rels = self.store.tables["cmdb_rel_ci"]
-        this, kind = rels.getter(side), rels.getter("type")
-        other = rels.getter("child" if side == "parent" else "parent")
-        out = []
-        for r in rels.alive_rows():
-            if this(r) != ci:
-                continue
-            target = self.store.locate("cmdb_ci", other(r))
-            cls = target[0].record(target[1])["sys_class_name"] if target else "cmdb_ci"
-            out.append({"sys_id": rels.getter("sys_id")(r), "type": {
-                "link": f"{req.base_url}/api/now/table/cmdb_rel_type/{kind(r)}", "value": kind(r),
-                "display_value": self.store.display_of("cmdb_rel_type", kind(r))}, "target": {
-                "link": f"{req.base_url}/api/now/cmdb/instance/{cls}/{other(r)}", "value": other(r),
-                "display_value": self.store.display_of("cmdb_ci", other(r))}})
-        return out
+    def _found(self, req: Request, source: Table | TaskView) -> tuple[Table, int]:
+        found = self.store.locate(source.name, req.params["sys_id"])
+        if found is None:
+            raise HTTPError(404, "No Record found", "Record doesn't exist or ACL restricts the record retrieval")
+        return found
+
+    def _discovered(self, body: dict[str, Any]) -> dict[str, str]:
+        """What every write records besides its attributes: the body's source (which beats a
+        `discovery_source` attribute, as the documented PUT sample shows) and the time [unc: the source is not
+        checked against discovery_source's choices]."""
+        return {"discovery_source": str(body["source"]), "last_discovered": self.store.clock.now_str()}
 
     def _body(self, req: Request) -> dict[str, Any]:
         try:
@@ -114,16 +111,39 @@ class CmdbInstanceAPI:
         source, body = self._source(req), self._body(req)
         with self.store.lock:
             acl.check_write(self.store, "cmdb_ci", "Insert", user)
-            table, row = self.store.insert(source.name, body.get("attributes") or {}, user)
+            wanted = cmdb_relations.requested(self.store, body)
+            if wanted:
+                acl.check_write(self.store, "cmdb_rel_ci", "Insert", user)
+            table, row = self.store.insert(source.name, {**(body.get("attributes") or {}),
+                                                         **self._discovered(body)}, user)
+            cmdb_relations.add(self.store, table.record(row)["sys_id"], wanted, user)
             return self._one(req, table, row, 201)
 
     def update(self, req: Request) -> Response:
         user = self.sb.auth.authenticate(req)
         source, body = self._source(req), self._body(req)
         with self.store.lock:
-            found = self.store.locate(source.name, req.params["sys_id"])
-            if found is None:
-                raise HTTPError(404, "No Record found", "Record doesn't exist or ACL restricts the record retrieval")
+            found = self._found(req, source)
             acl.check_write(self.store, "cmdb_ci", "Update", user)
-            self.store.update(found[0], found[1], body.get("attributes") or {}, user)
+            self.store.update(found[0], found[1], {**(body.get("attributes") or {}), **self._discovered(body)}, user)
             return self._one(req, *found)
+
+    def add_relations(self, req: Request) -> Response:
+        user = self.sb.auth.authenticate(req)
+        source, body = self._source(req), self._body(req)
+        with self.store.lock:
+            found = self._found(req, source)
+            acl.check_write(self.store, "cmdb_rel_ci", "Insert", user)
+            wanted = cmdb_relations.requested(self.store, body)
+            cmdb_relations.add(self.store, found[0].record(found[1])["sys_id"], wanted, user)
+            self.store.update(found[0], found[1], self._discovered(body), user)
+            return self._one(req, *found, 201)
+
+    def remove_relation(self, req: Request) -> Response:
+        user = self.sb.auth.authenticate(req)
+        source = self._source(req)
+        with self.store.lock:
+            found = self._found(req, source)
+            acl.check_write(self.store, "cmdb_rel_ci", "Delete", user)
+            cmdb_relations.remove(self.store, found[0].record(found[1])["sys_id"], req.params["rel"], user)
+            return Response(204)
