@@ -128,3 +128,23 @@ def test_source_is_recorded_as_the_discovery_source(sb, s):
                     "source": "ServiceNow"})
     assert r.status_code == 200
     assert sb.get("cmdb_ci", made["sys_id"])["discovery_source"] == "ServiceNow"
+
+
+def test_a_create_that_identifies_an_existing_server_updates_it(sb, s):
+    """The Hardware identification rule: serial_number, else name, across hardware classes."""
+    server = next(x for x in sb.records("cmdb_ci") if x["sys_class_name"] == "cmdb_ci_linux_server")
+    before = len(sb.records("cmdb_ci"))
+    url = f"{sb.url}/api/now/cmdb/instance/cmdb_ci_linux_server"
+    r = s.post(url, json={"attributes": {"name": server["name"].upper(), "ip_address": "10.33.0.1"}, "source": "SCCM"})
+    assert r.status_code == 201
+    assert r.json()["result"]["attributes"]["sys_id"] == server["sys_id"]
+    assert len(sb.records("cmdb_ci")) == before
+    assert sb.get("cmdb_ci", server["sys_id"])["ip_address"] == "10.33.0.1"
+    if server["serial_number"]:
+        r = s.post(f"{sb.url}/api/now/cmdb/instance/cmdb_ci_server",
+                   json={"attributes": {"serial_number": server["serial_number"], "name": "r33-renamed"},
+                         "source": "ServiceNow"})
+        assert r.json()["result"]["attributes"]["sys_id"] == server["sys_id"]
+        assert sb.get("cmdb_ci", server["sys_id"])["name"] == "r33-renamed"
+    fresh = s.post(url, json={"attributes": {"name": "r33-brand-new"}, "source": "ServiceNow"}).json()["result"]
+    assert fresh["attributes"]["sys_id"] != server["sys_id"] and len(sb.records("cmdb_ci")) == before + 1

@@ -114,8 +114,13 @@ class CmdbInstanceAPI:
             wanted = cmdb_relations.requested(self.store, body)
             if wanted:
                 acl.check_write(self.store, "cmdb_rel_ci", "Insert", user)
-            table, row = self.store.insert(source.name, {**(body.get("attributes") or {}),
-                                                         **self._discovered(body)}, user)
+            values = {**(body.get("attributes") or {}), **self._discovered(body)}
+            match = cmdb_relations.identify(self.store, source.name, values)
+            if match is None:
+                table, row = self.store.insert(source.name, values, user)
+            else:
+                table, row = match
+                self.store.update(table, row, values, user)
             cmdb_relations.add(self.store, table.record(row)["sys_id"], wanted, user)
             return self._one(req, table, row, 201)
 

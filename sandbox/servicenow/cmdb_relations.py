@@ -12,6 +12,12 @@ stamps `last_discovered` (the documented samples: a PUT's `discovery_source` att
 A relation's `target.link` is the CI's record through the `cmdb_ci` class
 (`/api/now/cmdb/instance/cmdb_ci/<sys_id>`), and the attributes' reference fields carry `display_value`,
 `link` and `value`, as every sample of the page shows.
+
+A create goes through identification, as the instance's Identification and Reconciliation Engine does for
+this API (the page's "dependent identification rule" note): for a hardware class (`cmdb_ci_hardware` and the
+classes extending it) the base system's Hardware rule finds an existing hardware CI by `serial_number`, else by
+`name`, and the POST updates that CI instead of adding a duplicate (201 with the CI; its class is kept [unc:
+the engine may reclassify]). Other classes are inserted as asked [unc: their rules are not played].
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import HTTPError
+from sandbox.servicenow.ci_classes import family
 from sandbox.servicenow.render import Mode, render_rows
 
 if TYPE_CHECKING:
@@ -36,6 +43,25 @@ def attributes(store: Store, table: Table, row: int, base: str) -> dict[str, Any
     return {k: ({"display_value": both[k].get("display_value", ""), "link": v["link"], "value": v["value"]}
                 if isinstance(v, dict) and "link" in v and isinstance(both.get(k), dict) else v)
             for k, v in raw.items()}
+
+
+HARDWARE = family("cmdb_ci_hardware")
+
+
+def identify(store: Store, cls: str, values: dict[str, Any]) -> tuple[Table, int] | None:
+    """The hardware CI a create of class `cls` with `values` identifies (serial_number first, then name)."""
+    if cls not in HARDWARE:
+        return None
+    base = store.tables["cmdb_ci"]
+    classes, rows = base.getter("sys_class_name"), base.alive_rows()
+    for key in ("serial_number", "name"):
+        wanted = str(values.get(key) or "").strip()
+        if wanted:
+            got = base.getter(key)
+            hit = next((r for r in rows if classes(r) in HARDWARE and got(r).strip().lower() == wanted.lower()), None)
+            if hit is not None:
+                return base, hit
+    return None
 
 
 def listed(store: Store, ci: str, side: str, base: str) -> list[dict[str, Any]]:
