@@ -1,11 +1,12 @@
 """CMDB Instance API: /api/now[/v1]/cmdb/instance/{classname}[/{sys_id}] over cmdb_ci and its class
 tables (`ci_classes`).
 
-GET list: `{"result": [{"sys_id", "name"}]}` (sysparm_query, sysparm_limit default 1000,
-sysparm_offset; X-Total-Count). GET one: `{"result": {"attributes": {...}, "outbound_relations": [],
-"inbound_relations": []}}`, attributes as the Table API renders raw values. POST (201) and PATCH/PUT
-take `{"attributes": {...}, "source": "..."}`; `source` is required, as documented. The relation lists
-come from cmdb_rel_ci: outbound = the CI is the parent, inbound = the child, each
+GET list: `{"result": [{"sys_id", "name"}]}` (sysparm_query, sysparm_limit default 1000, sysparm_offset; no
+X-Total-Count: that header is the Table API's, and a client pages this list until a page comes back empty [obs:
+ansible-collections/servicenow.itsm's `SNowClient.list`]). GET one: `{"result": {"attributes": {...},
+"outbound_relations": [], "inbound_relations": []}}`, attributes as raw values, references with their display
+value. POST (201) and PATCH/PUT take `{"attributes": {...}, "source": "..."}`; `source` is required, as
+documented. The relation lists come from cmdb_rel_ci: outbound = the CI is the parent, inbound = the child, each
 `{"sys_id", "type": {"link", "value", "display_value"}, "target": {"link", "value", "display_value"}}`
 (the target a link to the other CI's instance record through `cmdb_ci`). Another table's name answers 400.
 POST `.../{sys_id}/relation` adds relations and DELETE `.../{sys_id}/relation/{rel_sys_id}` removes one
@@ -93,7 +94,7 @@ class CmdbInstanceAPI:
             rows = rows if allowed is None else [r for r in rows if allowed(r)]
             ids, names = source.getter("sys_id"), source.getter("name")
             result = [{"sys_id": ids(r), "name": names(r)} for r in rows[offset:offset + limit]]
-        return json_response({"result": result}, 200, [("X-Total-Count", str(len(rows)))])
+        return json_response({"result": result})
 
     def get(self, req: Request) -> Response:
         user = self.sb.auth.authenticate(req)
