@@ -1,8 +1,11 @@
 """Attachment API: /api/now[/v1]/attachment — metadata list/get, file download, upload, delete.
 
 Metadata lives in the `sys_attachment` table (so sysparm_query works over table_name/table_sys_id),
-bytes in `Store.files`. The list's default limit is 1000 (the current reference); it answers X-Total-Count and
-the Table API's Link header (sysparm_suppress_pagination_header drops it). Uploads: raw body to
+bytes in `Store.files`. The list takes the Table API's name=value filters too (`?table_name=incident&table_sys_id=
+<id>`, ANDed with sysparm_query): ansible-collections/servicenow.itsm lists, and then deletes, a record's
+attachments so [obs: its AttachmentClient; ignoring them would hand it every attachment of the instance].
+The list's default limit is 1000 (the current reference); it answers X-Total-Count and the Table API's Link
+header (sysparm_suppress_pagination_header drops it). Uploads: raw body to
 POST .../file?table_name&table_sys_id&file_name (Content-Type = file type), or multipart/form-data to
 POST .../upload (fields table_name, table_sys_id, then the file part, which must come last: fields after
 it are not read, and without the file or those fields the upload answers 400 "Failed to create the
@@ -39,7 +42,7 @@ from typing import TYPE_CHECKING
 
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
 from sandbox.servicenow import acl
-from sandbox.servicenow.app import caller_query, check_accept, flag, int_param, json_object, pagination_links
+from sandbox.servicenow.app import build_query, check_accept, flag, int_param, json_object, pagination_links
 from sandbox.servicenow.render import Mode, render_rows
 from sandbox.servicenow.tables import Table
 
@@ -90,7 +93,7 @@ class AttachmentAPI:
         check_accept(req)
         q = req.query
         limit, offset = int_param(q, "sysparm_limit", 1000), int_param(q, "sysparm_offset", 0)
-        query = caller_query(self.store, q.get("sysparm_query", ""), user)
+        query = build_query(self.store, req, self.table, user)
         with self.store.lock:
             rows = self.store.engine.run(self.table, query)
             allowed = acl.row_filter(self.store, self.table, user)
