@@ -12,6 +12,11 @@ documents (round 32, measured with the real clamd the tests run):
   stream inflating to 150 MB (EICAR at the end) came back OK;
 - an HTML or other text file with ``data:...;base64,`` URIs, which clamd decodes too.
 
+Round 33: an RTF's embedded objects (``rtf.py``), which clamd does not decode: each is walked, and its bytes are
+kept in ``budget.unseen`` for the library to show clamd; a PDF encrypted with an empty user password
+(``pdf_crypt.py``) has its streams decrypted and walked as an unencrypted PDF's are; one with a real password is
+refused (nobody can scan it).
+
 Each decoded part is walked by ``containers._walk`` as a member one level down (bombs, nesting, encryption,
 executables, unread streams), every decoded byte counted against the same budget as an archive's (the ratio
 of a zip bomb, the expansion and scan budgets). A PDF stream that does not inflate cleanly is walked as far
@@ -31,6 +36,7 @@ import re
 import zlib
 from collections.abc import Callable, Iterator
 
+from resources.evidence import pdf_crypt, rtf
 from resources.evidence.container_readers import READ, Refused, _Budget, _Counted, _inside
 
 HEADER = re.compile(rb"[\x21-\x39\x3b-\x7e]{1,76}:")
@@ -49,9 +55,11 @@ Walk = Callable[..., None]
 
 
 def kind(head: bytes) -> str | None:
-    """``pdf``, ``mail``, ``text`` (a file that may hold data URIs) or None, from a file's first bytes."""
+    """``pdf``, ``rtf``, ``mail``, ``text`` (a file that may hold data URIs) or None, from a file's first bytes."""
     if b"%PDF-" in head[:1024]:
         return "pdf"
+    if rtf.is_rtf(head):
+        return "rtf"
     if b"\0" in head[:4096]:
         return None
     start = head.lstrip(b"\r\n\t ")
@@ -66,15 +74,22 @@ def walk(data, what: str, where: str, depth: int, budget: _Budget, max_depth: in
          walker: Walk) -> None:
     """Walk what ``data`` (bytes or an mmap, a ``what`` as ``kind`` says) carries encoded, each part with
     ``walker`` (``containers._walk``) at ``depth + 1``."""
-    parts = _pdf_streams(data, where, budget) if what == "pdf" else _data_uris(data, where)
+    if what == "pdf":
+        parts = pdf_crypt.streams(data, where, budget) if pdf_crypt.encrypted(data) else None
+        parts = _pdf_streams(data, where, budget) if parts is None else parts
+    else:
+        parts = _data_uris(data, where)
     if what == "mail":
         parts = itertools.chain(_mail_parts(data, where), parts)
-    for part_where, stream in parts:
+    objects = ((part, io.BytesIO(obj), obj) for part, obj in rtf.objects(data, where)) if what == "rtf" else ()
+    for part_where, stream, shown in itertools.chain(objects, ((p, s, None) for p, s in parts)):
         if depth + 1 > max_depth:
             raise Refused(f"{where} carries files nested more than {max_depth} deep, deeper than a virus scanner "
                           "is sure to read: send the innermost files instead")
         with _Counted(stream, "decoded", part_where, budget) as counted:
             walker(counted, part_where, depth + 1, budget, max_depth, blocked)
+        if shown is not None and budget.unseen is not None:  # clamd never decodes it: the library shows it
+            budget.unseen.append((part_where, shown))
 
 
 def _mail_parts(data, where: str) -> Iterator[tuple[str, io.RawIOBase]]:

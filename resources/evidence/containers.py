@@ -143,10 +143,12 @@ def kind(content: bytes) -> str | None:
 def problem(content: bytes, max_expanded_bytes: int, max_depth: int = 8, max_members: int = 10_000,
             blocked_types: Sequence[str] = (), max_ratio: int = MAX_RATIO,
             ratio_floor: int = RATIO_FLOOR, max_member_bytes: int | None = None,
-            max_scan_bytes: int | None = None) -> Problem | None:
+            max_scan_bytes: int | None = None, unseen: list | None = None) -> Problem | None:
     """Why ``content`` (an archive) cannot be taken as scanned whole, or None (also for a non-archive).
     ``max_member_bytes``: what one file in it may expand to (None: no bound but the budget);
-    ``max_scan_bytes``: what clamd reads of it, the file and all it expands to (None: no such bound)."""
+    ``max_scan_bytes``: what clamd reads of it, the file and all it expands to (None: no such bound);
+    ``unseen``: a list given is filled with ``(where, bytes)`` decoded here that clamd does not decode itself
+    (an RTF's embedded objects, at any level), for the caller to scan."""
     if max_scan_bytes is not None and len(content) > max_scan_bytes:
         return Problem(over_scan("the file is", max_scan_bytes), pending=True)
     top = kind(content)
@@ -156,7 +158,7 @@ def problem(content: bytes, max_expanded_bytes: int, max_depth: int = 8, max_mem
     if top is None and not ole and end is None and carried is None:
         return None if find_local(content) < 0 else Problem(_polyglot("the file"))
     budget = _Budget(max_expanded_bytes, max(max_ratio * len(content), ratio_floor), len(content), max_ratio,
-                     max_members, member_limit=max_member_bytes, scan_limit=max_scan_bytes)
+                     max_members, member_limit=max_member_bytes, scan_limit=max_scan_bytes, unseen=unseen)
     try:
         if carried is not None:  # what clamd decodes from it (attachments, PDF streams, data: URIs)
             carriers.walk(content, carried, "the file", 1, budget, max_depth, tuple(blocked_types), _walk)

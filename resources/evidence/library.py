@@ -205,13 +205,25 @@ class EvidenceLibrary:
         elif self.require_scan:
             return self._pending(content, base, "no virus scanner is configured: set PROJECTX_CLAMD_ADDRESS "
                                  "to a clamd socket", meta)
+        unseen: list[tuple[str, bytes]] = []  # decoded here, never by clamd (an RTF's embedded objects)
         unscanned = container_problem(content, self.max_expanded_bytes, blocked_types=self.blocked_types,
                                       max_ratio=self.max_ratio, ratio_floor=self.ratio_floor,
-                                      max_member_bytes=self.max_bytes, max_scan_bytes=self.max_scan_bytes)
+                                      max_member_bytes=self.max_bytes, max_scan_bytes=self.max_scan_bytes,
+                                      unseen=unseen)
         if unscanned is not None and unscanned.pending:  # over the budget: waits for it to be raised
             return self._pending(content, base, unscanned.reason[:500], {**meta, "scan_status": scan_status})
         if unscanned is not None:
             return self._quarantine(content, base, unscanned.reason[:500], meta, scan_status)
+        for where, decoded in unseen if self.scanner is not None else ():  # counted in the scan budget above
+            try:
+                verdict = self.scanner.scan(decoded)
+            except ScannerUnavailable as exc:
+                return self._pending(content, base, f"{where}: {exc}"[:500], meta)
+            if not verdict.clean:
+                reason = f"ClamAV found {verdict.signature} in {where}"[:500]
+                self.ledger.alert("security_alert", source, f"{reason} in {filename!r} from {source}; quarantined",
+                                  base["sha256"], filename, source)
+                return self._quarantine(content, base, reason, meta, "infected", verdict.signature)
         verdict_cls = classify(meta, filename, source, tags, load_rules())
         extra = {**meta, "scan_status": scan_status, "scan_signature": signature,
                  "evidence_class": verdict_cls.evidence_class, "control_ids": " ".join(verdict_cls.control_ids)}

@@ -1,0 +1,82 @@
+"""Encrypted PDFs (round 33).
+
+A PDF encrypted with an empty user password opens in any viewer without a prompt, and clamd decrypts it and scans
+its streams; but ``carriers._pdf_streams`` read the ciphertext, which does not inflate, so what clamd reads only
+within its limits (an LZMA zip, a second bzip2 stream, a zip bomb in a stream) came back OK and was stored
+clean (measured with the tests' clamd, RC4 and AES alike). ``streams`` decrypts each stream with pypdf (which
+tries the empty password when it opens a file) and hands its bytes, still filtered, to the same decoders as an
+unencrypted PDF's, every byte counted against the same budget; streams without FlateDecode are walked as they
+are (clamd reads the decrypted bytes; in an unencrypted file the library looks through them in place).
+
+A PDF that needs a real password to open cannot be read by anyone but its owner: clamd answers OK for its
+ciphertext unread. It is refused (quarantined) with the reason, as an encrypted zip member is: send it without
+the password. pypdf does not inflate anything here (``_data`` is the raw stream), so a crafted PDF costs what
+parsing its cross-reference table does, with at most ``MAX_OBJECTS`` objects read.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+
+from resources.evidence.container_readers import Refused, _Budget
+
+ENCRYPT = re.compile(rb"/Encrypt\s*(?:\d{1,10}\s+\d{1,5}\s+R|<<)")
+MAX_OBJECTS = 200_000
+
+
+def encrypted(data) -> bool:
+    """Whether ``data`` (a PDF, bytes or an mmap) names an ``/Encrypt`` dictionary (confirmed by ``streams``)."""
+    return ENCRYPT.search(data) is not None
+
+
+def streams(data, where: str, budget: _Budget) -> Iterator[tuple[str, io.RawIOBase]] | None:
+    """The decrypted streams of an encrypted PDF as ``carriers.walk`` takes them, or None when pypdf finds no
+    encryption (the file is read as an unencrypted PDF). Refused when the PDF needs a password."""
+    from pypdf import PasswordType, PdfReader
+
+    try:
+        reader = PdfReader(io.BytesIO(bytes(data)), strict=False)
+        if not reader.is_encrypted:
+            return None
+        opened = reader.decrypt("") != PasswordType.NOT_DECRYPTED
+    except Exception:  # an /Encrypt pypdf cannot use (damaged, an unknown handler), a file it cannot parse
+        opened = False
+    if not opened:
+        raise Refused(f"{where} is a PDF encrypted with a password (or with an encryption nothing here opens): a "
+                      "virus scanner cannot read it and answers OK unread: send it without the password (print or "
+                      "save it again unprotected)")
+    return _decrypted(reader, where, budget)
+
+
+def _decrypted(reader, where: str, budget: _Budget) -> Iterator[tuple[str, io.RawIOBase]]:
+    from pypdf.generic import IndirectObject, StreamObject
+
+    from resources.evidence.carriers import NAMES, _decoded
+
+    refs = [(num, gen) for gen, nums in reader.xref.items() for num in nums]
+    if len(refs) > MAX_OBJECTS:
+        raise Refused(f"{where} is an encrypted PDF of more than {MAX_OBJECTS} objects, more than the library "
+                      "decrypts to check it: send it without encryption")
+    for num, gen in refs:
+        try:
+            obj = reader.get_object(IndirectObject(num, gen, reader))
+        except Exception:  # a damaged object: common in ordinary PDFs, the scanner skips it too
+            continue
+        if not isinstance(obj, StreamObject) or obj.get("/Type") == "/XRef":
+            continue
+        raw = obj._data  # decrypted, still filtered: nothing inflated by pypdf
+        if not isinstance(raw, bytes) or not raw:
+            continue
+        named = obj.get("/Filter")
+        names = [str(n) for n in (named if isinstance(named, list) else [named] if named else [])]
+        chain = [NAMES.get(n.lstrip("/").encode()) for n in names]
+        part = f"the PDF stream of object {num} of {where}"
+        if "flate" not in chain:
+            if not chain:  # the decrypted bytes as they are, which clamd reads
+                yield part, io.BytesIO(raw)
+            continue
+        stream = _decoded(raw, 0, chain[:chain.index("flate") + 1], part, budget)
+        if stream is not None:
+            yield part, stream
