@@ -15,7 +15,8 @@ documents (round 32, measured with the real clamd the tests run):
 Round 33: an RTF's embedded objects (``rtf.py``), which clamd does not decode: each is walked, and its bytes are
 kept in ``budget.unseen`` for the library to show clamd; a PDF encrypted with an empty user password
 (``pdf_crypt.py``) has its streams decrypted and walked as an unencrypted PDF's are; one with a real password is
-refused (nobody can scan it).
+refused (nobody can scan it); a OneNote section's attached files (``onenote.py``) are walked, and
+one attaching a script is refused.
 
 Each decoded part is walked by ``containers._walk`` as a member one level down (bombs, nesting, encryption,
 executables, unread streams), every decoded byte counted against the same budget as an archive's (the ratio
@@ -36,7 +37,7 @@ import re
 import zlib
 from collections.abc import Callable, Iterator
 
-from resources.evidence import pdf_crypt, rtf
+from resources.evidence import onenote, pdf_crypt, rtf
 from resources.evidence.container_readers import READ, Refused, _Budget, _Counted, _inside
 
 HEADER = re.compile(rb"[\x21-\x39\x3b-\x7e]{1,76}:")
@@ -55,11 +56,14 @@ Walk = Callable[..., None]
 
 
 def kind(head: bytes) -> str | None:
-    """``pdf``, ``rtf``, ``mail``, ``text`` (a file that may hold data URIs) or None, from a file's first bytes."""
+    """``pdf``, ``rtf``, ``onenote``, ``mail``, ``text`` (a file that may hold data URIs) or None, from a file's
+    first bytes."""
     if b"%PDF-" in head[:1024]:
         return "pdf"
     if rtf.is_rtf(head):
         return "rtf"
+    if onenote.is_onenote(head):
+        return "onenote"
     if b"\0" in head[:4096]:
         return None
     start = head.lstrip(b"\r\n\t ")
@@ -77,6 +81,8 @@ def walk(data, what: str, where: str, depth: int, budget: _Budget, max_depth: in
     if what == "pdf":
         parts = pdf_crypt.streams(data, where, budget) if pdf_crypt.encrypted(data) else None
         parts = _pdf_streams(data, where, budget) if parts is None else parts
+    elif what == "onenote":
+        parts = onenote.files(data, where)
     else:
         parts = _data_uris(data, where)
     if what == "mail":

@@ -71,7 +71,7 @@ from dataclasses import dataclass
 
 import filetype
 
-from resources.evidence import carriers
+from resources.evidence import carriers, onenote
 from resources.evidence.container_readers import (
     BROKEN,
     HEAD,
@@ -153,8 +153,9 @@ def problem(content: bytes, max_expanded_bytes: int, max_depth: int = 8, max_mem
         return Problem(over_scan("the file is", max_scan_bytes), pending=True)
     top = kind(content)
     ole = top is None and ole2(content)  # Office files embedded in it are no polyglot (``_ole``)
-    end = zip_end(content) if top is None and not ole else None  # a zip in a document: appended, or inside
     carried = carriers.kind(content[:HEAD]) if top is None and not ole else None  # e-mail, PDF, text
+    # a zip in a document: appended, or inside (a OneNote section's attached zips are walked as OLE2's are)
+    end = zip_end(content) if top is None and not ole and carried != "onenote" else None
     if top is None and not ole and end is None and carried is None:
         return None if find_local(content) < 0 else Problem(_polyglot("the file"))
     budget = _Budget(max_expanded_bytes, max(max_ratio * len(content), ratio_floor), len(content), max_ratio,
@@ -163,7 +164,7 @@ def problem(content: bytes, max_expanded_bytes: int, max_depth: int = 8, max_mem
         if carried is not None:  # what clamd decodes from it (attachments, PDF streams, data: URIs)
             carriers.walk(content, carried, "the file", 1, budget, max_depth, tuple(blocked_types), _walk)
         if carried is not None and end is None:
-            if find_local(content) >= 0:
+            if onenote.loose_zip(content) if carried == "onenote" else find_local(content) >= 0:
                 raise Refused(_polyglot("the file"))
         elif ole:
             _ole(content, "the file", 1, budget, max_depth, tuple(blocked_types))
@@ -239,7 +240,10 @@ def _walk(stream, where: str, depth: int, budget: _Budget, max_depth: int, block
         if carried is not None:  # read whole: what clamd decodes from it is walked, then it is looked through
             with held(head, stream) as data:
                 carriers.walk(data, carried, where, depth, budget, max_depth, blocked, _walk)
-                _looked_through(data, where)
+                if carried != "onenote":
+                    _looked_through(data, where)
+                elif onenote.loose_zip(data):
+                    raise Refused(_polyglot(where))
             return
         _looked_through(_Prefixed(head, stream), where)
         return
