@@ -14,6 +14,7 @@ import uuid
 import pytest
 
 from resources.evidence.containers import problem
+from resources.evidence.onenote import MAX_ENDINGS
 from tests.evidence.clamav import EICAR
 from tests.evidence.files import make_pdf, make_png
 from tests.evidence.library import make_library
@@ -104,3 +105,13 @@ def test_a_zip_outside_the_attached_files_is_a_polyglot():
     for content in (section({"a.docx": docx}) + docx, section({"a.txt": b"x"})[:1100] + docx + section({})[1024:]):
         found = problem(content, 1 << 30)
         assert found is not None and "polyglot/embedded archive" in found.reason, found
+
+
+def test_crafted_sections_cost_a_bounded_amount():
+    """Tiny attached files past the member limit, and script endings past MAX_ENDINGS, are refused."""
+    many = section({f"f{n}.txt": b"x" for n in range(60)})
+    found = problem(many, 1 << 30, max_members=50)
+    assert found is not None and "embeds more files than the library checks" in found.reason, found
+    endings = section({"a.txt": b"x"}, ".exe" * (MAX_ENDINGS + 1))
+    found = problem(endings, 1 << 30)
+    assert found is not None and "more than 10000 files that end as scripts" in found.reason, found

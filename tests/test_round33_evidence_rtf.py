@@ -132,3 +132,11 @@ def test_zip_bytes_in_a_bin_run_are_still_a_polyglot(tmp_path, clamd):
         zf.writestr("r.txt", EICAR)
     out = make_library(tmp_path, clamd).ingest(rtf(buf.getvalue(), raw=True), "p.rtf", "email")
     assert out.status == "quarantined", out.reason
+
+
+def test_objects_count_as_members(tmp_path, clamd):
+    """Each object is shown to clamd on its own: past the member limit the file is refused, not scanned 10k times."""
+    content = b"{\\rtf1" + b"{\\object{\\*\\objdata 41}}" * 60 + b"}"
+    found = problem(content, 1 << 30, max_members=50)
+    assert found is not None and "embeds more files than the library checks" in found.reason, found
+    assert problem(content, 1 << 30) is None

@@ -92,6 +92,11 @@ def walk(data, what: str, where: str, depth: int, budget: _Budget, max_depth: in
         if depth + 1 > max_depth:
             raise Refused(f"{where} carries files nested more than {max_depth} deep, deeper than a virus scanner "
                           "is sure to read: send the innermost files instead")
+        if what in ("rtf", "onenote"):  # each an embedded file (shown to clamd one by one): counted as a member
+            budget.members_left -= 1
+            if budget.members_left < 0:
+                raise Refused(f"{where} embeds more files than the library checks in one file (the archive member "
+                              "limit): send them on their own")
         with _Counted(stream, "decoded", part_where, budget) as counted:
             walker(counted, part_where, depth + 1, budget, max_depth, blocked)
         if shown is not None and budget.unseen is not None:  # clamd never decodes it: the library shows it

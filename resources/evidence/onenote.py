@@ -33,6 +33,7 @@ ENDING = re.compile(rb"\.\x00(?:" + b"|".join(re.escape(ext[1:].encode("utf-16-l
 SCRIPT = re.compile(rb"hta:application|wscript\.|cscript|createobject\s*\(|activexobject|shell\.application|"
                     rb"powershell|\bcmd(?:\.exe)?\s+/[ck]|@echo\s+off|\bmshta\b|rundll32|regsvr32|certutil|bitsadmin|"
                     rb"invoke-expression|\biex\s*\(|-enc(?:odedcommand)?\s+[A-Za-z0-9+/=]{20}", re.I)
+MAX_ENDINGS = 10_000  # script endings looked at (each checked for its length prefix): a crafted file costs no more
 SHORTCUT = b"L\0\0\0\x01\x14\x02\0"  # a .lnk's header size and CLSID start
 
 
@@ -43,7 +44,7 @@ def is_onenote(head: bytes) -> bool:
 def files(data, where: str) -> Iterator[tuple[str, io.RawIOBase]]:
     """Each file embedded in the OneNote section ``data`` (bytes or an mmap), as ``(where, stream)``."""
     for n, (found, start, end) in enumerate(_stores(data)):
-        if n == 0 and (shown := _runnable_name(data)) is not None:  # a section that carries files: names anywhere
+        if n == 0 and (shown := _runnable_name(data, where)) is not None:  # names: anywhere, once files are there
             raise Refused(f"{where} is a OneNote section with {shown!r} attached, a script or program that runs "
                           "when its icon on the page is opened (a known lure): send the pages as PDF, and the "
                           "file on its own if it is evidence")
@@ -80,9 +81,12 @@ def _stores(data) -> Iterator[tuple[int, int, int]]:
         yield found, start, end
         at = end if start + size <= len(data) else start  # a length past the end: what follows is read too
 
-def _runnable_name(data) -> str | None:
+def _runnable_name(data, where: str) -> str | None:
     """A file name property (UTF-16, its byte length in the 4 bytes before it) ending as a script or program."""
-    for match in ENDING.finditer(data):
+    for n, match in enumerate(ENDING.finditer(data)):
+        if n == MAX_ENDINGS:
+            raise Refused(f"{where} is a OneNote section naming more than {MAX_ENDINGS} files that end as scripts or "
+                          "programs (a lure, or built to be slow to check): send the pages as PDF")
         end = match.end()
         for start in range(end - 4, max(3, end - 512), -2):  # the name's first character, at most 255 back
             if int.from_bytes(data[start - 4:start], "little") == end - start:
