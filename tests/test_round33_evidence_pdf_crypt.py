@@ -95,3 +95,13 @@ def test_ordinary_encrypted_pdfs_are_stored(tmp_path, clamd):
         assert out.status == "stored", (name, out.reason)
         assert problem(content, 1 << 30) is None
     assert lib.ingest(cases["aes.pdf"], "again.pdf", "email").metadata["page_count"] == 2
+
+
+def test_an_encrypted_pdf_of_too_many_objects_is_refused(monkeypatch):
+    """Each object is read and decrypted by pypdf: past MAX_OBJECTS (50,000) the file is refused, not parsed."""
+    from resources.evidence import pdf_crypt
+
+    content = encrypted(pdf_with(b"BT (x) Tj ET"))
+    monkeypatch.setattr(pdf_crypt, "MAX_OBJECTS", 3)
+    found = problem(content, 1 << 30)
+    assert found is not None and "an encrypted PDF of more than 3 objects" in found.reason, found

@@ -5,8 +5,8 @@ its streams; but ``carriers._pdf_streams`` read the ciphertext, which does not i
 within its limits (an LZMA zip, a second bzip2 stream, a zip bomb in a stream) came back OK and was stored
 clean (measured with the tests' clamd, RC4 and AES alike). ``streams`` decrypts each stream with pypdf (which
 tries the empty password when it opens a file) and hands its bytes, still filtered, to the same decoders as an
-unencrypted PDF's, every byte counted against the same budget; streams without FlateDecode are walked as they
-are (clamd reads the decrypted bytes; in an unencrypted file the library looks through them in place).
+unencrypted PDF's, every byte counted against the same budget; a stream without filters that holds zip entries
+is walked as it is (clamd reads the decrypted bytes; in an unencrypted file the library finds them in place).
 
 A PDF that needs a real password to open cannot be read by anyone but its owner: clamd answers OK for its
 ciphertext unread. It is refused (quarantined) with the reason, as an encrypted zip member is: send it without
@@ -21,9 +21,10 @@ import re
 from collections.abc import Iterator
 
 from resources.evidence.container_readers import Refused, _Budget
+from resources.evidence.layout import find_local
 
 ENCRYPT = re.compile(rb"/Encrypt\s*(?:\d{1,10}\s+\d{1,5}\s+R|<<)")
-MAX_OBJECTS = 200_000
+MAX_OBJECTS = 50_000  # each read and decrypted by pypdf (~1 ms): a crafted file costs under a minute [unc]
 
 
 def encrypted(data) -> bool:
@@ -74,8 +75,8 @@ def _decrypted(reader, where: str, budget: _Budget) -> Iterator[tuple[str, io.Ra
         chain = [NAMES.get(n.lstrip("/").encode()) for n in names]
         part = f"the PDF stream of object {num} of {where}"
         if "flate" not in chain:
-            if not chain:  # the decrypted bytes as they are, which clamd reads
-                yield part, io.BytesIO(raw)
+            if not chain and find_local(raw) >= 0:  # zip entries in the decrypted bytes, which clamd reads as they are
+                yield part, io.BytesIO(raw)  # (in an unencrypted PDF they are found in place: a polyglot)
             continue
         stream = _decoded(raw, 0, chain[:chain.index("flate") + 1], part, budget)
         if stream is not None:
