@@ -140,6 +140,8 @@ def webhook_inbox_sensor(env: Environment, settings: WebhookSettings | None = No
         if requests:
             return SensorResult(run_requests=requests, cursor=new_cursor, asset_events=events)
         parts = [f"{result.done} done", f"{result.settled} settled by their runs", f"{result.failed} failed"]
+        if result.coalesced:
+            parts.append(f"{result.coalesced} waiting for their job's run in flight (the next run takes them)")
         if result.waiting:
             off = flagged_off()
             parts.append(f"{result.waiting} waiting for the first full_sync of a new warehouse" if not off else

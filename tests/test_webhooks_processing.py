@@ -114,7 +114,8 @@ def test_a_remediation_task_changed_in_servicenow_requests_the_sync_that_reads_i
     monkeypatch.setenv("SERVICENOW_REMEDIATION_TABLE", "u_grc_fix")  # an instance that named it otherwise
     _store(settings, "servicenow", "rem:2:1:update", "u_grc_fix.update", {})
     _store(settings, "servicenow", "rem:3:1:update", "x_pjx_grc_remediation_task.update", {})
-    second = process(EventQueue(db), lambda key: None, now=1001.0)
+    # the first run has ended (one run at a time per job: events for a job whose run is in flight wait for it)
+    second = process(EventQueue(db), lambda key: "success", now=1001.0)
     db.close()
     assert [(r.job_name, r.tables) for r in second.runs] == [("servicenow_changes_sync", ("u_grc_fix",))]
     assert second.failed == 1 and "x_pjx_grc_remediation_task" in second.errors[0]  # not a table read here

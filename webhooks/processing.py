@@ -7,6 +7,10 @@
    job: one run for all events of one job in this pass,
    keyed by the events' seqs and attempts, so a tick re-evaluated never launches twice.
 Events for a job in ``blocked_jobs`` (a new warehouse not yet fully built) wait, without an attempt.
+So do events for a job whose run this inbox requested is still in flight (queued, running, or requested and
+not yet seen): the next run reads the vendor for all of them once it ends, so an event storm on one record
+asks for one run at a time per job. (A run per tick had been requested while one ran: every 5 s another whole
+sync queued behind it, faster than they finish.)
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ class PassResult:
     waiting: int = 0  # events held back by a blocked job
     settled: int = 0  # events whose run finished this pass
     ignored: int = 0  # events their handler declared need nothing (webhooks.handlers.Ignored)
+    coalesced: int = 0  # events waiting for their job's run in flight to end (one run at a time per job)
     errors: list[str] = field(default_factory=list)
 
 
@@ -47,12 +52,24 @@ def run_key_for(job_name: str, events: list[InboxEvent]) -> str:
     return f"webhooks:{job_name}:{digest}"
 
 
+def _interrupt(exc: BaseException) -> bool:
+    """The process (or the tick) being stopped, not the event's fault: Ctrl-C, Dagster's interruption."""
+    return isinstance(exc, KeyboardInterrupt) or any(c.__name__ == "DagsterExecutionInterruptedError"
+                                                     for c in type(exc).__mro__)
+
+
+def job_of(run_key: str) -> str:
+    """The job a run key of ``run_key_for`` names."""
+    return run_key.split(":")[1] if run_key.count(":") >= 2 else ""
+
+
 def process(queue: EventQueue, run_status: Callable[[str], str | None], *, after_seq: int = 0,
             now: float | None = None, blocked_jobs: frozenset[str] = frozenset(), run_timeout: float = 3600.0,
             limit: int = 5000) -> PassResult:
     """``run_status(run_key)`` answers "success", "failure", "running" or None (no such run yet)."""
     now = time.time() if now is None else now
     result = PassResult()
+    in_flight: set[str] = set()  # jobs with a run this inbox requested that has not ended
     for run_key, (events, launched_at) in queue.launched().items():
         status = run_status(run_key)
         if status == "success":
@@ -62,6 +79,8 @@ def process(queue: EventQueue, run_status: Callable[[str], str | None], *, after
             why = "failed" if status == "failure" else f"did not start within {int(run_timeout)} s"
             result.dead += queue.fail(events, f"sync run {run_key} {why}", now)
             result.failed += len(events)
+        else:
+            in_flight.add(job_of(run_key))
     batches: dict[str, list[tuple[InboxEvent, str]]] = {}
     done: list[int] = []
     ignored: dict[int, str] = {}
@@ -71,7 +90,11 @@ def process(queue: EventQueue, run_status: Callable[[str], str | None], *, after
         except Ignored as why:  # finished with its reason: not a failed attempt
             ignored[event.seq] = str(why)
             continue
-        except Exception as exc:  # any handler error is one failed attempt, with its reason
+        except BaseException as exc:  # any handler error is one failed attempt, with its reason
+            if _interrupt(exc):
+                raise
+            # SystemExit (a library's sys.exit), asyncio's CancelledError...: no Exception, so they had crashed the
+            # pass at this event on every tick, never counted: never dead-lettered, and the events after it waited
             message = f"{type(exc).__name__}: {exc}"[:2000]
             result.dead += queue.fail([event], message, now)
             result.failed += 1
@@ -83,6 +106,9 @@ def process(queue: EventQueue, run_status: Callable[[str], str | None], *, after
         held = [r for r in requests if r.job_name in blocked_jobs]
         if held:
             result.waiting += 1
+            continue
+        if any(r.job_name in in_flight for r in requests):  # the run after the one in flight takes it
+            result.coalesced += 1
             continue
         for request in requests:
             batches.setdefault(request.job_name, []).append((event, request.table))

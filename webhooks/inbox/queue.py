@@ -23,6 +23,15 @@ MAX_ATTEMPTS = 10
 COLUMNS = "seq, source, delivery_id, event_type, received_at, body, attempts"
 
 
+def storable(text: str, limit: int = 2000) -> str:
+    """A handler's error as a ``last_error`` every inbox stores: a lone surrogate (text decoded with
+    ``surrogateescape``) cannot be encoded for SQLite, and PostgreSQL text takes no NUL. Either made the
+    write of the failed attempt raise, which ended the whole pass at that event on every tick: the poison
+    event was never counted nor dead-lettered, and the events after it were never processed."""
+    text = text[:limit].encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+    return text[:limit]
+
+
 @dataclass(frozen=True)
 class InboxEvent:
     """One accepted delivery: ``body`` is the raw JSON text the vendor signed."""
@@ -90,7 +99,7 @@ class EventQueue:
         """Finish these events (seq -> why) as ``ignored``: kept and audited, never retried."""
         now = time.time() if now is None else now
         self._tx([("update webhook_events set status = 'ignored', done_at = ?, last_error = ? where seq = ?",
-                   (now, why[:2000], s)) for s, why in reasons.items()])
+                   (now, storable(why), s)) for s, why in reasons.items()])
 
     def mark_launched(self, seqs: list[int], run_key: str, now: float | None = None,
                       correlation_id: str | None = None) -> None:
@@ -105,20 +114,21 @@ class EventQueue:
         """Count one failed attempt for each event; returns those now dead-lettered."""
         now = time.time() if now is None else now
         statements, dead = [], []
+        error = storable(error)
         for ev in events:
             (attempts,) = self.db.query("select attempts from webhook_events where seq = ?", (ev.seq,))[0]
             attempts += 1
             if attempts >= MAX_ATTEMPTS:
                 dead.append(ev)
                 statements.append(("update webhook_events set status = 'dead', attempts = ?, last_error = ? "
-                                   "where seq = ?", (attempts, error[:2000], ev.seq)))
+                                   "where seq = ?", (attempts, error, ev.seq)))
                 statements.append(("insert into webhook_dead_letters (seq, source, delivery_id, event_type, attempts,"
                                    " last_error, dead_at) values (?, ?, ?, ?, ?, ?, ?) on conflict (seq) do nothing",
-                                   (ev.seq, ev.source, ev.delivery_id, ev.event_type, attempts, error[:2000], now)))
+                                   (ev.seq, ev.source, ev.delivery_id, ev.event_type, attempts, error, now)))
             else:
                 statements.append(("update webhook_events set status = 'retry', attempts = ?, last_error = ?, "
                                    "next_attempt_at = ?, run_key = null where seq = ?",
-                                   (attempts, error[:2000], now + self.backoff(attempts), ev.seq)))
+                                   (attempts, error, now + self.backoff(attempts), ev.seq)))
         self._tx(statements)
         return dead
 
