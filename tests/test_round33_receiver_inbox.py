@@ -22,7 +22,7 @@ from tests.webhook_helpers import settings_for
 from webhooks import handlers
 from webhooks.inbox import EventQueue, InboxWriter, open_database
 from webhooks.inbox.queue import MAX_ATTEMPTS
-from webhooks.processing import process
+from webhooks.processing import UNSEEN_GRACE, process
 
 
 @pytest.fixture
@@ -66,6 +66,10 @@ def test_a_storm_on_one_record_while_its_sync_runs_asks_for_one_run_at_a_time(tm
         _store(settings, [("servicenow", "late", "incident.update", {"sys_id": sys_id})])
         held = process(queue, lambda key: status.get(key), now=1105.0)
         assert held.runs == [] and held.coalesced == 1 and held.failed == 0
+        # ... but not one Dagster has never seen after UNSEEN_GRACE (lost): new events no longer wait for it
+        lost = process(queue, lambda key: status.get(key), now=1100.0 + UNSEEN_GRACE + 1)
+        assert [(r.job_name, len(r.seqs)) for r in lost.runs] == [("servicenow_incidents_to_tasks", 1)]
+        assert lost.failed == 0  # the lost run's own events wait for the run timeout, as before
     finally:
         db.close()
 

@@ -7,10 +7,10 @@
    job: one run for all events of one job in this pass,
    keyed by the events' seqs and attempts, so a tick re-evaluated never launches twice.
 Events for a job in ``blocked_jobs`` (a new warehouse not yet fully built) wait, without an attempt.
-So do events for a job whose run this inbox requested is still in flight (queued, running, or requested and
-not yet seen): the next run reads the vendor for all of them once it ends, so an event storm on one record
-asks for one run at a time per job. (A run per tick had been requested while one ran: every 5 s another whole
-sync queued behind it, faster than they finish.)
+So do events for a job whose run this inbox requested is still in flight (queued, running, or requested
+under ``UNSEEN_GRACE`` ago and not yet seen): the next run reads the vendor for all of them once it ends, so
+an event storm on one record asks for one run at a time per job. (A run per tick had been requested while
+one ran: every 5 s another whole sync queued behind it, faster than they finish.)
 """
 
 from __future__ import annotations
@@ -52,6 +52,11 @@ def run_key_for(job_name: str, events: list[InboxEvent]) -> str:
     return f"webhooks:{job_name}:{digest}"
 
 
+# A run requested this long ago and still unknown to Dagster was lost (the tick's result discarded): its events wait
+# for run_timeout, but new events of its job no longer wait for it.
+UNSEEN_GRACE = 300.0
+
+
 def _interrupt(exc: BaseException) -> bool:
     """The process (or the tick) being stopped, not the event's fault: Ctrl-C, Dagster's interruption."""
     return isinstance(exc, KeyboardInterrupt) or any(c.__name__ == "DagsterExecutionInterruptedError"
@@ -79,7 +84,7 @@ def process(queue: EventQueue, run_status: Callable[[str], str | None], *, after
             why = "failed" if status == "failure" else f"did not start within {int(run_timeout)} s"
             result.dead += queue.fail(events, f"sync run {run_key} {why}", now)
             result.failed += len(events)
-        else:
+        elif status is not None or now - (launched_at or now) <= UNSEEN_GRACE:
             in_flight.add(job_of(run_key))
     batches: dict[str, list[tuple[InboxEvent, str]]] = {}
     done: list[int] = []
