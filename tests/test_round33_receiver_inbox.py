@@ -94,6 +94,25 @@ def test_events_of_other_jobs_are_not_held_by_a_run_in_flight(tmp_path):
         db.close()
 
 
+def test_a_storm_parked_behind_its_run_never_starves_the_other_sources(tmp_path):
+    """Parked events leave the pass's limit: held while due, a storm's backlog would fill every pass and a
+    Slack click or a Jira change behind it would wait as long as the storm lasts."""
+    settings = settings_for(tmp_path)
+    db = open_database(settings)
+    queue = EventQueue(db)
+    try:
+        _store(settings, [("servicenow", "first", "incident.update", {})])
+        process(queue, lambda key: None, now=1000.0, limit=3)
+        _store(settings, [("servicenow", f"storm{n}", "incident.update", {"n": n}) for n in range(9)])
+        _store(settings, [("jira", "j1", "jira:issue_updated", {})])
+        passes = [process(queue, lambda key: "running", now=1005.0 + 5 * n, limit=3) for n in range(4)]
+        assert [r.job_name for p in passes for r in p.runs] == ["jira_sync"]
+        assert sum(p.coalesced for p in passes) == 9 and all(p.failed == 0 for p in passes)
+        assert queue.low_water() == 11  # nothing pending: the sensor's cursor moves on
+    finally:
+        db.close()
+
+
 # --- poison events ------------------------------------------------------------------------------------------
 
 def _poison_then_healthy(settings, registry, poison) -> tuple[EventQueue, object]:

@@ -17,6 +17,7 @@ import base64
 import json
 import socket
 import threading
+import time
 from urllib.parse import quote
 
 import pytest
@@ -154,3 +155,39 @@ def test_a_click_naming_another_host_in_its_response_url_never_makes_the_receive
         assert listener.connections == 0, "the receiver fetched the click's response_url"
     finally:
         listener.close()
+
+
+# --- hostile record ids (held) ------------------------------------------------------------------------------
+
+HOSTILE_IDS = ["../../../etc/passwd", "1' or '1'='1", "a" * 10_000, "%2e%2e%2f", "\u202e" + "f" * 31]
+
+
+def test_hostile_record_ids_are_quarantined_never_events(tmp_path):
+    """A signed ServiceNow or Jira delivery whose record id is a path, SQL or 10k characters breaks its
+    contract: kept in quarantine (400), never an event a handler would read, and never echoed back."""
+    from tests.webhook_helpers import JIRA, SERVICENOW, jira_request, servicenow_request
+
+    settings = settings_for(tmp_path)
+    now_ms = int(time.time() * 1000)
+
+    async def go():
+        app = create_app(settings)
+        answers = []
+        async with app.router.lifespan_context(app), asgi_client(app) as client:
+            for n, bad in enumerate(HOSTILE_IDS):
+                sn = json.dumps({"table": "incident", "sys_id": bad, "operation": "update",
+                                 "sys_updated_on": "2026-12-07 10:00:00"}).encode()
+                answers.append(await client.post(SERVICENOW, **servicenow_request(sn, f"sn-{n}")))
+                jira = json.dumps({"timestamp": now_ms, "webhookEvent": "jira:issue_deleted",
+                                   "issue": {"id": bad, "key": "PX-1"}}).encode()
+                answers.append(await client.post(JIRA, **jira_request(jira, f"jira-{n}")))
+                table = json.dumps({"table": bad, "sys_id": "a" * 32, "operation": "update",
+                                    "sys_updated_on": "2026-12-07 10:00:00"}).encode()
+                answers.append(await client.post(SERVICENOW, **servicenow_request(table, f"sn-table-{n}")))
+        return answers
+
+    answers = asyncio.run(go())
+    assert [a.status_code for a in answers] == [400] * len(answers)
+    assert all(len(a.content) < 100 for a in answers)
+    assert inbox_rows(settings, "select count(*) from webhook_events") == [(0,)]
+    assert inbox_rows(settings, "select count(*) from webhook_quarantine") == [(len(answers),)]

@@ -7,10 +7,12 @@
    job: one run for all events of one job in this pass,
    keyed by the events' seqs and attempts, so a tick re-evaluated never launches twice.
 Events for a job in ``blocked_jobs`` (a new warehouse not yet fully built) wait, without an attempt.
-So do events for a job whose run this inbox requested is still in flight (queued, running, or requested
-under ``UNSEEN_GRACE`` ago and not yet seen): the next run reads the vendor for all of them once it ends, so
-an event storm on one record asks for one run at a time per job. (A run per tick had been requested while
-one ran: every 5 s another whole sync queued behind it, faster than they finish.)
+Events for a job whose run this inbox requested is still in flight (queued, running, or requested under
+``UNSEEN_GRACE`` ago and not yet seen) are parked until it ends (``EventQueue.park``, no attempt counted;
+at most ``run_timeout``), then the next run reads the vendor for all of them: an event storm on one record
+asks for one run at a time per job. (A run per tick had been requested while one ran: every 5 s another
+whole sync queued behind it, faster than they finish.) Parked events leave the pass's ``limit``, so a
+storm never starves the other sources' events.
 """
 
 from __future__ import annotations
@@ -74,21 +76,27 @@ def process(queue: EventQueue, run_status: Callable[[str], str | None], *, after
     """``run_status(run_key)`` answers "success", "failure", "running" or None (no such run yet)."""
     now = time.time() if now is None else now
     result = PassResult()
-    in_flight: set[str] = set()  # jobs with a run this inbox requested that has not ended
+    in_flight: dict[str, str] = {}  # job -> its newest run this inbox requested that has not ended
     for run_key, (events, launched_at) in queue.launched().items():
         status = run_status(run_key)
+        age = now - (launched_at or now)
+        if status not in ("success", "failure") and (status is not None or age <= UNSEEN_GRACE):
+            in_flight[job_of(run_key)] = run_key
+            continue
+        # ended (or lost): the events parked behind it are due now (released first: a pass ending before the
+        # run is settled leaves it to settle, and release, again)
+        queue.release(run_key, now)
         if status == "success":
             queue.mark_done([e.seq for e in events], now)
             result.settled += len(events)
-        elif status == "failure" or (status is None and now - (launched_at or now) > run_timeout):
+        elif status == "failure" or (status is None and age > run_timeout):
             why = "failed" if status == "failure" else f"did not start within {int(run_timeout)} s"
             result.dead += queue.fail(events, f"sync run {run_key} {why}", now)
             result.failed += len(events)
-        elif status is not None or now - (launched_at or now) <= UNSEEN_GRACE:
-            in_flight.add(job_of(run_key))
     batches: dict[str, list[tuple[InboxEvent, str]]] = {}
     done: list[int] = []
     ignored: dict[int, str] = {}
+    parked: dict[str, list[int]] = {}  # run in flight -> events of its job waiting for it to end
     for event in queue.due(after_seq, now, limit):
         try:
             requests: list[SyncRequest] | None = handler_for(event.source, event.event_type)(event)
@@ -112,7 +120,9 @@ def process(queue: EventQueue, run_status: Callable[[str], str | None], *, after
         if held:
             result.waiting += 1
             continue
-        if any(r.job_name in in_flight for r in requests):  # the run after the one in flight takes it
+        busy = next((in_flight[r.job_name] for r in requests if r.job_name in in_flight), None)
+        if busy is not None:  # the run after the one in flight takes it
+            parked.setdefault(busy, []).append(event.seq)
             result.coalesced += 1
             continue
         for request in requests:
@@ -120,6 +130,8 @@ def process(queue: EventQueue, run_status: Callable[[str], str | None], *, after
     queue.mark_done(done, now)
     result.done += len(done)
     queue.mark_ignored(ignored, now)
+    for run_key, seqs in parked.items():
+        queue.park(seqs, run_key, now, run_timeout)
     result.ignored += len(ignored)
     launched: set[int] = set()
     for job_name, items in sorted(batches.items()):

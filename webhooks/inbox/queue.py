@@ -5,9 +5,11 @@ hands each to its handler and marks it ``done``, or ``launched`` (a sync run was
 ``run_key``; done when that run succeeds). A handler error or a failed run counts an attempt: the
 event waits ``base * 2**(attempts-1)`` seconds (capped) in ``retry``; the 10th failed attempt moves
 it to ``dead`` and into ``webhook_dead_letters``, from where ``replay`` puts it back in line
-(``retry``, due now) with its attempts reset. An event its handler declares needs nothing and never will
-(``webhooks.handlers.Ignored``: a Slack interaction type nothing acts on) is ``ignored``: finished, kept,
-audited under that status, its reason in ``last_error``; never retried or dead-lettered.
+(``retry``, due now) with its attempts reset. An event whose job has a run in flight is parked behind
+it (``retry`` under ``run_key`` ``after:<that run>``, no attempt counted) until ``release``. An event its
+handler declares needs nothing and never will (``webhooks.handlers.Ignored``: a Slack interaction type
+nothing acts on) is ``ignored``: finished, kept, audited under that status, its reason in ``last_error``;
+never retried or dead-lettered.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 from webhooks.inbox.db import Database
 
 MAX_ATTEMPTS = 10
+PARKED = "after:"  # run_key of an event parked behind a run of its job: "after:<that run's key>"
 COLUMNS = "seq, source, delivery_id, event_type, received_at, body, attempts"
 
 
@@ -106,6 +109,18 @@ class EventQueue:
         now = time.time() if now is None else now
         self._tx([("update webhook_events set status = 'launched', run_key = ?, launched_at = ?, correlation_id = ? "
                    "where seq = ?", (run_key, now, correlation_id, s)) for s in seqs])
+
+    def park(self, seqs: list[int], run_key: str, now: float, timeout: float) -> None:
+        """Hold these events until the run ``run_key`` (of their job) ends and ``release`` frees them, at most
+        ``timeout`` seconds: ``retry`` without an attempt counted, out of ``due`` meanwhile."""
+        self._tx([("update webhook_events set status = 'retry', run_key = ?, next_attempt_at = ? where seq = ?",
+                   (PARKED + run_key, now + timeout, s)) for s in seqs])
+
+    def release(self, run_key: str, now: float | None = None) -> None:
+        """The events parked behind ``run_key`` are due now."""
+        now = time.time() if now is None else now
+        self._tx([("update webhook_events set next_attempt_at = ?, run_key = null where status = 'retry' and "
+                   "run_key = ?", (now, PARKED + run_key))])
 
     def backoff(self, attempts: int) -> float:
         return min(self.max_backoff, self.base_backoff * 2 ** max(0, attempts - 1))
