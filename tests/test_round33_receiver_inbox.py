@@ -94,10 +94,31 @@ def test_events_of_other_jobs_are_not_held_by_a_run_in_flight(tmp_path):
         db.close()
 
 
-def test_a_storm_parked_behind_its_run_never_starves_the_other_sources(tmp_path):
+@pytest.fixture
+def pg_settings(tmp_path):
+    from resources.warehouse import WarehouseSettings
+
+    name = f"webhooks_{uuid.uuid4().hex[:10]}"
+    admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
+    admin.autocommit = True
+    admin.cursor().execute(f"create database {name}")
+    pg = dataclasses.replace(WarehouseSettings(), kind="postgres", pg_database=name)
+    try:
+        yield dataclasses.replace(settings_for(tmp_path), inbox_kind="postgres", pg=pg)
+    finally:
+        admin.cursor().execute(f"drop database if exists {name} with (force)")
+        admin.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def inbox_settings(request, tmp_path):
+    return settings_for(tmp_path) if request.param == "sqlite" else request.getfixturevalue("pg_settings")
+
+
+def test_a_storm_parked_behind_its_run_never_starves_the_other_sources(inbox_settings):
     """Parked events leave the pass's limit: held while due, a storm's backlog would fill every pass and a
     Slack click or a Jira change behind it would wait as long as the storm lasts."""
-    settings = settings_for(tmp_path)
+    settings = inbox_settings
     db = open_database(settings)
     queue = EventQueue(db)
     try:
@@ -187,26 +208,13 @@ def test_an_ignored_reason_sqlite_cannot_store_still_finishes_the_pass(tmp_path,
 
 
 @pytest.mark.postgres
-def test_a_nul_in_the_error_text_is_dead_lettered_on_postgresql(tmp_path, registry):
-    from resources.warehouse import WarehouseSettings
+def test_a_nul_in_the_error_text_is_dead_lettered_on_postgresql(pg_settings, registry):
+    def poison(event):  # a payload's "\u0000" quoted by an error message
+        raise ValueError("issue id 'a\x00b' is not a number")
 
-    name = f"webhooks_{uuid.uuid4().hex[:10]}"
-    admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
-    admin.autocommit = True
-    admin.cursor().execute(f"create database {name}")
+    queue, db = _poison_then_healthy(pg_settings, registry, poison)
     try:
-        pg = dataclasses.replace(WarehouseSettings(), kind="postgres", pg_database=name)
-        settings = dataclasses.replace(settings_for(tmp_path), inbox_kind="postgres", pg=pg)
-
-        def poison(event):  # a payload's "\u0000" quoted by an error message
-            raise ValueError("issue id 'a\x00b' is not a number")
-
-        queue, db = _poison_then_healthy(settings, registry, poison)
-        try:
-            assert _states(db) == {"poison": ("dead", MAX_ATTEMPTS), "healthy": ("done", 0)}
-            assert queue.dead_letters()[0]["last_error"] == "ValueError: issue id 'a\\x00b' is not a number"
-        finally:
-            db.close()
+        assert _states(db) == {"poison": ("dead", MAX_ATTEMPTS), "healthy": ("done", 0)}
+        assert queue.dead_letters()[0]["last_error"] == "ValueError: issue id 'a\\x00b' is not a number"
     finally:
-        admin.cursor().execute(f"drop database if exists {name} with (force)")
-        admin.close()
+        db.close()
