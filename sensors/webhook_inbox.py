@@ -140,6 +140,8 @@ def webhook_inbox_sensor(env: Environment, settings: WebhookSettings | None = No
         if requests:
             return SensorResult(run_requests=requests, cursor=new_cursor, asset_events=events)
         parts = [f"{result.done} done", f"{result.settled} settled by their runs", f"{result.failed} failed"]
+        if result.deferred:
+            parts.append(f"{result.deferred} left for the next tick (this one spent its time on slow handlers)")
         if result.coalesced:
             parts.append(f"{result.coalesced} waiting for their job's run in flight (the next run takes them)")
         if result.waiting:

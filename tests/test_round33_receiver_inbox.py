@@ -134,6 +134,34 @@ def test_a_storm_parked_behind_its_run_never_starves_the_other_sources(inbox_set
         db.close()
 
 
+def test_a_pass_of_slow_handlers_stops_at_its_time_budget_and_the_next_takes_the_rest(tmp_path, registry,
+                                                                                    monkeypatch):
+    """Slow handlers (Slack clicks while Slack is slow) had run one pass past the sensor's 60 s: the tick's run
+    requests were lost and the pass went on beside the next tick. A pass now stops handing events over after
+    its budget (30 s) and what it finished is recorded; the rest are due next tick."""
+    clock = [0.0]
+    monkeypatch.setattr("webhooks.processing.monotonic", lambda: clock[0], raising=False)
+
+    def slow(event):  # each click takes 10 s of the pass
+        clock[0] += 10.0
+
+    registry[("generic", "t.slow")] = slow
+    settings = settings_for(tmp_path)
+    _store(settings, [("generic", f"click{n}", "t.slow", {"n": n}) for n in range(6)])
+    db = open_database(settings)
+    try:
+        queue = EventQueue(db)
+        first = process(queue, lambda key: None, now=1000.0)
+        assert first.done == 4, "all 6 in one pass, however long it took"
+        assert first.deferred == 2
+        assert _states(db) == {**{f"click{n}": ("done", 0) for n in range(4)},
+                               **{f"click{n}": ("pending", 0) for n in (4, 5)}}
+        second = process(queue, lambda key: None, after_seq=queue.low_water(), now=1005.0)
+        assert (second.done, second.deferred) == (2, 0)
+    finally:
+        db.close()
+
+
 # --- poison events ------------------------------------------------------------------------------------------
 
 def _poison_then_healthy(settings, registry, poison) -> tuple[EventQueue, object]:

@@ -22,6 +22,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from time import monotonic
 
 from webhooks.handlers import Ignored, SyncRequest, handler_for
 from webhooks.inbox.queue import EventQueue, InboxEvent
@@ -45,6 +46,7 @@ class PassResult:
     waiting: int = 0  # events held back by a blocked job
     settled: int = 0  # events whose run finished this pass
     ignored: int = 0  # events their handler declared need nothing (webhooks.handlers.Ignored)
+    deferred: int = 0  # due events left for the next pass when this one spent its time budget
     coalesced: int = 0  # events waiting for their job's run in flight to end (one run at a time per job)
     errors: list[str] = field(default_factory=list)
 
@@ -54,6 +56,12 @@ def run_key_for(job_name: str, events: list[InboxEvent]) -> str:
     return f"webhooks:{job_name}:{digest}"
 
 
+# Seconds a pass hands events to their handlers before it leaves the rest (still due) to the next tick: the
+# sensor's evaluation has 60 s (DAGSTER_SENSOR_GRPC_TIMEOUT_SECONDS). Slow handlers (a Slack click waits on
+# Slack: seconds each when Slack is slow) had run the pass past it: the tick failed, its run requests were
+# lost (their events waited an hour for a run never requested, then counted a failed attempt), and the pass
+# still running beside the next tick handed the same events over twice.
+PASS_BUDGET_SECONDS = 30.0
 # A run requested this long ago and still unknown to Dagster was lost (the tick's result discarded): its events wait
 # for run_timeout, but new events of its job no longer wait for it.
 UNSEEN_GRACE = 300.0
@@ -72,7 +80,7 @@ def job_of(run_key: str) -> str:
 
 def process(queue: EventQueue, run_status: Callable[[str], str | None], *, after_seq: int = 0,
             now: float | None = None, blocked_jobs: frozenset[str] = frozenset(), run_timeout: float = 3600.0,
-            limit: int = 5000) -> PassResult:
+            limit: int = 5000, budget_seconds: float = PASS_BUDGET_SECONDS) -> PassResult:
     """``run_status(run_key)`` answers "success", "failure", "running" or None (no such run yet)."""
     now = time.time() if now is None else now
     result = PassResult()
@@ -97,7 +105,11 @@ def process(queue: EventQueue, run_status: Callable[[str], str | None], *, after
     done: list[int] = []
     ignored: dict[int, str] = {}
     parked: dict[str, list[int]] = {}  # run in flight -> events of its job waiting for it to end
-    for event in queue.due(after_seq, now, limit):
+    started, due = monotonic(), queue.due(after_seq, now, limit)
+    for index, event in enumerate(due):
+        if monotonic() - started > budget_seconds:  # the rest stay due for the next tick
+            result.deferred = len(due) - index
+            break
         try:
             requests: list[SyncRequest] | None = handler_for(event.source, event.event_type)(event)
         except Ignored as why:  # finished with its reason: not a failed attempt
