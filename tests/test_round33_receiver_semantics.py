@@ -191,3 +191,31 @@ def test_hostile_record_ids_are_quarantined_never_events(tmp_path):
     assert all(len(a.content) < 100 for a in answers)
     assert inbox_rows(settings, "select count(*) from webhook_events") == [(0,)]
     assert inbox_rows(settings, "select count(*) from webhook_quarantine") == [(len(answers),)]
+
+
+def test_a_view_submission_with_huge_state_is_acknowledged_kept_and_ignored(tmp_path):
+    settings = settings_for(tmp_path)
+    values = {f"b{n}": {"a": {"type": "plain_text_input", "value": "x" * 8000}} for n in range(110)}
+    payload = {"type": "view_submission", "trigger_id": "1.2.huge", "user": {"id": "U0HUGE"},
+               "view": {"id": "V1", "state": {"values": values}}}
+    body = ("payload=" + quote(json.dumps(payload))).encode()
+    assert 850_000 < len(body) < 1024 * 1024
+    over = ("payload=" + quote(json.dumps({**payload, "pad": "y" * 200_000}))).encode()
+
+    async def go():
+        app = create_app(settings)
+        async with app.router.lifespan_context(app), asgi_client(app) as client:
+            answers = []
+            for content in (body, over):
+                answer = await client.post(SLACK_ACTIONS, **slack_request(content, "application/x-www-form-urlencoded"))
+                answers.append((answer.status_code, answer.text))
+            return answers
+
+    answers = asyncio.run(go())
+    assert answers[0] == (200, "") and answers[1][0] == 413  # an empty 200 closes the modal
+    db = open_database(settings)
+    try:
+        result = process(EventQueue(db), lambda key: None)
+    finally:
+        db.close()
+    assert (result.ignored, result.failed, result.done) == (1, 0, 0)
