@@ -7,7 +7,9 @@
 - Held: several signatures in one header (``v1a``, junk, then the valid ``v1``); a webhook-id reused with
   another body is 409 and never replaces the stored one; a Slack click whose ``response_url`` points at
   another host is applied without that URL ever being fetched, whatever team or app id the signed payload
-  names (entitlement rests on the ledger and the clicker).
+  names (entitlement rests on the ledger and the clicker); ServiceNow/Jira record ids that are paths, SQL or
+  10k characters are quarantined; a view_submission of ~900 KB is acknowledged with an empty 200 and kept
+  as ignored, one past 1 MiB is 413.
 """
 
 from __future__ import annotations
