@@ -1,4 +1,4 @@
-"""``useDomainAdminAccess=true`` on ``drives.list/get/update`` and ``permissions.*``, mixed into
+"""``useDomainAdminAccess=true`` on ``drives.list/get/update/delete`` and ``permissions.*``, mixed into
 ``DriveSandbox`` ahead of ``Drives``, ``Permissions`` and ``DriveMembers``.
 
 The emulator's notion of a Workspace administrator is ``sb.domain_admins`` (a set of emails, empty by
@@ -8,7 +8,7 @@ administrator":
 
 - from anyone else, every such call is 403: ``drives.list`` with ``noListTeamDrivesAdministratorPrivilege``
   "The requesting user does not have the administrator privilege required to list or manage all shared
-  drives." (the answer GAM and others handle for drives.list); ``drives.get``/``update`` with
+  drives." (the answer GAM and others handle for drives.list); ``drives.get``/``update``/``delete`` with
   ``noManageTeamDriveAdministratorPrivilege`` and ``permissions.*`` with ``insufficientAdministratorPrivileges``
   [unc: those two reasons are in Google's error vocabulary (GAM handles both), their messages are guessed];
 - from an administrator: ``drives.list`` lists every shared drive, member or not, with its ``orgUnitId``
@@ -17,7 +17,8 @@ administrator":
   ``drive_search.py``) (the emulator is one
   organization: every drive is the admin's domain's [unc: a service account's drives belong to its project's
   organization on Drive]);
-  ``drives.get``/``update`` reach any drive (the admin manages it as an organizer would); and
+  ``drives.get``/``update``/``delete`` reach any drive (the admin manages it as an organizer would; ``delete``
+  with ``allowItemDeletion=true`` takes the drive's untrashed items with it, as the reference says); and
   ``permissions.*`` with a shared drive's id as ``fileId`` manage its members without membership. On an
   ordinary file the parameter grants nothing more (the reference: access is granted "if the file ID
   parameter refers to a shared drive").
@@ -87,6 +88,15 @@ class DomainAdmin:
         drive = self._domain_drive(req, req.params["drive_id"])
         self._edit_drive(drive, (req.json() if req.body else None) or {})
         return self._drive_answer(drive, req)
+
+    def delete_drive(self, req: Request) -> Response:
+        """An administrator deletes any drive of the domain, and with ``allowItemDeletion=true`` its untrashed
+        items too (the reference: "only supported when useDomainAdminAccess is also set to true"; without it
+        the flag changes nothing here [unc: Drive may refuse it outright])."""
+        if not self._as_admin(req, MANAGE_REFUSED):
+            return super().delete_drive(req)
+        drive = self._domain_drive(req, req.params["drive_id"])
+        return self._remove_drive(drive, with_items=req.query.get("allowItemDeletion") == "true")
 
     # -- permissions ----------------------------------------------------------------------------
     def _member_drive(self, req: Request, organizer: bool = False):

@@ -186,10 +186,14 @@ class Drives:
         return self._drive_answer(drive, req)
 
     def delete_drive(self, req: Request) -> Response:
-        drive = self._drive(req, organizer=True)
+        return self._remove_drive(self._drive(req, organizer=True))
+
+    def _remove_drive(self, drive: SharedDrive, with_items: bool = False) -> Response:
+        """Delete ``drive`` and what is in it: only trashed items unless ``with_items`` (an administrator's
+        ``allowItemDeletion=true``, ``domain_admin.py``)."""
         with self.store.lock:
             items = [f for f in self.store.files.values() if self.store.drive_of(f) == drive.id]
-            if not all(self._in_trash(f) for f in items):
+            if not with_items and not all(self._in_trash(f) for f in items):
                 raise DriveError(403, "cannotDeleteResourceWithChildren", "The shared drive cannot be deleted "
                                  "because it contains one or more untrashed items.")
             for f in items:

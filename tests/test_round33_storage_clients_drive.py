@@ -1,0 +1,55 @@
+"""Round 33: the Drive emulator through google-api-python-client, unchanged, where it differed from Drive.
+
+- ``drives.delete`` took no ``useDomainAdminAccess``: a Workspace administrator could not delete a shared drive
+  they are not an organizer of (404), and ``allowItemDeletion=true`` (the reference: "Whether any items inside the
+  shared drive should also be deleted. This option is only supported when useDomainAdminAccess is also set to
+  true") was ignored, so a drive with files in it was never deleted (403 cannotDeleteResourceWithChildren).
+"""
+
+from __future__ import annotations
+
+from googleapiclient.http import MediaInMemoryUpload
+
+from tests.sandbox.gdrive.calls import refused
+from tests.sandbox.gdrive.test_client_probe import drive
+from tests.sandbox.gdrive.test_client_probe_round2 import _as
+
+__all__ = ["drive"]
+FULL = ["https://www.googleapis.com/auth/drive"]
+ADMIN = "grc-admin@example.com"
+
+
+def _drive_with_a_file(drive, request_id: str) -> tuple[str, str]:
+    team = drive.drives().create(requestId=request_id, body={"name": "Evidence FY26"}, fields="id").execute()["id"]
+    made = drive.files().create(body={"name": "soc2.pdf", "parents": [team]}, supportsAllDrives=True, fields="id",
+                                media_body=MediaInMemoryUpload(b"%PDF-1.7", mimetype="application/pdf")).execute()
+    return team, made["id"]
+
+
+def test_an_admin_deletes_a_drive_with_its_items(drive, gdrive):
+    gdrive.sandbox.accounts.delegate(gdrive.client_email)
+    gdrive.sandbox.domain_admins.add(ADMIN)
+    admin = _as(gdrive, FULL, ADMIN)
+    team, pdf = _drive_with_a_file(drive, "r33-del-1")
+
+    # not a member: without the parameter the drive is not there for the admin
+    assert refused(admin.drives().delete(driveId=team))[0] == 404
+    # as an administrator, without allowItemDeletion, untrashed items still keep the drive
+    status, detail = refused(admin.drives().delete(driveId=team, useDomainAdminAccess=True))
+    assert (status, detail["reason"]) == (403, "cannotDeleteResourceWithChildren")
+    assert drive.files().get(fileId=pdf, supportsAllDrives=True, fields="id").execute() == {"id": pdf}
+    # with it, the drive goes and its files with it
+    assert admin.drives().delete(driveId=team, useDomainAdminAccess=True, allowItemDeletion=True).execute() == ""
+    assert refused(drive.drives().get(driveId=team))[0] == 404
+    assert refused(drive.files().get(fileId=pdf, supportsAllDrives=True))[0] == 404
+    assert refused(admin.drives().get(driveId=team, useDomainAdminAccess=True))[0] == 404
+
+
+def test_admin_delete_is_refused_to_others_and_the_flag_alone_deletes_nothing(drive, gdrive):
+    team, pdf = _drive_with_a_file(drive, "r33-del-2")
+    # the drive's own organizer, without the administrator privilege
+    status, detail = refused(drive.drives().delete(driveId=team, useDomainAdminAccess=True, allowItemDeletion=True))
+    assert (status, detail["reason"]) == (403, "noManageTeamDriveAdministratorPrivilege")
+    status, detail = refused(drive.drives().delete(driveId=team, allowItemDeletion=True))
+    assert (status, detail["reason"]) == (403, "cannotDeleteResourceWithChildren")
+    assert drive.files().get(fileId=pdf, supportsAllDrives=True, fields="id").execute() == {"id": pdf}
