@@ -4,6 +4,9 @@
   they are not an organizer of (404), and ``allowItemDeletion=true`` (the reference: "Whether any items inside the
   shared drive should also be deleted. This option is only supported when useDomainAdminAccess is also set to
   true") was ignored, so a drive with files in it was never deleted (403 cannotDeleteResourceWithChildren).
+- An ``anyone`` permission that search may find (``allowFileDiscovery: true``) had the id ``anyoneWithLink``,
+  the id Drive gives the link-only share; Drive names it ``anyone`` [unc: from Drive's answers], so code that
+  reads the id to tell "public on the web" from "anyone with the link" took one for the other.
 """
 
 from __future__ import annotations
@@ -53,3 +56,25 @@ def test_admin_delete_is_refused_to_others_and_the_flag_alone_deletes_nothing(dr
     status, detail = refused(drive.drives().delete(driveId=team, allowItemDeletion=True))
     assert (status, detail["reason"]) == (403, "cannotDeleteResourceWithChildren")
     assert drive.files().get(fileId=pdf, supportsAllDrives=True, fields="id").execute() == {"id": pdf}
+
+
+def test_a_discoverable_share_is_anyone_and_a_link_share_anyone_with_link(drive, gdrive):
+    perms = drive.permissions()
+    public = drive.files().create(body={"name": "public.pdf", "parents": [gdrive.evidence_folder]}, fields="id",
+                                  media_body=MediaInMemoryUpload(b"%PDF", mimetype="application/pdf")).execute()["id"]
+    linked = drive.files().create(body={"name": "linked.pdf", "parents": [gdrive.evidence_folder]}, fields="id",
+                                  media_body=MediaInMemoryUpload(b"%PDF", mimetype="application/pdf")).execute()["id"]
+    made = perms.create(fileId=public, body={"type": "anyone", "role": "reader", "allowFileDiscovery": True},
+                        fields="id,type,allowFileDiscovery").execute()
+    assert made == {"id": "anyone", "type": "anyone", "allowFileDiscovery": True}
+    link = perms.create(fileId=linked, body={"type": "anyone", "role": "reader"}, fields="id").execute()
+    assert link == {"id": "anyoneWithLink"}
+    assert perms.get(fileId=public, permissionId="anyone", fields="role").execute() == {"role": "reader"}
+    assert refused(perms.get(fileId=public, permissionId="anyoneWithLink"))[0] == 404
+    listed = perms.list(fileId=public, fields="permissions(id)").execute()["permissions"]
+    assert {"id": "anyone"} in listed and {"id": "anyoneWithLink"} not in listed
+    assert drive.files().get(fileId=public, fields="permissionIds").execute()["permissionIds"][-1] == "anyone"
+    perms.update(fileId=public, permissionId="anyone", body={"role": "commenter"}).execute()
+    assert perms.get(fileId=public, permissionId="anyone", fields="role").execute() == {"role": "commenter"}
+    perms.delete(fileId=public, permissionId="anyone").execute()
+    assert drive.files().get(fileId=public, fields="shared").execute() == {"shared": False}

@@ -2,7 +2,8 @@
 
 Users (``type=user``, ``emailAddress``) become the file's writers / commenters / readers, which is what
 the emulator checks on reads and writes (a folder's readers read what is inside). ``anyone`` and
-``domain`` shares are kept and listed (their ids ``anyoneWithLink`` / ``<hash>k``). Only the owner or a
+``domain`` shares are kept and listed (their ids ``anyoneWithLink``, or ``anyone`` with ``allowFileDiscovery``,
+as Drive names the two; ``<hash>k`` for a domain). Only the owner or a
 writer may change sharing (403 insufficientFilePermissions); the owner's permission cannot be removed
 or downgraded without ``transferOwnership`` (403 cannotRemoveOwner); ownership goes only to a user (403
 invalidSharingRequest) and not in a shared drive (403, whose items the drive owns); an unknown id is 404 notFound on
@@ -118,9 +119,11 @@ class Permissions:
             if role == "owner":
                 raise DriveError(403, "invalidSharingRequest", "Bad Request. User message: \"Ownership can "
                                  "only be transferred to a user.\"")
-            perm_id = "anyoneWithLink" if kind == "anyone" else permission_id(domain) + "k"
-            perm = {"kind": "drive#permission", "id": perm_id, "type": kind, "role": role,
-                    "allowFileDiscovery": bool(body.get("allowFileDiscovery", False))}
+            found = bool(body.get("allowFileDiscovery", False))
+            # Drive's ids for the world: ``anyone`` when search finds the file, ``anyoneWithLink`` when only a link
+            # opens it [unc: from Drive's answers, not the reference; a domain's discoverable id is not known]
+            perm_id = ("anyone" if found else "anyoneWithLink") if kind == "anyone" else permission_id(domain) + "k"
+            perm = {"kind": "drive#permission", "id": perm_id, "type": kind, "role": role, "allowFileDiscovery": found}
             if kind == "domain":
                 perm.update(domain=domain, displayName=domain)
             with self.store.lock:
