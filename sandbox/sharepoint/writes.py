@@ -7,6 +7,8 @@ guessed). A check-in makes a new version of the file (``store.check_in``), as in
 checked out go to one draft, so the check-in makes one version of them (each write made a version before).
 ``POST …/discardCheckout`` (msgraph-sdk's ``discard_checkout``) drops the draft: 204, the checked-in content is
 current again; it was 400 "POST is not supported".
+``POST children`` of a file and a rename to ``""`` are 400 invalidRequest (round 33: the first made a folder inside
+the file, the second kept the old name and answered 200) [unc: Graph's words].
 ``PATCH …/fields`` honours ``If-Match`` (the fields' ``@odata.etag``, or the item's eTag or cTag; ``*``): a stale
 one is 412 resourceModified, as for the item's own writes [unc: Graph's text there]; it was ignored."""
 
@@ -30,6 +32,8 @@ class Writes:
         name = str(body.get("name") or "")
         if not name or "folder" not in body:
             raise GraphError(400, "invalidRequest", "A folder needs a name and a folder facet.")
+        if parent.content is not None:  # a file has no children: it made a folder inside the file [round 33]
+            raise GraphError(400, "invalidRequest", f"'{parent.name}' is a file, not a folder.")
         behavior = conflict_behavior(req, body, "fail")
         with self.store.lock:
             name = self.settle_name(parent, name, behavior)
@@ -42,7 +46,8 @@ class Writes:
         body = req.json() or {}
         if item.parent_id is None:
             raise GraphError(400, "invalidRequest", "The root folder cannot be renamed or moved.")
-        name = str(body.get("name") or item.name)
+        # a ``name`` sent empty is a rename to nothing (400, as check_name answers), not "keep the name" [round 33]
+        name = item.name if body.get("name") is None else str(body["name"])
         parent_id = item.parent_id
         ref = body.get("parentReference") or {}
         if ref.get("id"):
