@@ -7,6 +7,11 @@
 - An ``anyone`` permission that search may find (``allowFileDiscovery: true``) had the id ``anyoneWithLink``,
   the id Drive gives the link-only share; Drive names it ``anyone`` [unc: from Drive's answers], so code that
   reads the id to tell "public on the web" from "anyone with the link" took one for the other.
+- ``files.update(addParents=<a folder inside the moved folder>)`` (or the folder itself) made a parent loop and
+  the emulator hung on it (every later call on the sandbox timed out); it is 400 invalid on ``addParents``
+  [unc: Drive's reason and words].
+- A file made in a trashed folder read ``trashed: false``; Drive's ``trashed`` is "either explicitly or from a
+  trashed parent folder", as the emulator already answered for a file moved there.
 """
 
 from __future__ import annotations
@@ -78,3 +83,34 @@ def test_a_discoverable_share_is_anyone_and_a_link_share_anyone_with_link(drive,
     assert perms.get(fileId=public, permissionId="anyone", fields="role").execute() == {"role": "commenter"}
     perms.delete(fileId=public, permissionId="anyone").execute()
     assert drive.files().get(fileId=public, fields="shared").execute() == {"shared": False}
+
+
+def test_a_folder_is_not_moved_into_itself(drive, gdrive):
+    files, folder = drive.files(), "application/vnd.google-apps.folder"
+    audit = files.create(body={"name": "Audit", "mimeType": folder, "parents": [gdrive.evidence_folder]}
+                         ).execute()["id"]
+    fy26 = files.create(body={"name": "FY26", "mimeType": folder, "parents": [audit]}).execute()["id"]
+    q1 = files.create(body={"name": "Q1", "mimeType": folder, "parents": [fy26]}).execute()["id"]
+    for inside in (q1, fy26, audit):
+        status, detail = refused(files.update(fileId=audit, addParents=inside, removeParents=gdrive.evidence_folder))
+        assert (status, detail["reason"], detail["location"]) == (400, "invalid", "addParents")
+    # nothing moved, and the sandbox still answers
+    assert files.get(fileId=audit, fields="parents").execute() == {"parents": [gdrive.evidence_folder]}
+    moved = files.update(fileId=q1, addParents=audit, removeParents=fy26, fields="parents").execute()
+    assert moved == {"parents": [audit]}
+    listed = files.list(q=f"'{audit}' in parents", fields="files(name)", orderBy="name").execute()["files"]
+    assert listed == [{"name": "FY26"}, {"name": "Q1"}]
+
+
+def test_a_file_made_in_a_trashed_folder_is_trashed(drive, gdrive):
+    files = drive.files()
+    old = files.create(body={"name": "FY24", "mimeType": "application/vnd.google-apps.folder",
+                             "parents": [gdrive.evidence_folder]}).execute()["id"]
+    files.update(fileId=old, body={"trashed": True}).execute()
+    made = files.create(body={"name": "late.pdf", "parents": [old]}, fields="id,trashed,explicitlyTrashed",
+                        media_body=MediaInMemoryUpload(b"%PDF", mimetype="application/pdf")).execute()
+    assert (made["trashed"], made["explicitlyTrashed"]) == (True, False)
+    live = files.list(q=f"'{old}' in parents and trashed = false", fields="files(id)").execute()["files"]
+    assert live == []
+    files.update(fileId=old, body={"trashed": False}).execute()  # restoring the folder restores it
+    assert files.get(fileId=made["id"], fields="trashed").execute() == {"trashed": False}

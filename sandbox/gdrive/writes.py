@@ -5,7 +5,8 @@
   a file has one parent (a second is 403 cannotAddParent, as Drive since 2020); a move that would leave a
   shared drive item with no parent or two is 403 teamDrivesParentLimit, as Drive answers.
   A parent that is not a folder (a Doc, a PDF, a shortcut) is 400 invalid "The specified parent is not a
-  folder." on create, copy and addParents.
+  folder." on create, copy and addParents; a folder moved into itself or a folder inside it is 400 invalid on
+  ``addParents`` [unc: Drive's reason and words] (round 33: the emulator hung on the parent loop it made).
 - Only the owner (in a shared drive an organizer or file organizer) trashes or restores a file, as
   ``capabilities.canTrash`` says (a writer: 403 insufficientFilePermissions [unc: the reason]).
 - Trashing a folder trashes what is in it (``trashed``, not ``explicitlyTrashed``; a change each), restoring it
@@ -93,6 +94,18 @@ class Writes:
             # [unc] the error's location and whether it comes before the permission check
             raise DriveError(400, "invalid", "The specified parent is not a folder.")
 
+    def _within(self, folder: str, ancestor: str) -> bool:
+        """Whether ``folder`` is (at any depth) inside ``ancestor``."""
+        seen, todo = set(), list(self.store.files[folder].parents) if folder in self.store.files else []
+        while todo:
+            parent = todo.pop()
+            if parent == ancestor:
+                return True
+            if parent not in seen and parent in self.store.files:
+                seen.add(parent)
+                todo.extend(self.store.files[parent].parents)
+        return False
+
     def _new_parents(self, who: str, meta: dict[str, Any], any_drive: bool, size: int | None = None) -> list[str]:
         """The new file's parents after Drive's checks on them and on the creator's storage (``size``: the
         bytes it will hold, when known). A resumable upload's first request is checked so too, before any
@@ -138,6 +151,9 @@ class Writes:
             if target is not None:
                 f.extra[TARGET_MIME] = target.mime_type
             f.created, f.modified = created or f.created, modified or f.modified
+            # made in a trashed folder: trashed too ("either explicitly or from a trashed parent folder"), as a file
+            # moved there is; it read trashed: false [round 33] [unc: whether Drive takes the create at all]
+            f.parent_trashed = any(self.store.files[p].in_trash for p in parents if p in self.store.files)
             keep(f, meta)
             if self.search_lag_seconds:  # Drive's search index catches up with a new file moments later
                 self.search_ready[f.id] = time.monotonic() + self.search_lag_seconds
@@ -182,6 +198,9 @@ class Writes:
         modified = _time(meta, "modifiedTime")
         for parent in add:
             self._check_parent(parent, req.principal, all_drives(req))
+            if parent == f.id or self._within(parent, f.id):  # it hung the emulator on a parent loop [round 33]
+                raise DriveError(400, "invalid", "A folder cannot be moved into itself or into a folder inside it.",
+                                 location="addParents")  # [unc: Drive's reason and words]
         after = [p for p in f.parents if p not in remove] + [p for p in add if p not in f.parents and p not in remove]
         in_drive = self.store.drive_of(f) is not None or self.store.drive_of_parents(add) is not None
         if (add or remove) and in_drive and len(after) != 1:  # Drive's words (a move keeps exactly one)
