@@ -5,11 +5,14 @@
   invalidRequest, as an upload to a path through a file already was [unc: Graph's words].
 - ``PATCH`` with ``"name": ""`` answered 200 and kept the old name (the empty name read as "no rename"); an empty
   name is 400 invalidRequest, as a name of spaces already was.
+- An upload session whose folder was deleted before its last fragment answered that fragment 500
+  ``generalException`` "KeyError: '…'"; it is 404 itemNotFound and the session is spent [unc: Graph's words].
 """
 
 from __future__ import annotations
 
 import pytest
+import requests
 
 from tests.sandbox.sharepoint.test_client_probe_more import _sdk
 
@@ -54,3 +57,27 @@ def test_an_empty_name_is_refused_not_ignored(sharepoint):
     assert (refused.response_status_code, refused.error.code) == (400, "invalidRequest")
     assert after.name == "policy.docx" and after.e_tag == made.e_tag  # nothing was written
     assert renamed.name == "policy-v2.docx"
+
+
+def test_an_upload_whose_folder_was_deleted_is_not_found(sharepoint):
+    from msgraph.generated.drives.item.items.item.create_upload_session.create_upload_session_post_request_body import (
+        CreateUploadSessionPostRequestBody,
+    )
+
+    async def run(client, drive):
+        session = await drive.items.by_drive_item_id("root:/R33/Q4/export.zip:").create_upload_session.post(
+            CreateUploadSessionPostRequestBody())
+        first = requests.put(session.upload_url, data=b"PK" * 50, headers={"Content-Range": "bytes 0-99/200"},
+                             verify=sharepoint.sandbox.ca_bundle, timeout=10)
+        await drive.items.by_drive_item_id("root:/R33/Q4:").delete()
+        last = requests.put(session.upload_url, data=b"PK" * 50, headers={"Content-Range": "bytes 100-199/200"},
+                            verify=sharepoint.sandbox.ca_bundle, timeout=10)
+        status = requests.get(session.upload_url, verify=sharepoint.sandbox.ca_bundle, timeout=10)
+        left = await drive.items.by_drive_item_id("root:/R33:").children.get()
+        return first, last, status, left
+
+    first, last, status, left = _sdk(sharepoint, run)
+    assert first.status_code == 202
+    assert (last.status_code, last.json()["error"]["code"]) == (404, "itemNotFound")
+    assert status.status_code == 404  # the session is spent
+    assert left.value == []  # nothing was written anywhere

@@ -11,6 +11,7 @@ Once the total is known the range is ``"{next}-{total - 1}"``, as SharePoint wri
 ``LargeFileUploadTask`` reads both ends). Graph asks for fragments in multiples of 320 KiB but commits
 others too (that task sends 320 KiB + 1 bytes after the first), so the size is not checked beyond the 60 MiB cap.
 The quota is checked when the session is created (if ``fileSize`` is given) and at the last fragment.
+A session whose folder was deleted before its last fragment is spent with 404 itemNotFound (it was a 500).
 """
 
 from __future__ import annotations
@@ -124,6 +125,9 @@ class UploadSessions:
     def _commit(self, s: dict[str, Any], content: bytes, req: Request) -> Response:
         drive = self.store.drives[s["drive"]]
         with self.store.lock:
+            if s["parent"] not in self.store.items:  # its folder was deleted meanwhile: it was a 500 KeyError
+                del self.store.uploads[req.params["sid"]]  # [round 33] [unc: Graph's answer; a 404 as for the path]
+                raise GraphError(404, "itemNotFound", "The folder this upload goes to no longer exists.")
             name, existing = s["name"], self.store.child(s["parent"], s["name"])
             if existing is not None and (s.get("behavior") == "fail" or existing.content is None):
                 del self.store.uploads[req.params["sid"]]  # the commit failed: the session is spent
