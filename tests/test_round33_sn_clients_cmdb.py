@@ -114,8 +114,8 @@ def test_target_links_go_through_cmdb_ci_and_references_carry_display_values(sb,
                                   "link": f"{sb.url}/api/now/table/sys_user_group/global"}
     for name, v in refs.items():
         assert set(v) == {"display_value", "link", "value"}, name
-    if parent["managed_by"]:
-        assert refs["managed_by"]["display_value"] == sb.get("sys_user", parent["managed_by"])["name"]
+    assert parent["managed_by"], "the seeded CI has a manager"
+    assert refs["managed_by"]["display_value"] == sb.get("sys_user", parent["managed_by"])["name"]
     assert one["attributes"]["name"] == parent["name"]  # other fields stay raw strings
 
 
@@ -140,12 +140,12 @@ def test_a_create_that_identifies_an_existing_server_updates_it(sb, s):
     assert r.json()["result"]["attributes"]["sys_id"] == server["sys_id"]
     assert len(sb.records("cmdb_ci")) == before
     assert sb.get("cmdb_ci", server["sys_id"])["ip_address"] == "10.33.0.1"
-    if server["serial_number"]:
-        r = s.post(f"{sb.url}/api/now/cmdb/instance/cmdb_ci_server",
-                   json={"attributes": {"serial_number": server["serial_number"], "name": "r33-renamed"},
-                         "source": "ServiceNow"})
-        assert r.json()["result"]["attributes"]["sys_id"] == server["sys_id"]
-        assert sb.get("cmdb_ci", server["sys_id"])["name"] == "r33-renamed"
+    assert server["serial_number"], "the seeded server has a serial number"
+    r = s.post(f"{sb.url}/api/now/cmdb/instance/cmdb_ci_server",
+               json={"attributes": {"serial_number": server["serial_number"], "name": "r33-renamed"},
+                     "source": "ServiceNow"})
+    assert r.json()["result"]["attributes"]["sys_id"] == server["sys_id"]
+    assert sb.get("cmdb_ci", server["sys_id"])["name"] == "r33-renamed"
     fresh = s.post(url, json={"attributes": {"name": "r33-brand-new"}, "source": "ServiceNow"}).json()["result"]
     assert fresh["attributes"]["sys_id"] != server["sys_id"] and len(sb.records("cmdb_ci")) == before + 1
 
@@ -164,3 +164,45 @@ def test_the_ci_list_pages_without_a_total_as_a_generic_api(sb, s):
         offset += 3
     servers = {"cmdb_ci_server", "cmdb_ci_linux_server", "cmdb_ci_win_server"}
     assert sorted(seen) == sorted(x["sys_id"] for x in sb.records("cmdb_ci") if x["sys_class_name"] in servers)
+
+
+def test_a_ci_identified_under_another_class_takes_the_requested_class(sb, s):
+    """Review: the identified CI kept its class, so the 201 named another class and a GET or PATCH through the
+    class the client used answered 404. The base system reclassifies during identification."""
+    net = next(x for x in sb.records("cmdb_ci") if x["sys_class_name"] == "cmdb_ci_netgear")
+    url = f"{sb.url}/api/now/cmdb/instance/cmdb_ci_linux_server"
+    r = s.post(url, json={"attributes": {"name": f" {net['name'].lower()} "}, "source": "ServiceNow"})
+    assert r.status_code == 201, r.text
+    made = r.json()["result"]["attributes"]
+    assert made["sys_id"] == net["sys_id"] and made["sys_class_name"] == "cmdb_ci_linux_server"
+    assert s.get(f"{url}/{net['sys_id']}").status_code == 200
+    assert s.get(f"{sb.url}/api/now/cmdb/instance/cmdb_ci_netgear/{net['sys_id']}").status_code == 404
+
+
+def test_relations_named_by_upper_case_ids_are_stored_by_the_records_own_ids(sb, s):
+    types, (a, b) = _types(sb), _cis(sb, 2)
+    kind = types["Depends on::Used by"]
+    url = f"{sb.url}/api/now/cmdb/instance/{a['sys_class_name']}/{a['sys_id']}/relation"
+    for target in (b["sys_id"].upper(), b["sys_id"]):  # the second is the same relation, not another
+        r = s.post(url, json={"outbound_relations": [{"type": kind.upper(), "target": target}], "source": "ServiceNow"})
+        assert r.status_code == 201, r.text
+    mine = [x for x in sb.records("cmdb_rel_ci") if x["parent"] == a["sys_id"] and x["type"] == kind]
+    assert [x["child"] for x in mine] == [b["sys_id"]]  # before: the upper-case id stored, and a second relation
+    inbound = s.get(f"{sb.url}/api/now/cmdb/instance/{b['sys_class_name']}/{b['sys_id']}").json()["result"]
+    assert mine[0]["sys_id"] in {x["sys_id"] for x in inbound["inbound_relations"]}
+    gone = s.delete(f"{sb.url}/api/now/cmdb/instance/{b['sys_class_name']}/{b['sys_id']}/relation/{mine[0]['sys_id']}")
+    assert gone.status_code == 204
+
+
+def test_a_relation_post_without_relations_or_with_a_non_text_source_is_refused_and_writes_nothing(sb, s):
+    ci = _cis(sb, 3)[2]
+    before = sb.get("cmdb_ci", ci["sys_id"])
+    url = f"{sb.url}/api/now/cmdb/instance/{ci['sys_class_name']}/{ci['sys_id']}/relation"
+    assert s.post(url, json={"source": "ServiceNow"}).status_code == 400
+    assert s.post(url, json={"outbound_relations": [], "source": "ServiceNow"}).status_code == 400
+    create = f"{sb.url}/api/now/cmdb/instance/cmdb_ci_linux_server"
+    for source in ({"x": 1}, 7, "  "):
+        assert s.post(create, json={"attributes": {"name": "r33-src"}, "source": source}).status_code == 400
+    after = sb.get("cmdb_ci", ci["sys_id"])
+    assert (after["sys_mod_count"], after["sys_updated_on"]) == (before["sys_mod_count"], before["sys_updated_on"])
+    assert not [x for x in sb.records("cmdb_ci") if x["name"] == "r33-src"]

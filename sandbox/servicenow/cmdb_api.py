@@ -79,8 +79,8 @@ class CmdbInstanceAPI:
             raise HTTPError(400, "Exception while reading request", f"Invalid JSON: {exc}") from exc
         if not isinstance(body, dict) or not isinstance(body.get("attributes", {}), dict):
             raise HTTPError(400, "Exception while reading request", 'expected {"attributes": {...}, "source": ...}')
-        if not body.get("source"):
-            raise HTTPError(400, "source is required", "Provide the data source of the change in 'source'")
+        if not isinstance(body.get("source"), str) or not body["source"].strip():
+            raise HTTPError(400, "source is required", "Provide the data source of the change in 'source' (a string)")
         return body
 
     def list_cis(self, req: Request) -> Response:
@@ -122,6 +122,8 @@ class CmdbInstanceAPI:
             else:
                 table, row = match
                 self.store.update(table, row, values, user)
+                if table.getter("sys_class_name")(row) != source.name:  # reclassified, as the IRE does
+                    table.replace(row, {"sys_class_name": source.name})
             cmdb_relations.add(self.store, table.record(row)["sys_id"], wanted, user)
             return self._one(req, table, row, 201)
 
@@ -141,6 +143,8 @@ class CmdbInstanceAPI:
             found = self._found(req, source)
             acl.check_write(self.store, "cmdb_rel_ci", "Insert", user)
             wanted = cmdb_relations.requested(self.store, body)
+            if not wanted:  # [unc: the instance's wording]; nothing written, the CI untouched
+                raise HTTPError(400, "Invalid relation", "Provide inbound_relations or outbound_relations")
             cmdb_relations.add(self.store, found[0].record(found[1])["sys_id"], wanted, user)
             self.store.update(found[0], found[1], self._discovered(body), user)
             return self._one(req, *found, 201)

@@ -16,8 +16,11 @@ A relation's `target.link` is the CI's record through the `cmdb_ci` class
 A create goes through identification, as the instance's Identification and Reconciliation Engine does for
 this API (the page's "dependent identification rule" note): for a hardware class (`cmdb_ci_hardware` and the
 classes extending it) the base system's Hardware rule finds an existing hardware CI by `serial_number`, else by
-`name`, and the POST updates that CI instead of adding a duplicate (201 with the CI; its class is kept [unc:
-the engine may reclassify]). Other classes are inserted as asked [unc: their rules are not played].
+`name`, and the POST updates that CI instead of adding a duplicate (201 with the CI). A CI found under another
+class takes the class of the request, as the base system reclassifies during identification
+(`glide.class.upgrade/downgrade/switch.enabled` default to true: ServiceNow's "Configure CI reclassification during
+IRE processing"). Names match without regard to case (`casefold`) [unc: the database's collation]. Other classes
+are inserted as asked [unc: their rules are not played].
 """
 
 from __future__ import annotations
@@ -58,7 +61,8 @@ def identify(store: Store, cls: str, values: dict[str, Any]) -> tuple[Table, int
         wanted = str(values.get(key) or "").strip()
         if wanted:
             got = base.getter(key)
-            hit = next((r for r in rows if classes(r) in HARDWARE and got(r).strip().lower() == wanted.lower()), None)
+            hit = next((r for r in rows
+                        if classes(r) in HARDWARE and got(r).strip().casefold() == wanted.casefold()), None)
             if hit is not None:
                 return base, hit
     return None
@@ -94,11 +98,13 @@ def requested(store: Store, body: dict[str, Any]) -> list[tuple[str, str, str]]:
                     or not isinstance(entry.get("type"), str):
                 raise HTTPError(400, "Exception while reading request",
                                 f"each of {key} needs a 'target' and a 'type' sys_id")
-            if store.locate("cmdb_ci", entry["target"]) is None:
+            target, kind = store.locate("cmdb_ci", entry["target"]), store.locate("cmdb_rel_type", entry["type"])
+            if target is None:
                 raise HTTPError(400, "Invalid relation", f"No configuration item with sys_id {entry['target']}")
-            if store.locate("cmdb_rel_type", entry["type"]) is None:
+            if kind is None:
                 raise HTTPError(400, "Invalid relation", f"No relationship type with sys_id {entry['type']}")
-            wanted.append((side, entry["target"], entry["type"]))
+            # stored by the records' own ids, whatever case the request used (ids are looked up without regard to it)
+            wanted.append((side, target[0].record(target[1])["sys_id"], kind[0].record(kind[1])["sys_id"]))
     return wanted
 
 
