@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from sandbox.core.http import Response, json_response
-from sandbox.jira import ops
+from sandbox.jira import ops, visibility
 from sandbox.jira.adf import as_version, valid_adf
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail, shaped
@@ -54,17 +54,6 @@ def _body_ok(c: Call, body: Any) -> Any:
     return body
 
 
-def _visibility(body: dict[str, Any]) -> dict[str, Any] | None:
-    """A comment's `visibility` ({"type": "role"|"group", "value" or "identifier"}), or None (public)."""
-    vis = body.get("visibility")
-    if vis is None:
-        return None
-    if not isinstance(vis, dict) or vis.get("type") not in ("role", "group") or not (
-            vis.get("value") or vis.get("identifier")):
-        raise fail(400, None, {"commentLevel": "Visibility must have a type ('group' or 'role') and a value."})
-    return {k: vis[k] for k in ("type", "value", "identifier") if vis.get(k)}
-
-
 SELF_LINK = "You cannot link an issue to itself."  # [unc] wording
 
 
@@ -78,12 +67,9 @@ def _mime(part: Any, name: str) -> str:
 
 
 def _audience(sb: JiraSandbox, c: Call, issue: Any, vis: Any) -> Any:
-    """The visibility, once Jira would accept it from this caller on this issue's project (else 400)."""
-    if isinstance(vis, dict):
-        why = sb.audience_refusal(c.user, issue.project, vis)  # type: ignore[attr-defined]  # `routes_roles`
-        if why:
-            raise fail(400, None, {"commentLevel": why})
-    return vis
+    """The request's visibility once Jira would accept it from this caller on this issue's project (else 400),
+    with both `value` and `identifier` filled (`visibility`)."""
+    return visibility.checked(sb, c.user, issue.project, vis)
 
 
 def _comment_bean(c: Call, comment: Any) -> dict[str, Any]:
@@ -131,7 +117,7 @@ def register(sb: JiraSandbox, key: str) -> None:
         props = body.get("properties") or []
         if not isinstance(props, list) or any(not isinstance(p, dict) or not p.get("key") for p in props):
             raise fail(400, None, {"properties": "Each comment property needs a key and a value."})
-        vis = _audience(sb, c, issue, _visibility(body))
+        vis = _audience(sb, c, issue, body.get("visibility"))
         comment = sb.store.add_comment(issue.id, _body_ok(c, body.get("body")), c.user, vis)
         if props:
             with sb.store.lock:
@@ -160,7 +146,7 @@ def register(sb: JiraSandbox, key: str) -> None:
         issue = issue_of(sb, c.p["issue"])
         hidden(c, issue, "edit")
         body = c.obj()
-        vis = _audience(sb, c, issue, _visibility(body)) if "visibility" in body else ...
+        vis = _audience(sb, c, issue, body.get("visibility")) if "visibility" in body else ...
         comment = ops.edit_comment(sb.store, issue.id, c.p["comment"], _body_ok(c, body.get("body")), c.user, vis)
         if comment is None:
             raise fail(404, "Can not find a comment for the id: " + c.p["comment"] + ".")
@@ -240,7 +226,7 @@ def register(sb: JiraSandbox, key: str) -> None:
             raise fail(400, SELF_LINK)
         comment = shaped(body.get("comment"), "object")  # read before linking (a wrong type was a 500)
         text = _body_ok(c, comment.get("body")) if comment else None
-        vis = _audience(sb, c, inward, _visibility(comment)) if comment else None  # it was dropped (round 30)
+        vis = _audience(sb, c, inward, comment.get("visibility")) if comment else None  # it was dropped (round 30)
         sb.store.add_link(type_id, inward.id, outward.id, c.user)
         if comment:
             sb.store.add_comment(inward.id, text, c.user, vis)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Response, json_response
 from sandbox.jira import catalog as C
-from sandbox.jira import field_config, field_screens, ops, routes_children
+from sandbox.jira import field_config, field_screens, ops, routes_children, visibility
 from sandbox.jira.adf import is_adf
 from sandbox.jira.assignable import assignable, refusal
 from sandbox.jira.call import Call
@@ -84,14 +84,15 @@ def _create(sb: JiraSandbox, payload: dict[str, Any], version: str, actor: str) 
         raise fail(400, None, errors)
     links, props = link_adds(sb, payload), body_properties(payload)
     project = attrs.pop("project")
+    audiences = visibility.comment_adds(sb, actor, project, payload.get("update"))
     if attrs.get("type_id") == C.SUBTASK and attrs.get("parent_id") is None:
         raise fail(400, None, {"parent": "Sub-tasks must have a parent issue."})
     given = (payload.get("fields") or {}).get("assignee")
     if "assignee" not in attrs or (given is not None and _ref(given) == "-1"):  # not given, or "-1" (automatic):
         attrs["assignee"] = default_assignee(sb.store, project, attrs.get("components"))  # components' or project's
     issue = sb.store.create(project, attrs, actor)
-    for body in comments:
-        sb.store.add_comment(issue.id, body, actor)
+    for body, vis in zip(comments, audiences, strict=True):
+        sb.store.add_comment(issue.id, body, actor, vis)
     apply_links(sb, issue.id, links, actor)
     set_properties(sb, issue.id, props)
     return sb.store.issues[issue.id]
@@ -188,13 +189,14 @@ def register(sb: JiraSandbox) -> None:
                   **field_screens.edit_refusals(sb, issue, body)}  # off the edit screen, or hidden
         if errors:
             raise fail(400, None, errors)
+        audiences = visibility.comment_adds(sb, c.user, issue.project, body.get("update"))
         logs, links = worklog_adds(body), link_adds(sb, body)
         props, meta = body_properties(body), history_metadata(body)
         no_self_links(issue.id, links)
         sb.store.update(issue.id, attrs, c.user, metadata=meta)
         set_properties(sb, issue.id, props)
-        for text in comments:
-            sb.store.add_comment(issue.id, text, c.user)
+        for text, vis in zip(comments, audiences, strict=True):
+            sb.store.add_comment(issue.id, text, c.user, vis)
         apply_links(sb, issue.id, links, c.user)
         for log in logs:
             sb.log_work(c, sb.store.issues[issue.id], log)  # type: ignore[attr-defined]
@@ -248,13 +250,14 @@ def register(sb: JiraSandbox) -> None:
                                                c.version, issue)
         if errors or refused:
             raise fail(400, None, {**errors, **refused})
+        audiences = visibility.comment_adds(sb, c.user, issue.project, body.get("update"))
         logs, links = worklog_adds(body), link_adds(sb, body)
         props, meta = body_properties(body), history_metadata(body)
         no_self_links(issue.id, links)
         ops.transition(sb.store, issue.id, C.TRANSITIONS[tid], attrs, c.user, meta)
         set_properties(sb, issue.id, props)
-        for text in comments:
-            sb.store.add_comment(issue.id, text, c.user)
+        for text, vis in zip(comments, audiences, strict=True):
+            sb.store.add_comment(issue.id, text, c.user, vis)
         apply_links(sb, issue.id, links, c.user)
         for log in logs:
             sb.log_work(c, sb.store.issues[issue.id], log)  # type: ignore[attr-defined]

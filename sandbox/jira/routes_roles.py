@@ -109,7 +109,8 @@ def audience_refusal(sb: Any, user: str, project: str, vis: dict[str, Any]) -> s
             return f"Group: {vis.get('value') or ident} does not exist."
         return None if user in group_members(sb, name) else f"You are currently not a member of the group: {name}."
     ident = str(vis.get("identifier") or "")
-    role = next((r for r, (n, _d) in ROLES.items() if n == vis.get("value") or str(r) == ident), None)
+    # `identifier` is the role's name (the spec); its numeric id is taken too [unc]
+    role = next((r for r, (n, _d) in ROLES.items() if n == vis.get("value") or ident in (n, str(r))), None)
     if role is None:
         return "Invalid role level specified."
     name = ROLES[role][0]

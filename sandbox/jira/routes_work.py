@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Response, json_response
+from sandbox.jira import visibility
 from sandbox.jira.adf import valid_adf
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
@@ -75,10 +76,8 @@ def register(sb: JiraSandbox) -> None:
             out["comment"] = comment
         if "visibility" in body:
             vis = body["visibility"]
-            if isinstance(vis, dict) and vis.get("type") in ("group", "role"):  # as a comment's (`routes_roles`)
-                why = sb.audience_refusal(c.user, issue.project, vis)  # type: ignore[attr-defined]
-                if why:
-                    raise fail(400, None, {"commentLevel": why})  # [unc] the key Jira files it under
+            if isinstance(vis, dict) and vis.get("type") in ("group", "role"):  # as a comment's (`visibility`)
+                vis = visibility.checked(sb, c.user, issue.project, vis)  # [unc] the key Jira files it under
             out["visibility"] = vis
         return out
 

@@ -116,7 +116,8 @@ def test_create_issues_reports_the_bad_element(pyc):
 def test_atlassian_issue_helpers(atl):
     key = atl.issue_create({"project": {"key": "SEC"}, "summary": "p", "issuetype": {"name": "Task"}})["key"]
     shown = atl.issue_add_comment(key, "hello", visibility={"type": "role", "value": "Administrators"})
-    assert shown["visibility"] == {"type": "role", "value": "Administrators"} and shown["body"] == "hello"
+    assert shown["visibility"] == {"type": "role", "value": "Administrators", "identifier": "Administrators"}
+    assert shown["body"] == "hello"
     atl.update_issue_field(key, {"summary": "upd", "labels": ["x"]}, notify_users=False)
     assert atl.issue_field_value(key, "summary") == "upd"
     atl.set_issue_status(key, "In Progress", fields={"labels": ["y"]})

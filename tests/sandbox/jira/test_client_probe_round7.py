@@ -102,7 +102,8 @@ def test_create_and_delete_users(pyc, atl, sb):
 
 def test_comment_visibility_names_a_group_or_role_you_are_in(pyc, atl):
     ok = pyc.add_comment("SEC-2", "admins", visibility={"type": "group", "value": "jira-admins"})
-    assert ok.raw["visibility"] == {"type": "group", "value": "jira-admins"}
+    assert ok.raw["visibility"] == {"type": "group", "value": "jira-admins",  # and its groupId (round 33)
+                                    "identifier": pyc.group("jira-admins").raw["groupId"]}
     pyc.add_group("auditors")  # the API user is not in it
     member = "You are currently not a member of the"
     for vis, why in (({"type": "group", "value": "nosuch"}, "Group: nosuch does not exist."),

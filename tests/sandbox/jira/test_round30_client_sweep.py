@@ -117,7 +117,7 @@ def test_bulk_transitions(sb, s, jc, pyc):
 
 def test_comments_with_visibility(sb, pyc, atl, jc, user, issue):
     restricted = pyc.add_comment(issue, "admins only", visibility={"type": "role", "value": "Administrators"})
-    assert restricted.raw["visibility"] == {"type": "role", "value": "Administrators"}
+    assert restricted.raw["visibility"] == {"type": "role", "value": "Administrators", "identifier": "Administrators"}
     assert atl.issue_add_comment(issue.key, "atl", visibility={"type": "group", "value": "jira-admins"})[
         "visibility"]["value"] == "jira-admins"
     with pytest.raises(JIRAError) as err:
@@ -130,7 +130,7 @@ def test_comments_with_visibility(sb, pyc, atl, jc, user, issue):
         "key": "SEC-1"}, "comment": {"body": _doc("link note"), "visibility": {"type": "role",
                                                                                "value": "Administrators"}}})
     last = jc.get_comments(issue.key)["comments"][-1]
-    assert last["visibility"] == {"type": "role", "value": "Administrators"}
+    assert last["visibility"] == {"type": "role", "value": "Administrators", "identifier": "Administrators"}
     assert user.get(f"{sb.url}/rest/api/3/issue/{issue.key}/comment").json()["comments"] == []
 
 

@@ -1,0 +1,132 @@
+"""Round 33: the Jira emulator swept again with the vendors' clients unchanged (pycontribs `jira`,
+atlassian-python-api's `Jira(cloud=True)`); these are the gaps found.
+
+- A comment added through an `update.comment` add operation (create, edit, transition: atlassian's
+  `set_issue_status(..., update=...)`, `create_issue(update=...)`, pycontribs' `issue.update(update=...)`) lost
+  its `visibility`: a comment meant for Administrators was public. It is now kept and checked as POST /comment's.
+- `visibility.identifier` is, per the spec, a group's id or a *role's name*; `{"type": "role", "identifier":
+  "Administrators"}` was refused ("Invalid role level specified."). Answers now carry both `value` and
+  `identifier` as the spec's examples do (a group's `identifier` is its groupId), for comments and worklogs.
+"""
+
+from __future__ import annotations
+
+import pytest
+from jira.exceptions import JIRAError
+
+from tests.sandbox.jira.helpers import session_for
+
+ADMINS_ROLE = {"type": "role", "value": "Administrators", "identifier": "Administrators"}
+
+
+@pytest.fixture(scope="module")
+def sb():
+    from sandbox.jira import JiraSandbox
+
+    with JiraSandbox(seed=42, size=40, tls=False) as box:
+        yield box
+
+
+@pytest.fixture(scope="module")
+def pyc(sb):
+    from jira import JIRA
+
+    client = JIRA(server=sb.url, basic_auth=(sb.credentials["email"], sb.credentials["api_token"]), max_retries=0)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def atl(sb):
+    from atlassian import Jira
+
+    return Jira(url=sb.url, username=sb.credentials["email"], password=sb.credentials["api_token"], cloud=True)
+
+
+@pytest.fixture(scope="module")
+def user(sb):
+    """The ordinary login (Sandbox User): in neither jira-admins nor the Administrators role."""
+    with session_for(sb, ordinary=True) as session:
+        yield session
+
+
+def _seen_by_user(sb, user, key: str) -> list[str]:
+    r = user.get(f"{sb.url}/rest/api/2/issue/{key}/comment")
+    assert r.status_code == 200, r.text
+    return [c["body"] for c in r.json()["comments"]]
+
+
+def _restricted_add(text: str, vis: dict | None = None) -> dict:
+    return {"comment": [{"add": {"body": text, "visibility": vis or {"type": "role", "value": "Administrators"}}}]}
+
+
+def test_a_transition_comment_keeps_its_visibility(sb, pyc, atl, user):
+    key = pyc.create_issue(project="SEC", summary="r33 transition note", issuetype={"name": "Task"}).key
+    atl.set_issue_status(key, "In Progress", update=_restricted_add("admins: root cause is X"))
+    assert pyc.issue(key).fields.status.name == "In Progress"
+    [note] = pyc.comments(key)
+    assert note.body == "admins: root cause is X" and note.raw["visibility"] == ADMINS_ROLE
+    assert _seen_by_user(sb, user, key) == []  # it was public
+
+
+def test_an_edit_comment_keeps_its_visibility(sb, pyc, user):
+    issue = pyc.create_issue(project="SEC", summary="r33 edit note", issuetype={"name": "Task"})
+    issue.update(update={"comment": [{"add": {"body": "public"}},
+                                     {"add": {"body": "admins", "visibility": {"type": "group",
+                                                                               "value": "jira-admins"}}}]})
+    group_id = pyc.group("jira-admins").raw["groupId"]
+    assert [(c.body, c.raw.get("visibility")) for c in pyc.comments(issue.key)] == [
+        ("public", None), ("admins", {"type": "group", "value": "jira-admins", "identifier": group_id})]
+    assert _seen_by_user(sb, user, issue.key) == ["public"]
+
+
+def test_a_create_comment_keeps_its_visibility(sb, pyc, atl, user):
+    made = atl.create_issue(fields={"project": {"key": "SEC"}, "summary": "r33 create note",
+                                    "issuetype": {"name": "Task"}}, update=_restricted_add("admins at birth"))
+    [note] = pyc.comments(made["key"])
+    assert note.raw["visibility"] == ADMINS_ROLE
+    assert _seen_by_user(sb, user, made["key"]) == []
+
+
+def test_an_update_comment_audience_is_checked_before_anything_is_written(sb, pyc, atl):
+    issue = pyc.create_issue(project="SEC", summary="r33 refused note", issuetype={"name": "Task"})
+    with pytest.raises(JIRAError) as refused:
+        issue.update(summary="changed", update=_restricted_add("x", {"type": "group", "value": "no-such-group"}))
+    assert refused.value.status_code == 400
+    assert refused.value.response.json()["errors"] == {"commentLevel": "Group: no-such-group does not exist."}
+    with pytest.raises(Exception) as bad_transition:
+        atl.set_issue_status(issue.key, "Done", fields={"resolution": {"name": "Done"}},
+                             update=_restricted_add("x", {"type": "role", "value": "Nosuch"}))
+    assert bad_transition.value.response.status_code == 400
+    again = pyc.issue(issue.key)
+    assert again.fields.summary == "r33 refused note" and again.fields.status.name == "To Do"
+    assert pyc.comments(issue.key) == []
+
+
+def test_a_role_is_named_by_its_identifier(pyc, atl):
+    """The spec: `identifier` is "the ID of the group or the name of the role"."""
+    by_ident = pyc.add_comment("SEC-3", "r33 by identifier",
+                               visibility={"type": "role", "identifier": "Administrators"})
+    assert by_ident.raw["visibility"] == ADMINS_ROLE
+    assert pyc.comment("SEC-3", by_ident.id).raw["visibility"] == ADMINS_ROLE
+    logged = atl.post("rest/api/2/issue/SEC-3/worklog", data={
+        "timeSpent": "1h", "visibility": {"type": "role", "identifier": "Administrators"}})
+    assert logged["visibility"] == ADMINS_ROLE
+    with pytest.raises(JIRAError) as refused:
+        pyc.add_comment("SEC-3", "x", visibility={"type": "role", "identifier": "Nosuch"})
+    assert refused.value.response.json()["errors"] == {"commentLevel": "Invalid role level specified."}
+
+
+def test_answers_carry_both_value_and_identifier(sb, pyc, atl):
+    group_id = pyc.group("jira-admins").raw["groupId"]
+    admins = {"type": "group", "value": "jira-admins", "identifier": group_id}
+    by_name = pyc.add_comment("SEC-4", "r33 by name", visibility={"type": "group", "value": "jira-admins"})
+    by_id = atl.issue_add_comment("SEC-4", "r33 by id", visibility={"type": "group", "identifier": group_id})
+    assert by_name.raw["visibility"] == admins and by_id["visibility"] == admins
+    assert pyc.add_comment("SEC-4", "r33 role", visibility={"type": "role", "value": "Administrators"}).raw[
+        "visibility"] == ADMINS_ROLE
+    worklog = pyc.add_worklog("SEC-4", timeSpent="30m", visibility={"type": "group", "value": "jira-admins"})
+    assert pyc.worklog("SEC-4", worklog.id).raw["visibility"] == admins
+    with session_for(sb) as s:  # v3 too
+        r = s.get(f"{sb.url}/rest/api/3/issue/SEC-4/comment/{by_name.id}")
+        assert r.json()["visibility"] == admins
