@@ -130,3 +130,36 @@ def test_answers_carry_both_value_and_identifier(sb, pyc, atl):
     with session_for(sb) as s:  # v3 too
         r = s.get(f"{sb.url}/rest/api/3/issue/SEC-4/comment/{by_name.id}")
         assert r.json()["visibility"] == admins
+
+
+HIERARCHY = {"parent": "Given parent work item does not belong to appropriate hierarchy."}
+
+
+def test_a_parent_sits_one_level_up(sb, pyc, atl):
+    """Cloud's hierarchy: Epic (1) > Story/Task/Bug (0) > Subtask (-1); only an Epic with a parent was refused."""
+    story = pyc.create_issue(project="SEC", summary="r33 story", issuetype={"name": "Story"}, parent={"key": "SEC-1"})
+    assert story.fields.parent.key == "SEC-1"  # SEC-1 is an Epic
+    sub = pyc.create_issue(project="SEC", summary="r33 sub", issuetype={"name": "Subtask"}, parent={"key": story.key})
+    for kind, parent in (("Task", story.key), ("Subtask", "SEC-1"), ("Subtask", sub.key), ("Epic", "SEC-1")):
+        with pytest.raises(JIRAError) as refused:
+            pyc.create_issue(project="SEC", summary="r33 misplaced", issuetype={"name": kind}, parent={"key": parent})
+        assert refused.value.status_code == 400 and refused.value.response.json()["errors"] == HIERARCHY, kind
+    made = pyc.create_issues([{"project": {"key": "SEC"}, "summary": "r33 bulk", "issuetype": {"name": "Bug"},
+                               "parent": {"key": story.key}}])
+    assert made[0]["status"] == "Error" and made[0]["error"] == HIERARCHY
+    assert pyc.search_issues('project = SEC AND (summary ~ "r33 misplaced" OR summary ~ "r33 bulk")') == []
+
+
+def test_an_edit_keeps_the_hierarchy(sb, pyc, atl):
+    task = pyc.create_issue(project="SEC", summary="r33 task", issuetype={"name": "Task"})
+    story = pyc.create_issue(project="SEC", summary="r33 story 2", issuetype={"name": "Story"}, parent={"key": "SEC-1"})
+    with pytest.raises(Exception) as refused:
+        atl.update_issue_field(task.key, {"parent": {"key": story.key}})
+    assert refused.value.response.status_code == 400 and refused.value.response.json()["errors"] == HIERARCHY
+    with pytest.raises(JIRAError) as retyped:  # a Story under an Epic does not become its Subtask
+        story.update(fields={"issuetype": {"name": "Subtask"}})
+    assert retyped.value.response.json()["errors"] == HIERARCHY
+    atl.update_issue_field(task.key, {"parent": {"key": "SEC-1"}})  # under the Epic: fine
+    assert pyc.issue(task.key).fields.parent.key == "SEC-1"
+    story.update(fields={"issuetype": {"name": "Bug"}})  # same level: fine
+    assert pyc.issue(story.key).fields.issuetype.name == "Bug"

@@ -265,10 +265,22 @@ def parse_fields(store: JiraStore, fields: dict[str, Any], update: dict[str, Any
                 gone = _thing_id(store, name, project_key, op["remove"], errors)
                 ids = [x for x in ids if x != gone]
         attrs[attr] = tuple(ids)
-    type_id = attrs.get("type_id") or (issue.type_id if issue else None)
-    if attrs.get("parent_id") is not None and type_id == C.EPIC:
-        errors["parent"] = "Given parent work item does not belong to appropriate hierarchy."
+    if ("parent_id" in attrs or "type_id" in attrs) and "parent" not in errors and "issuetype" not in errors:
+        _check_hierarchy(store, attrs, issue, errors)
     return attrs, comments, errors
+
+
+def _check_hierarchy(store: JiraStore, attrs: dict[str, Any], issue: Issue | None, errors: dict[str, str]) -> None:
+    """A parent sits exactly one level above its child (Epic 1 > Story/Task/Bug 0 > Subtask -1), as Cloud's
+    issue type hierarchy requires: a Task under a Story, a Subtask under an Epic or another Subtask and an Epic
+    under anything are refused (round 33: only the last was)."""
+    type_id = attrs.get("type_id") or (issue.type_id if issue else None)
+    parent_id = attrs.get("parent_id", issue.parent_id if issue else None)
+    parent = store.issues.get(parent_id) if parent_id is not None else None
+    if parent is None or type_id not in store.issue_types or parent.type_id not in store.issue_types:
+        return
+    if store.issue_types[parent.type_id][1] != store.issue_types[type_id][1] + 1:
+        errors["parent"] = "Given parent work item does not belong to appropriate hierarchy."
 
 
 def _user_name(store: JiraStore, account: str | None) -> str | None:
