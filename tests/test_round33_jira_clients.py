@@ -163,3 +163,31 @@ def test_an_edit_keeps_the_hierarchy(sb, pyc, atl):
     assert pyc.issue(task.key).fields.parent.key == "SEC-1"
     story.update(fields={"issuetype": {"name": "Bug"}})  # same level: fine
     assert pyc.issue(story.key).fields.issuetype.name == "Bug"
+
+
+def _fetched(url: str, auth=None) -> tuple[int, str, bytes]:
+    import requests
+
+    r = requests.get(url, auth=auth, timeout=10)
+    return r.status_code, r.headers.get("Content-Type", ""), r.content
+
+
+def test_every_icon_and_avatar_url_handed_out_resolves(sb, pyc):
+    """Issue type, priority and status `iconUrl`s, project and user `avatarUrls` and the project avatar list all
+    pointed at paths the emulator did not serve (404); they are images, readable without credentials."""
+    issue = pyc.issue("SEC-2")
+    urls = [issue.fields.issuetype.iconUrl, issue.fields.priority.iconUrl, issue.fields.status.iconUrl,
+            *issue.raw["fields"]["project"]["avatarUrls"].values(),
+            *issue.raw["fields"]["reporter"]["avatarUrls"].values()]
+    avatars = pyc.project_avatars("SEC")
+    urls += [u for a in avatars["system"] for u in a["urls"].values()]
+    for url in urls:
+        status, ctype, body = _fetched(url)
+        assert status == 200 and ctype.startswith("image/") and body, (url, status, ctype)
+        assert body.startswith(b"\x89PNG") or body.startswith(b"<svg"), url
+    auth = (sb.credentials["email"], sb.credentials["api_token"])
+    base = f"{sb.url}/rest/api/3/universal_avatar/view/type"
+    assert _fetched(f"{base}/issuetype/avatar/10318?format=png&size=small", auth)[1] == "image/png"
+    assert _fetched(f"{base}/priority?format=svg", auth)[1] == "image/svg+xml"
+    assert _fetched(f"{base}/project/avatar/10400?size=huge", auth)[0] == 400
+    assert _fetched(f"{base}/project/avatar/10400?format=gif", auth)[0] == 400

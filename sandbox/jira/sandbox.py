@@ -49,6 +49,7 @@ from sandbox.jira import (
     routes_filter_shares,
     routes_gadgets,
     routes_groups,
+    routes_icons,
     routes_issue_props_bulk,
     routes_issues,
     routes_issuetypes,
@@ -143,7 +144,7 @@ class JiraSandbox(Sandbox):
     # --- routing ---------------------------------------------------------------------------------
     def build_routes(self, router: Router) -> None:
         early_modules = (routes_archive, routes_bulk_edit, routes_bulk_move, routes_jql_match, routes_media,
-                         routes_config_reads)
+                         routes_config_reads, routes_icons)
         for early in early_modules:  # before `/issue/{key}` etc.
             early.register(self)
         routes_site_config.register(self)
