@@ -191,3 +191,52 @@ def test_every_icon_and_avatar_url_handed_out_resolves(sb, pyc):
     assert _fetched(f"{base}/priority?format=svg", auth)[1] == "image/svg+xml"
     assert _fetched(f"{base}/project/avatar/10400?size=huge", auth)[0] == 400
     assert _fetched(f"{base}/project/avatar/10400?format=gif", auth)[0] == 400
+
+
+@pytest.fixture(scope="module")
+def jc(sb):
+    from tests.sandbox.jira.helpers import jira_cloud
+
+    return jira_cloud(sb)
+
+
+def test_bulk_delete_worklogs(sb, pyc, jc):
+    """The spec's DELETE /issue/{key}/worklog (atlassian `bulk_delete_worklogs`) was a 405."""
+    key = pyc.create_issue(project="SEC", summary="r33 bulk delete", issuetype={"name": "Task"}).key
+    ids = [int(pyc.add_worklog(key, timeSpent=f"{n}h").id) for n in (1, 2, 3)]
+    jc.bulk_delete_worklogs(key, data={"ids": ids[:2]}, adjust_estimate="leave")
+    assert [int(w.id) for w in pyc.worklogs(key)] == [ids[2]]
+    assert pyc.issue(key).raw["fields"]["timespent"] == 3 * 3600
+    history = pyc.issue(key, expand="changelog").changelog.histories[-1]
+    assert [(i.field, i.fromString, i.toString) for i in history.items] == [("timespent", "21600", "10800")]
+    for body, status in (({"ids": [ids[2], 999]}, 404), ({"ids": []}, 400), ({"ids": "x"}, 400), ({}, 400),
+                         ({"ids": [ids[2], ids[2]]}, 400)):
+        with pytest.raises(Exception) as refused:
+            jc.bulk_delete_worklogs(key, data=body)
+        assert refused.value.response.status_code == status, body
+    assert [int(w.id) for w in pyc.worklogs(key)] == [ids[2]]  # a refused request deleted nothing
+
+
+def test_bulk_move_worklogs(sb, pyc, jc):
+    """The spec's POST /issue/{key}/worklog/move (atlassian `bulk_move_worklogs`) was a 404; worklogs keep their
+    ids and authors, the move writes no history."""
+    source = pyc.create_issue(project="SEC", summary="r33 move from", issuetype={"name": "Task"}).key
+    target = pyc.create_issue(project="SEC", summary="r33 move to", issuetype={"name": "Task"}).key
+    ids = [int(pyc.add_worklog(source, timeSpent="1h", comment=f"w{n}").id) for n in (1, 2)]
+    restricted = pyc.add_worklog(source, timeSpent="1h", visibility={"type": "role", "value": "Administrators"})
+    histories = len(pyc.issue(source, expand="changelog").changelog.histories)
+    jc.bulk_move_worklogs(source, data={"ids": ids, "issueIdOrKey": target}, adjust_estimate="leave")
+    moved = jc.get_issue_worklog(target)["worklogs"]
+    assert [int(w["id"]) for w in moved] == ids and [w["comment"]["content"][0]["content"][0]["text"]
+                                                     for w in moved] == ["w1", "w2"]
+    assert [int(w.id) for w in pyc.worklogs(source)] == [int(restricted.id)]
+    assert pyc.issue(target).raw["fields"]["timespent"] == 7200 and pyc.issue(source).raw["fields"]["timespent"] == 3600
+    assert len(pyc.issue(source, expand="changelog").changelog.histories) == histories  # no history
+    assert pyc.issue(target, expand="changelog").changelog.histories == []
+    for body, status in (({"ids": [int(restricted.id)], "issueIdOrKey": target}, 400),  # restricted by a role
+                         ({"ids": ids, "issueIdOrKey": target}, 404),  # no longer on the source
+                         ({"ids": [int(restricted.id)], "issueIdOrKey": "NOPE-1"}, 404),
+                         ({"ids": [int(restricted.id)]}, 400)):
+        with pytest.raises(Exception) as refused:
+            jc.bulk_move_worklogs(source, data=body)
+        assert refused.value.response.status_code == status, body

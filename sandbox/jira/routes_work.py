@@ -293,6 +293,9 @@ def register(sb: JiraSandbox) -> None:
                 sb.store.relations_version += 1
         return Response(status=204)
 
+    from sandbox.jira import routes_worklog_bulk  # bulk delete and move (it reads this module's state)
+
+    routes_worklog_bulk.register(sb)
     sb.route("GET", key + r"/worklog", list_worklogs)
     sb.route("POST", key + r"/worklog", add_worklog, "write")
     sb.route("GET", key + r"/worklog/(?P<worklog>\d+)", one_worklog)
