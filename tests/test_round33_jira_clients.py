@@ -240,3 +240,48 @@ def test_bulk_move_worklogs(sb, pyc, jc):
         with pytest.raises(Exception) as refused:
             jc.bulk_move_worklogs(source, data=body)
         assert refused.value.response.status_code == status, body
+
+
+@pytest.fixture(scope="module")
+def pyc_user(sb):
+    """pycontribs as the ordinary login (Member role: no Modify Reporter, not a Jira administrator)."""
+    from jira import JIRA
+
+    client = JIRA(server=sb.url, basic_auth=(sb.credentials["user_email"], sb.credentials["user_api_token"]),
+                  max_retries=0)
+    yield client
+    client.close()
+
+
+REPORTER_OFF_SCREEN = {"reporter": "Field 'reporter' cannot be set. It is not on the appropriate screen, or unknown."}
+
+
+def test_reporter_needs_modify_reporter(sb, pyc, pyc_user):
+    """Without Modify Reporter, Cloud leaves `reporter` off the user's create and edit screens: setting it is the
+    screen's 400 and createmeta/editmeta do not list it (it was set)."""
+    admin = pyc.myself()["accountId"]
+    mine = pyc_user.create_issue(project="SEC", summary="r33 reporter", issuetype={"name": "Task"})
+    with pytest.raises(JIRAError) as edit:
+        mine.update(reporter={"accountId": admin})
+    assert edit.value.status_code == 400 and edit.value.response.json()["errors"] == REPORTER_OFF_SCREEN
+    assert pyc.issue(mine.key).fields.reporter.accountId == pyc_user.myself()["accountId"]
+    with pytest.raises(JIRAError) as create:
+        pyc_user.create_issue(project="SEC", summary="r33 reporter 2", issuetype={"name": "Task"},
+                              reporter={"accountId": admin})
+    assert create.value.response.json()["errors"] == REPORTER_OFF_SCREEN
+    assert "reporter" not in pyc_user.editmeta(mine.key)["fields"]
+    meta = pyc_user._get_json("issue/createmeta/SEC/issuetypes/10002")
+    assert "reporter" not in [f["fieldId"] for f in meta["fields"]]
+    # the admin (Administrators role) still sets it
+    assert "reporter" in pyc.editmeta(mine.key)["fields"]
+    pyc.issue(mine.key).update(reporter={"accountId": admin})
+    assert pyc.issue(mine.key).fields.reporter.accountId == admin
+
+
+def test_audit_log_and_application_roles_need_administer_jira(sb, pyc, pyc_user):
+    """The spec: both need Administer Jira (403 otherwise); an ordinary login read them."""
+    for path in ("auditing/record", "applicationrole", "applicationrole/jira-software"):
+        with pytest.raises(JIRAError) as refused:
+            pyc_user._get_json(path)
+        assert refused.value.status_code == 403, path
+        assert pyc._get_json(path) is not None

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Response, json_response
+from sandbox.jira.admin_guard import admin_only
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
 from sandbox.jira.timefmt import jira_ts, to_ms
@@ -71,4 +72,4 @@ def register(sb: JiraSandbox) -> None:
                  for r in rows[offset:offset + limit]]
         return json_response({"offset": offset, "limit": limit, "total": len(rows), "records": beans})
 
-    sb.route("GET", r"/auditing/record", records)
+    sb.route("GET", r"/auditing/record", admin_only(sb, records))  # the spec: Administer Jira, else 403 (round 33)

@@ -53,15 +53,24 @@ def _made(sb: JiraSandbox, project: str, type_id: str) -> list[str]:
             if applying(list(field_contexts(sb, made[3]["customId"]).values()), pid, type_id) is not None]
 
 
+def not_for(sb: JiraSandbox, user: str | None, project: str) -> set[str]:
+    """Screen fields Jira renders only for holders of a permission: `reporter` needs Modify Reporter (without it
+    Cloud leaves the field off the user's create and edit screens and meta, and refuses it; round 33)."""
+    if user is None or sb.holds(user, "MODIFY_REPORTER", [project]):  # type: ignore[attr-defined]  # routes_roles
+        return set()
+    return {"reporter"}
+
+
 def create_fields(sb: JiraSandbox, project: str, type_id: str) -> list[str]:
-    """Field ids a create in `project` with issue type `type_id` may set, in screen order."""
+    """Field ids a create in `project` with issue type `type_id` may set, in screen order (less `not_for` the
+    caller)."""
     gone = hidden(sb)
     return [f for f in [*SCREEN, *_made(sb, project, type_id)] if f not in gone]
 
 
 def edit_fields(sb: JiraSandbox, issue: Issue) -> list[str]:
-    """Field ids an edit of `issue` may set (editmeta's keys), in screen order; none in a status with
-    `jira.issue.editable = false` (`status_props`)."""
+    """Field ids an edit of `issue` may set (editmeta's keys, less `not_for` the caller), in screen order;
+    none in a status with `jira.issue.editable = false` (`status_props`)."""
     from sandbox.jira.status_props import editable
 
     if not editable(sb, issue):
@@ -86,7 +95,7 @@ def hidden_refusals(sb: JiraSandbox, fields: Any, update: Any) -> dict[str, str]
     return refusals([n for n in names if n not in gone], fields, update)
 
 
-def create_refusals(sb: JiraSandbox, payload: dict[str, Any]) -> dict[str, str]:
+def create_refusals(sb: JiraSandbox, payload: dict[str, Any], user: str | None = None) -> dict[str, str]:
     """The refusals of a create body (the project and issue type it names decide the screen; when either is not
     valid its own error is reported and the screen of the first project and Task is used [unc])."""
     from sandbox.jira.changes import _ref
@@ -96,9 +105,11 @@ def create_refusals(sb: JiraSandbox, payload: dict[str, Any]) -> dict[str, str]:
     project = next((p.key for p in sb.store.projects.values() if pref in (p.key, p.id)), None) \
         or next(iter(sb.store.projects))
     type_id = sb.store.type_id(str(_ref(fields.get("issuetype")) or "").lower()) or "10002"
-    allowed = [*create_fields(sb, project, type_id), "comment"]
+    off = not_for(sb, user, project)
+    allowed = [*(f for f in create_fields(sb, project, type_id) if f not in off), "comment"]
     return refusals(allowed, fields, payload.get("update"))
 
 
-def edit_refusals(sb: JiraSandbox, issue: Issue, body: dict[str, Any]) -> dict[str, str]:
-    return refusals(edit_fields(sb, issue), body.get("fields"), body.get("update"))
+def edit_refusals(sb: JiraSandbox, issue: Issue, body: dict[str, Any], user: str | None = None) -> dict[str, str]:
+    off = not_for(sb, user, issue.project)
+    return refusals([f for f in edit_fields(sb, issue) if f not in off], body.get("fields"), body.get("update"))

@@ -79,7 +79,7 @@ def _create(sb: JiraSandbox, payload: dict[str, Any], version: str, actor: str) 
     attrs, comments, errors = parse_fields(sb.store, payload.get("fields") or {}, payload.get("update") or {},
                                            version, None)
     errors = {**field_config.missing(sb, payload.get("fields") or {}, payload.get("update") or {}, None), **errors,
-              **field_screens.create_refusals(sb, payload)}  # off the create screen, or hidden
+              **field_screens.create_refusals(sb, payload, actor)}  # off the create screen, or hidden
     if errors:
         raise fail(400, None, errors)
     links, props = link_adds(sb, payload), body_properties(payload)
@@ -186,7 +186,7 @@ def register(sb: JiraSandbox) -> None:
         attrs, comments, errors = parse_fields(sb.store, body.get("fields") or {}, body.get("update") or {},
                                                c.version, issue)
         errors = {**field_config.missing(sb, body.get("fields") or {}, body.get("update") or {}, issue), **errors,
-                  **field_screens.edit_refusals(sb, issue, body)}  # off the edit screen, or hidden
+                  **field_screens.edit_refusals(sb, issue, body, c.user)}  # off the edit screen, or hidden
         if errors:
             raise fail(400, None, errors)
         audiences = visibility.comment_adds(sb, c.user, issue.project, body.get("update"))

@@ -47,7 +47,8 @@ def register(sb: JiraSandbox) -> None:
         }
         required = {"summary", "issuetype", "project"} | ({"parent"} if type_id == C.SUBTASK else set())
         required |= field_config.required(sb.store)  # the field configuration's (`field_config`)
-        wanted = field_screens.create_fields(sb, project, type_id) if ids is None else ids
+        off = field_screens.not_for(sb, c.user, project)  # reporter without Modify Reporter
+        wanted = [f for f in field_screens.create_fields(sb, project, type_id) if f not in off] if ids is None else ids
         meta = {f[0]: f for f in C.system_fields() + C.custom_fields()}
         for made in created_fields(sb):  # API-made custom fields (on the screen where their contexts apply)
             if made[0] not in wanted:
@@ -130,7 +131,8 @@ def register(sb: JiraSandbox) -> None:
     def edit_meta(c: Call, issue: Any) -> dict[str, Any]:
         """GET /issue/{key}/editmeta's body, also what `expand=editmeta` puts in an issue bean: exactly the fields
         an edit accepts (`field_screens.edit_fields`)."""
-        ids = field_screens.edit_fields(sb, issue)
+        off = field_screens.not_for(sb, c.user, issue.project)  # reporter without Modify Reporter
+        ids = [f for f in field_screens.edit_fields(sb, issue) if f not in off]
         out = {}
         for f in field_meta(c, issue.project, issue.type_id, ids):
             out[f["key"]] = {k: v for k, v in f.items() if k not in ("fieldId", "hasDefaultValue", "defaultValue")}

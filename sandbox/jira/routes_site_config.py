@@ -38,6 +38,7 @@ from urllib.parse import parse_qsl
 
 from sandbox.core.http import Response, json_response
 from sandbox.jira import catalog as C
+from sandbox.jira.admin_guard import admin_only
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
 from sandbox.jira.ids import is_id
@@ -303,8 +304,9 @@ def register(sb: JiraSandbox) -> None:
     sb.route("GET", r"/project/type/accessible", lambda c: json_response([_type_bean(k) for k in TYPES]))
     sb.route("GET", r"/project/type/(?P<kind>[^/]+)", project_type)
     sb.route("GET", r"/project/type/(?P<kind>[^/]+)/accessible", project_type)
-    sb.route("GET", r"/applicationrole", lambda c: json_response([role_bean(c)]))
-    sb.route("GET", r"/applicationrole/(?P<role>[^/]+)", application_role)
+    # the spec: Administer Jira, else 403 (an ordinary login read them, round 33)
+    sb.route("GET", r"/applicationrole", admin_only(sb, lambda c: json_response([role_bean(c)])))
+    sb.route("GET", r"/applicationrole/(?P<role>[^/]+)", admin_only(sb, application_role))
     sb.route("GET", r"/configuration", lambda c: json_response(configuration))
     sb.route("GET", r"/configuration/timetracking", lambda c: json_response(TRACKING))
     sb.route("GET", r"/configuration/timetracking/list", lambda c: json_response([TRACKING]))
