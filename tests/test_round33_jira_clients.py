@@ -11,6 +11,8 @@ atlassian-python-api's `Jira(cloud=True)`); these are the gaps found.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from jira.exceptions import JIRAError
 
@@ -285,3 +287,28 @@ def test_audit_log_and_application_roles_need_administer_jira(sb, pyc, pyc_user)
             pyc_user._get_json(path)
         assert refused.value.status_code == 403, path
         assert pyc._get_json(path) is not None
+
+
+def test_worklog_feeds_leave_out_the_last_minute_and_restricted_worklogs(sb, pyc, pyc_user, atl):
+    """The spec: /worklog/updated and /deleted do not return worklogs changed in the minute before the request,
+    and worklogs are returned only to those who may view them (also /worklog/list). Both feeds answered at once
+    and to anyone."""
+    key = pyc.create_issue(project="SEC", summary="r33 feeds", issuetype={"name": "Task"}).key
+    public = int(pyc.add_worklog(key, timeSpent="1h").id)
+    hidden = int(pyc.add_worklog(key, timeSpent="1h", visibility={"type": "role", "value": "Administrators"}).id)
+    gone = pyc.add_worklog(key, timeSpent="1h")
+    gone.delete()
+    since = pyc.issue(key).raw["fields"]["created"]
+    since_ms = int(datetime.strptime(since, "%Y-%m-%dT%H:%M:%S.%f%z").timestamp() * 1000)
+
+    def ids(client, path: str) -> list[int]:
+        return [v["worklogId"] for v in client._get_json(f"worklog/{path}", params={"since": since_ms})["values"]]
+
+    assert ids(pyc, "updated") == [] and ids(pyc, "deleted") == []  # within the minute
+    sb.advance_clock(61)
+    assert ids(pyc, "updated") == [public, hidden] and ids(pyc, "deleted") == [int(gone.id)]
+    assert ids(pyc_user, "updated") == [public]  # not in Administrators
+    listed = pyc_user._session.post(pyc_user._get_url("worklog/list"), json={"ids": [public, hidden]}).json()
+    assert [int(w["id"]) for w in listed] == [public]
+    assert [int(w["id"]) for w in atl.post("rest/api/2/worklog/list", data={"ids": [public, hidden]})] == [
+        public, hidden]

@@ -7,7 +7,9 @@ settings and filter share permissions.
   GET `/component/{id}/relatedIssueCounts`.
 - GET `/worklog/updated?since=` and `/worklog/deleted?since=` (ChangedWorklogs: `values` of
   `{"worklogId","updatedTime","properties"}`, `since`, `until`, `lastPage`, `nextPage` while more; 1000 a
-  page), POST `/worklog/list` `{"ids"}` (at most 1000; unknown ids are left out).
+  page; as the spec says, nothing changed in the minute before the request, on the sandbox clock), POST
+  `/worklog/list` `{"ids"}` (at most 1000; unknown ids are left out). A worklog restricted to a group or role
+  is left out of `updated` and `list` for others (round 33).
 - Project properties: GET `/project/{p}/properties` (`{"keys"}`), GET/PUT (201 created, 200 replaced; a
   non-empty JSON value of at most 32768 bytes)/DELETE (204) `/project/{p}/properties/{key}`.
 - User properties (`?accountId=`, required: 400 without it, and for `username`/`userKey` as in GDPR strict
@@ -27,12 +29,14 @@ from sandbox.jira.admin_guard import require_project_admin
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
 from sandbox.jira.ids import is_id
+from sandbox.jira.routes_roles import sees
 from sandbox.jira.routes_versions import version_bean
 
 if TYPE_CHECKING:
     from sandbox.jira.sandbox import JiraSandbox
 
 WORKLOG_PAGE = 1000
+QUIET_MS = 60_000  # /worklog/updated and /deleted leave out the last minute (the spec)
 UPLOAD_LIMIT = 10_485_760
 
 
@@ -104,7 +108,8 @@ def register(sb: JiraSandbox) -> None:
 
     def feed(c: Call, rows: list[tuple[int, int]], path: str) -> Response:
         since = since_of(c)
-        rows = sorted(r for r in rows if r[0] >= since)
+        settled = sb.store.now_ms() - QUIET_MS  # the spec: nothing changed in the minute before the request
+        rows = sorted(r for r in rows if since <= r[0] <= settled)
         page = rows[:WORKLOG_PAGE]
         last = len(rows) <= WORKLOG_PAGE
         until = page[-1][0] if page else since
@@ -115,9 +120,17 @@ def register(sb: JiraSandbox) -> None:
             out["nextPage"] = f"{c.r.api}/worklog/{path}?since={until + 1}"
         return json_response(out)
 
+    def visible_logs(c: Call) -> list[tuple[Any, dict[str, Any]]]:
+        """(issue, worklog) pairs the caller may read (a restricted worklog only for its group or role)."""
+        out = []
+        for issue_id, logs in list(sb.store.work["worklogs"].items()):
+            issue = sb.store.issues.get(issue_id)
+            if issue is not None:
+                out += [(issue, w) for w in list(logs) if sees(sb, c.user, issue.project, w.get("visibility"))]
+        return out
+
     def worklogs_updated(c: Call) -> Response:
-        rows = [(w["updated"], w["id"]) for logs in list(sb.store.work["worklogs"].values()) for w in list(logs)]
-        return feed(c, rows, "updated")
+        return feed(c, [(w["updated"], w["id"]) for _issue, w in visible_logs(c)], "updated")
 
     def worklogs_deleted(c: Call) -> Response:
         rows = [(d["time"], d["id"]) for d in list(sb.store.work.get("worklogs_deleted", []))]
@@ -130,12 +143,7 @@ def register(sb: JiraSandbox) -> None:
         if len(ids) > WORKLOG_PAGE:
             raise fail(400, f"The number of worklog ids must not exceed {WORKLOG_PAGE}.")
         wanted = {int(x) for x in ids if is_id(str(x))}
-        out = []
-        for issue_id, logs in list(sb.store.work["worklogs"].items()):
-            issue = sb.store.issues.get(issue_id)
-            if issue is not None:
-                out += [c.r.worklog(issue, w) for w in list(logs) if w["id"] in wanted]
-        return json_response(out)
+        return json_response([c.r.worklog(issue, w) for issue, w in visible_logs(c) if w["id"] in wanted])
 
     # --- project properties ---------------------------------------------------------------------
     def project_props(c: Call) -> tuple[str, dict[str, Any]]:
