@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from collections import Counter
 
 from sandbox.jira import JiraSandbox
@@ -136,26 +135,24 @@ def test_epics_sprints_subtasks_and_agile_views(make_jira_sandbox):
         assert s.get(f"{sb.url}/rest/api/2/issue/{sub.json()['key']}").status_code == 404
 
 
-def test_scale_200k_issues_pages_are_fast():
-    started = time.monotonic()
-    sb = JiraSandbox(size=200_000, seed=1).start()
+def test_a_large_instance_pages_by_token_to_full_pages():
+    """20,000 issues: token paging keeps full pages and a 5,000-row id search answers whole. How fast a
+    200,000-issue instance builds and serves is measured in `benchmarks/bench_jira_sandbox.py`, not here."""
+    sb = JiraSandbox(size=20_000, seed=1).start()
     try:
-        built = time.monotonic() - started
         with session_for(sb) as s:
             params = {"jql": 'project = ENG AND updated >= "2026-09-01 00:00" ORDER BY updated ASC, key',
                       "fields": "*all", "maxResults": 100}
             first = s.get(f"{sb.url}/rest/api/3/search/jql", params=params).json()
-            timings = []
-            token = first["nextPageToken"]
+            token, keys = first["nextPageToken"], [i["key"] for i in first["issues"]]
             for _ in range(5):
-                t0 = time.monotonic()
                 page = s.get(f"{sb.url}/rest/api/3/search/jql", params={**params, "nextPageToken": token}).json()
-                timings.append(time.monotonic() - t0)
                 token = page["nextPageToken"]
                 assert len(page["issues"]) == 100
+                keys += [i["key"] for i in page["issues"]]
+            assert len(set(keys)) == len(keys) == 600, "no issue twice across pages"
             ids = s.get(f"{sb.url}/rest/api/3/search/jql",
                         params={"jql": "project in (SEC, GRC, ENG)", "maxResults": 5000}).json()
             assert len(ids["issues"]) == 5000
     finally:
         sb.stop()
-    assert built < 30 and max(timings) < 1.0, (built, timings)
