@@ -97,6 +97,14 @@ class Writes:
                 "or sign-in page", None)
             self._audit(operation, object_id, internal_id, response.status_code, str(error)[:300])
             raise error
+        said = None if answer_read else error_body(response)
+        if said is not None:  # a 2xx carrying an error (a gateway, a plugin): no proof the write was made
+            error = VendorError(
+                f"{self.vendor}: {method} {path.split('?')[0]} answered {response.status_code} with an error body "
+                f"({vendor_text(said, response, 200)}) instead of its result, so whether the write was made is "
+                "unknown; the next push reads the record again and writes what it still lacks", None)
+            self._audit(operation, object_id, internal_id, response.status_code, str(error)[:300])
+            raise error
         created = created_id(response) if operation.startswith("create") else None
         if created and created != object_id:  # the vendor's new id; what we called it before stays in detail
             self._audit(operation, created, internal_id, response.status_code, None,
@@ -169,6 +177,8 @@ class Writes:
             else:
                 in_flight = False
                 try:
+                    if error_body(response) is not None:  # 2xx with an error: not the result, whatever parse reads
+                        raise ValueError("an error body")
                     result = parse(response)
                 except (ValueError, KeyError, TypeError, AttributeError, IndexError):
                     error = VendorError(
@@ -345,6 +355,29 @@ def _body_kind(response: requests.Response) -> str:
     if not size:
         return "an empty body"
     return f"a {size}-byte {kind} body" + ("" if kind.endswith("json") else ", not JSON")
+
+
+def error_body(response: requests.Response) -> str | None:
+    """The error a 2xx answer's JSON body carries in place of a result, else None: Jira's ``errorMessages`` /
+    ``errors`` (non-empty), a Spring-style ``{"status": 4xx|5xx, "error": ...}`` (OneTrust). A success of either
+    vendor never holds them at the top level (a write answers 204, the record, or ``{"id", "key", "self"}``), so
+    such an answer is a gateway's or a plugin's refusal passed on as 200 [unc]. ServiceNow's ``{"error", "status":
+    "failure"}`` is left to its writer, which reads every answer back (``ServiceNowTaskWriter.verify``)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    messages, errors = body.get("errorMessages"), body.get("errors")
+    said = [str(m) for m in messages if m] if isinstance(messages, list) else []
+    said += [f"{k}: {v}" for k, v in errors.items()] if isinstance(errors, dict) else []
+    if said:
+        return "; ".join(said)
+    status, error = body.get("status"), body.get("error")
+    if error and isinstance(status, int) and not isinstance(status, bool) and status >= 400:
+        return str(body.get("message") or error)
+    return None
 
 
 def _is_page(response: requests.Response) -> bool:

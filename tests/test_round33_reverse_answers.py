@@ -1,0 +1,84 @@
+"""Round 33: a vendor (or a gateway in front of it) answering a write 200 with an error body, the write not carried
+out. Such an answer is no proof of the write: the record must not be linked as written."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from sandbox.core.http import json_response
+from tests import test_reverse_sync_attacks as attacks
+from tests.reverse_sync_helpers import jira_rows, run, write_outbound
+
+servicenow, jira, onetrust = attacks.servicenow, attacks.jira, attacks.onetrust  # the sandbox fixtures
+_dead, _jira_keys = attacks._dead, attacks._jira_keys
+
+
+def _refuse_200(sb, monkeypatch, method: str, pattern: str, body: dict, times: int = 10**6) -> list[str]:
+    """Requests ``method`` on paths matching ``pattern`` are answered 200 with ``body`` and NOT carried out (until
+    ``_heal(sb)``)."""
+    import re
+
+    hit: list[str] = []
+    decide = sb.faults.decide
+
+    def fake(auth_faults: bool = True, m: str = "", path: str = ""):
+        decision = decide(auth_faults, m, path)
+        if m == method and re.search(pattern, path) and len(hit) < times:
+            hit.append(path)
+            return dataclasses.replace(decision, status=299)
+        return decision
+
+    answer = sb.fault_response
+
+    def respond(decision):
+        if decision.status == 299:
+            return json_response(body, 200)
+        return answer(decision)
+
+    sb.faults.decide, sb.fault_response = fake, respond
+    return hit
+
+
+def _heal(sb) -> None:
+    del sb.faults.decide, sb.fault_response  # the instance attributes set above: the class's methods again
+
+
+JIRA_ERROR = {"errorMessages": ["Transition is not valid for the current state of the issue"], "errors": {}}
+
+
+def _done(sb) -> set[str]:
+    return {i["key"] for i in sb.issues() if i["key"] in _jira_keys(sb)
+            and i["fields"]["status"]["statusCategory"]["key"] == "done"}
+
+
+def test_a_jira_close_answered_200_with_an_error_body_is_not_taken_as_done(jira, duckdb_warehouse, monkeypatch):
+    rows = jira_rows(4)
+    write_outbound(duckdb_warehouse, "jira", rows)
+    assert run("jira").created == 4
+    write_outbound(duckdb_warehouse, "jira", rows[:2])  # two close
+    hit = _refuse_200(jira, monkeypatch, "POST", r"/transitions$", JIRA_ERROR)
+    report = run("jira", min_change_guard=10)
+    assert hit
+    assert _done(jira) == set(), "nothing was transitioned"
+    assert report.closed == 0 and report.dead_lettered == 2, report.failures
+    _heal(jira)
+    report = run("jira", min_change_guard=10)
+    assert report.closed == 2 and len(_done(jira)) == 2
+
+
+def test_a_jira_edit_answered_200_with_an_error_body_is_dead_lettered(jira, duckdb_warehouse, monkeypatch):
+    rows = jira_rows(3)
+    write_outbound(duckdb_warehouse, "jira", rows)
+    assert run("jira").created == 3
+    for r in rows:
+        r["priority"] = "Low"
+    write_outbound(duckdb_warehouse, "jira", rows)
+    hit = _refuse_200(jira, monkeypatch, "PUT", r"/issue/[^/]+$", {"errorMessages": [],
+                                                                   "errors": {"priority": "Priority is invalid."}})
+    report = run("jira")
+    assert hit
+    assert report.updated == 0 and report.dead_lettered == 3, report.failures
+    _heal(jira)
+    report = run("jira")
+    assert report.updated == 3 and report.conflicts == 0
+    assert {i["fields"]["priority"]["name"] for i in jira.issues() if i["key"] in _jira_keys(jira)} == {"Low"}
