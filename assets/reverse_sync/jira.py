@@ -25,7 +25,7 @@ from typing import Any
 
 from dagster import AssetCheckResult, AssetExecutionContext, AssetKey, MaterializeResult, asset, asset_check
 
-from assets.reverse_sync import jira_frozen
+from assets.reverse_sync import jira_frozen, jira_notes
 from assets.reverse_sync.assetkit import ReverseSyncConfig, no_dead_letters, paused_by_flag, run_sync
 from assets.reverse_sync.engine import DONE, OPEN, Snapshot, Step, default_steps
 from assets.reverse_sync.jira_lookups import Lookups, _shape
@@ -241,25 +241,34 @@ class JiraIssueWriter(Lookups):
             if "assignee" in body["fields"] and self.assigned_meanwhile(str(vendor_id)):
                 del body["fields"]["assignee"]  # a person assigned it since our read: Jira's now, never overwritten
                 changes = [c for c in changes if c.field != "assignee"]
+            meant = [c for c in changes if c.field != "assignee"]
+            if meant:  # kept before the PUT: a push killed after Jira made the edit still posts it (`jira_notes`)
+                jira_notes.owe(writes, str(vendor_id), internal_id, edit_note(meant))
             try:
                 done = self.screens.edit(send, str(vendor_id), internal_id, desired, body, changes)
             except VendorError as exc:  # an issue that takes no edit at all is held (`jira_frozen`)
+                if meant and exc.status is not None and 400 <= exc.status < 500:
+                    jira_notes.paid(writes, str(vendor_id))  # refused: nothing changed, nothing to say
                 if jira_frozen.per_issue(exc) and self.screens.no_edit(str(vendor_id)):
                     raise jira_frozen.refused(exc, str(vendor_id), internal_id, str(desired.get("project")),
                                               self.edit_retry, writes) from None
                 raise
             noted = [c for c in done if c.field != "assignee"]
             self.notes[str(vendor_id)] = edit_note(noted) if noted else None
+            if noted:
+                jira_notes.owe(writes, str(vendor_id), internal_id, edit_note(noted))
+            elif meant:
+                jira_notes.paid(writes, str(vendor_id))
             if done:  # a PUT went out without the fields left out (nothing sent: no vendor write to audit)
                 self.screens.audit(writes, "update", str(vendor_id), internal_id)
+        elif operation == "comment" and changes[0].field == jira_notes.FIELD:  # an earlier edit's (`jira_notes`)
+            jira_notes.post_owed(self, writes, str(vendor_id), internal_id, str(changes[0].after))
         elif operation == "comment":
             text = self.notes.pop(str(vendor_id), changes[0].after)  # what the edit really changed (`edit`)
             if text is None:
                 return str(vendor_id), None
-            writes.once(self.session, "POST", f"{API}/issue/{vendor_id}/comment", json={"body": adf(text)},
-                        parse=lambda response: str(response.json()["id"]),
-                        find=lambda: self.find_comment(str(vendor_id), text), what="new comment's id",
-                        operation=operation, object_id=str(vendor_id), internal_id=internal_id)
+            self.comment(writes, str(vendor_id), internal_id, text)
+            jira_notes.paid(writes, str(vendor_id))
         elif operation in ("close", "transition"):  # with the comment, or before it without a screen: jira_moves
             note = ("Closed by Project X: the control passes again." if operation == "close"
                     else "Reopened by Project X: the control fails again.")
@@ -267,6 +276,14 @@ class JiraIssueWriter(Lookups):
                             "done" if operation == "close" else "new", note, adf(note))
             self.screens.moved(str(vendor_id))  # the editmeta read before the move no longer says what it takes
         return str(vendor_id), None
+
+    with_owed = staticmethod(jira_notes.with_owed)  # a change comment an earlier push owes, posted first
+
+    def comment(self, writes: Writes, vendor_id: str, internal_id: str, text: str) -> None:
+        writes.once(self.session, "POST", f"{API}/issue/{vendor_id}/comment", json={"body": adf(text)},
+                    parse=lambda response: str(response.json()["id"]),
+                    find=lambda: self.find_comment(vendor_id, text), what="new comment's id",
+                    operation="comment", object_id=vendor_id, internal_id=internal_id)
 
     def left_out(self, internal_id: str) -> dict[str, str]:
         """The fields this run's writes of the record went without (a screen does not take them), each with why."""

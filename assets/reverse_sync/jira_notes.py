@@ -1,0 +1,77 @@
+"""The comment a Jira edit owes, kept until it is posted (``reverse_sync.jira_owed_notes``).
+
+An edit of a Jira issue is followed by a comment saying what Project X changed (``jira_screens.edit_note``). A
+push killed after Jira carried the edit out and before the comment was posted (or whose comment failed) left the
+edit without it for good: the next run finds the issue holding our values (our own changelog entries are echoes)
+and plans nothing. So the note is kept, committed, *before* the edit is sent (what the edit means to change), set
+to what it really changed once Jira has answered, and dropped once the comment is posted or found; an edit Jira
+refused (4xx) made no change and owes none. The next run that plans anything for the issue, or nothing at all,
+posts a note still owed first (:func:`with_owed`), unless the integration account's latest comment on the issue
+already says it (a push killed after Jira kept the comment): one comment, never two. A note Jira refuses (4xx: the
+issue now in a status that takes no comment, deleted, a permission gone) is dropped with a warning, so it never
+holds up the issue's other writes.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from assets.reverse_sync.policy import Change
+from assets.reverse_sync.state import SCHEMA
+from pipelines.common.http import VendorError
+
+log = logging.getLogger("assets.reverse_sync.jira")
+
+TABLE = f"{SCHEMA}.jira_owed_notes"
+DDL = (f"create schema if not exists {SCHEMA}",
+       f"""create table if not exists {TABLE} (vendor_id varchar not null primary key, internal_id varchar not null,
+       note varchar not null, run_id varchar, noted_at timestamp not null)""")
+FIELD = "owed_comment"  # the field of a comment step that posts a note an earlier edit owes
+
+
+def _ensure(conn: Any) -> None:
+    for statement in DDL:
+        conn.execute(statement)
+
+
+def owe(writes: Any, vendor_id: str, internal_id: str, note: str) -> None:
+    from assets.reverse_sync.unsettled import _now
+
+    with writes.committed():
+        _ensure(writes.conn)
+        writes.conn.execute(f"delete from {TABLE} where vendor_id = %s", (vendor_id,))
+        writes.conn.execute(f"insert into {TABLE} (vendor_id, internal_id, note, run_id, noted_at) "
+                            "values (%s, %s, %s, %s, %s)", (vendor_id, internal_id, note, writes.run_id, _now()))
+
+
+def paid(writes: Any, vendor_id: str) -> None:
+    with writes.committed():
+        _ensure(writes.conn)
+        writes.conn.execute(f"delete from {TABLE} where vendor_id = %s", (vendor_id,))
+
+
+def owed(writes: Any, vendor_id: str) -> str | None:
+    with writes.committed():
+        _ensure(writes.conn)
+        note = writes.conn.scalar(f"select note from {TABLE} where vendor_id = %s", (vendor_id,))
+    return None if note is None else str(note)
+
+
+def with_owed(writes: Any, vendor_id: str, steps: list[Any]) -> list[Any]:
+    """``steps`` with, first, the comment an earlier edit of the issue still owes (if any)."""
+    note = owed(writes, vendor_id)
+    return steps if note is None else [("comment", [Change(FIELD, None, note)]), *steps]
+
+
+def post_owed(writer: Any, writes: Any, vendor_id: str, internal_id: str, note: str) -> None:
+    """Post the note an earlier edit owes, unless the integration account's latest comment already says it."""
+    try:
+        if writer.find_comment(vendor_id, note) is None:
+            writer.comment(writes, vendor_id, internal_id, note)
+    except VendorError as exc:
+        if exc.status is None or not 400 <= exc.status < 500 or exc.status == 429:
+            raise  # Jira or the way to it failing: still owed, the record waits in dead letters
+        log.warning("Jira refused the change comment an earlier push owed issue %s (of %s), so it is dropped: %s",
+                    vendor_id, internal_id, str(exc)[:300])
+    paid(writes, vendor_id)
