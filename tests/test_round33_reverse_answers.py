@@ -82,3 +82,29 @@ def test_a_jira_edit_answered_200_with_an_error_body_is_dead_lettered(jira, duck
     report = run("jira")
     assert report.updated == 3 and report.conflicts == 0
     assert {i["fields"]["priority"]["name"] for i in jira.issues() if i["key"] in _jira_keys(jira)} == {"Low"}
+
+
+def test_a_jira_search_answered_200_with_an_error_body_never_leads_to_a_second_issue(jira, duckdb_warehouse):
+    """The links are gone (the warehouse restored from a backup older than the issues): the push finds each task's
+    issue by its label. A search answered 200 with Jira's error body and no issues is no answer: read as an empty
+    search, every task got a second issue."""
+    import duckdb
+
+    rows = jira_rows(3)
+    write_outbound(duckdb_warehouse, "jira", rows)
+    assert run("jira").created == 3
+    with duckdb.connect(duckdb_warehouse.duckdb_path) as con:
+        con.execute("delete from reverse_sync.external_links")
+        con.execute("delete from audit.events")
+    hit = _refuse_200(jira, None, "POST", r"/search/jql$",
+                      {"errorMessages": ["Search is temporarily unavailable: the index is being rebuilt."]})
+    report = run("jira")
+    assert hit
+    assert (report.created, report.paused_circuit_open) == (0, 3), report.failures
+    assert "error instead of a search page" in report.paused_reason and "index is being rebuilt" in \
+        report.paused_reason
+    assert attacks._jira_by_task(jira) == {r["remediation_task_id"]: 1 for r in rows}
+    _heal(jira)
+    report = run("jira")
+    assert (report.created, report.adopted, report.dead_lettered) == (0, 3, 0), report.failures
+    assert attacks._jira_by_task(jira) == {r["remediation_task_id"]: 1 for r in rows}

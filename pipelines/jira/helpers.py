@@ -163,6 +163,10 @@ class JiraClient:
                          else f"a JSON {type(data).__name__}")
                 raise VendorError(f"Jira answered {SEARCH_PATH} with {shape}, not a search page (an 'issues' "
                                   "list): check JIRA_BASE_URL points at the Jira Cloud site")
+            refused = _search_errors(data)
+            if refused:  # a 200 that carries Jira's error body: no page, and read as an empty one it hid every issue
+                raise VendorError(f"Jira answered {SEARCH_PATH} 200 with an error instead of a search page: "
+                                  f"{refused}; the search is retried by the next run")
             issues = data.get("issues") or []
             following = data.get("nextPageToken")
             if issues:
@@ -342,3 +346,14 @@ def _cut_short(part: dict[str, Any], items: str) -> bool:
             return True
         total = int(total)
     return total > count
+
+
+def _search_errors(data: dict[str, Any]) -> str | None:
+    """Jira's error body (``errorMessages``, ``errors``) in a search answer, non-empty, as one bounded line
+    (secrets masked), else None. A 200 carrying it (a gateway, a plugin, an index being rebuilt [unc]) is no page."""
+    from pipelines.common.http import vendor_text
+
+    messages, errors = data.get("errorMessages"), data.get("errors")
+    said = [str(m) for m in messages if m] if isinstance(messages, list) else []
+    said += [f"{k}: {v}" for k, v in errors.items()] if isinstance(errors, dict) else []
+    return vendor_text("; ".join(said), None, 300) if said else None
