@@ -9,7 +9,7 @@ from sandbox.core.http import json_response
 from tests import test_reverse_sync_attacks as attacks
 from tests.reverse_sync_helpers import jira_rows, run, write_outbound
 
-servicenow, jira, onetrust = attacks.servicenow, attacks.jira, attacks.onetrust  # the sandbox fixtures
+jira, onetrust = attacks.jira, attacks.onetrust  # the sandbox fixtures
 _dead, _jira_keys = attacks._dead, attacks._jira_keys
 
 
@@ -108,3 +108,32 @@ def test_a_jira_search_answered_200_with_an_error_body_never_leads_to_a_second_i
     report = run("jira")
     assert (report.created, report.adopted, report.dead_lettered) == (0, 3, 0), report.failures
     assert attacks._jira_by_task(jira) == {r["remediation_task_id"]: 1 for r in rows}
+
+
+SPRING_ERROR = {"timestamp": "2026-12-07T10:00:00Z", "status": 503, "error": "Service Unavailable",
+                "message": "Attachment service is starting", "path": "/attachments"}
+
+
+def test_a_onetrust_attachment_listing_answered_200_with_an_error_body_uploads_nothing_twice(
+        onetrust, duckdb_warehouse, tmp_path):
+    from tests.reverse_sync_helpers import attestation_rows
+
+    rows = attestation_rows(3)
+    for r in rows:
+        (tmp_path / "evidence" / f"{r['attestation_id']}.pdf").write_bytes(f"%PDF {r['attestation_id']}".encode())
+        r["evidence_refs"] = f"Evidence <{r['attestation_id']}.pdf>"
+    write_outbound(duckdb_warehouse, "onetrust", rows)
+    assert run("onetrust").dead_lettered == 0
+    for r in rows:
+        r["summary"] += " (re-evaluated)"
+    write_outbound(duckdb_warehouse, "onetrust", rows)
+    hit = _refuse_200(onetrust, None, "GET", r"/attachments$", SPRING_ERROR)
+    report = run("onetrust")
+    assert hit
+    ours = [a for a in onetrust.attestations() if a.get("source") == "Project X"]
+    assert [len(onetrust.attachments.get(a["id"], [])) for a in ours] == [1, 1, 1], "each file attached once"
+    _heal(onetrust)
+    report = run("onetrust")
+    assert report.dead_lettered == 0, report.failures
+    assert [len(onetrust.attachments.get(a["id"], [])) for a in ours] == [1, 1, 1]
+    assert run("onetrust").writes == 0

@@ -45,7 +45,7 @@ from assets.reverse_sync.onetrust_evidence import (
     onetrust_list,
     row_items,
 )
-from assets.reverse_sync.onetrust_shapes import _instant, _iso, _json_type, _more_pages, _record_id
+from assets.reverse_sync.onetrust_shapes import _instant, _iso, _json_type, _more_pages, _record_id, no_error_body
 from assets.reverse_sync.policy import PROJECTX, VENDOR, Change, Field
 from assets.reverse_sync.readback import onetrust_holds
 from assets.reverse_sync.writes import Writes
@@ -160,6 +160,7 @@ class OneTrustAttestationWriter:
         previous: list[Any] | None = None
         for number in range(MAX_ATTACHMENT_PAGES):  # a listing paged like OneTrust's others [unc]: every page
             answer = self.client.request("GET", path, **({"params": {"page": number}} if number else {}))
+            no_error_body(answer, f"GET {path}", "the attestation's attachments")  # not "none attached"
             listed = answer.get("content") if isinstance(answer, dict) else None
             if not isinstance(listed, list | None):  # taken as "none attached", every file was uploaded again
                 raise VendorError(f"OneTrust answered GET {path} with {_json_type(answer)} whose 'content' is "

@@ -56,3 +56,15 @@ def _more_pages(answer: dict[str, Any], number: int) -> bool:
     total = answer.get("totalPages", page.get("totalPages"))
     return answer.get("last") is False or (isinstance(total, int) and not isinstance(total, bool)
                                            and total > number + 1)
+
+
+def no_error_body(answer: Any, where: str, what: str) -> None:
+    """Raise VendorError when a 200 answer carries an error body (a Spring ``{"status": 5xx, "error", "message"}``)
+    instead of ``what``: read as an empty listing, the attachments listing made every file upload again."""
+    from assets.reverse_sync.writes import error_in
+    from pipelines.common.http import VendorError, vendor_text
+
+    said = error_in(answer)
+    if said is not None:
+        raise VendorError(f"OneTrust answered {where} 200 with an error ({vendor_text(said, None, 200)}) instead of "
+                          f"{what}; nothing is written on it until it can be read", None)

@@ -367,6 +367,11 @@ def error_body(response: requests.Response) -> str | None:
         body = response.json()
     except ValueError:
         return None
+    return error_in(body)
+
+
+def error_in(body: Any) -> str | None:
+    """The error a parsed answer carries in place of a result (see :func:`error_body`), else None."""
     if not isinstance(body, dict):
         return None
     messages, errors = body.get("errorMessages"), body.get("errors")
