@@ -137,3 +137,23 @@ def test_a_onetrust_attachment_listing_answered_200_with_an_error_body_uploads_n
     assert report.dead_lettered == 0, report.failures
     assert [len(onetrust.attachments.get(a["id"], [])) for a in ours] == [1, 1, 1]
     assert run("onetrust").writes == 0
+
+
+def test_a_jira_comment_whose_answer_was_lost_is_not_posted_again_when_the_lookup_answers_200_with_an_error(
+        jira, duckdb_warehouse):
+    rows = jira_rows(2)
+    write_outbound(duckdb_warehouse, "jira", rows)
+    assert run("jira").created == 2
+    for r in rows:
+        r["priority"] = "Low"
+    write_outbound(duckdb_warehouse, "jira", rows)
+    jira.faults.set(rate_lost_reply=1.0, methods=["POST"], paths=[r"/comment$"])  # the comment made, answered 503
+    hit = _refuse_200(jira, None, "GET", r"/comment$", JIRA_ERROR)  # and the look-up for it answers 200 + error
+    run("jira")
+    assert hit
+    jira.faults.clear()
+    _heal(jira)
+    report = run("jira")
+    assert report.dead_lettered == 0, report.failures
+    counts = [len(jira.store.comments_of(jira.store.resolve(k))) for k in _jira_keys(jira)]
+    assert counts == [1, 1], "one change comment per issue"

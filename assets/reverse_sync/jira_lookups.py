@@ -115,7 +115,15 @@ class Lookups:
 
 
 def _object(answer: Any, what: str) -> dict[str, Any]:
-    """A look-up's answer that must be a JSON object (None reads as empty), else a VendorError for the record."""
+    """A look-up's answer that must be a JSON object (None reads as empty), else a VendorError for the record. An
+    object carrying Jira's error body (a 200 from a gateway or a plugin) is none: read as "no comment there" or
+    "not in that status", the comment or the transition whose answer was lost was sent a second time."""
+    from assets.reverse_sync.writes import error_in
+
+    said = error_in(answer)
+    if said is not None:
+        raise VendorError(f"Jira answered {what} 200 with an error ({said[:200]}) instead of it; looked up again by "
+                          "the next run", None)
     if answer is None or isinstance(answer, dict):
         return answer or {}
     raise VendorError(f"Jira answered {what} with {_shape(answer)} where an object belongs; check "
