@@ -157,3 +157,24 @@ def test_a_jira_comment_whose_answer_was_lost_is_not_posted_again_when_the_looku
     assert report.dead_lettered == 0, report.failures
     counts = [len(jira.store.comments_of(jira.store.resolve(k))) for k in _jira_keys(jira)]
     assert counts == [1, 1], "one change comment per issue"
+
+
+def test_a_onetrust_attestation_read_answered_200_with_an_error_body_fails_that_record_not_the_push(
+        onetrust, duckdb_warehouse):
+    from tests.reverse_sync_helpers import attestation_rows
+
+    rows = attestation_rows(3)
+    write_outbound(duckdb_warehouse, "onetrust", rows)
+    assert run("onetrust").created == 3
+    for r in rows:
+        r["summary"] += " (re-evaluated)"
+    write_outbound(duckdb_warehouse, "onetrust", rows)
+    ours = {a["externalId"]: a["id"] for a in onetrust.attestations() if a.get("source") == "Project X"}
+    hit = _refuse_200(onetrust, None, "GET", rf"/attestations/{ours['att-0001']}$", SPRING_ERROR)
+    report = run("onetrust")  # was: KeyError 'id' out of the push, every record unwritten
+    assert hit
+    assert (report.updated, report.dead_lettered) == (2, 1), report.failures
+    assert "200 with an error" in _dead(duckdb_warehouse, "onetrust")["att-0001"]
+    _heal(onetrust)
+    report = run("onetrust")
+    assert (report.updated, report.dead_lettered) == (1, 0), report.failures

@@ -33,6 +33,7 @@ from urllib.parse import unquote
 
 from dagster import AssetCheckResult, AssetExecutionContext, AssetKey, MaterializeResult, asset, asset_check
 
+from assets.reverse_sync import onetrust_shapes as shapes
 from assets.reverse_sync.assetkit import ReverseSyncConfig, no_dead_letters, paused_by_flag, run_sync
 from assets.reverse_sync.engine import Snapshot, Step
 from assets.reverse_sync.onetrust_attachments import AttachmentRecord, EchoRecord, answered_id
@@ -45,7 +46,7 @@ from assets.reverse_sync.onetrust_evidence import (
     onetrust_list,
     row_items,
 )
-from assets.reverse_sync.onetrust_shapes import _instant, _iso, _json_type, _more_pages, _record_id, no_error_body
+from assets.reverse_sync.onetrust_shapes import _instant, _iso, _json_type, _more_pages, _record_id
 from assets.reverse_sync.policy import PROJECTX, VENDOR, Change, Field
 from assets.reverse_sync.readback import onetrust_holds
 from assets.reverse_sync.writes import Writes
@@ -160,7 +161,7 @@ class OneTrustAttestationWriter:
         previous: list[Any] | None = None
         for number in range(MAX_ATTACHMENT_PAGES):  # a listing paged like OneTrust's others [unc]: every page
             answer = self.client.request("GET", path, **({"params": {"page": number}} if number else {}))
-            no_error_body(answer, f"GET {path}", "the attestation's attachments")  # not "none attached"
+            shapes.no_error_body(answer, f"GET {path}", "the attestation's attachments")  # not "none attached"
             listed = answer.get("content") if isinstance(answer, dict) else None
             if not isinstance(listed, list | None):  # taken as "none attached", every file was uploaded again
                 raise VendorError(f"OneTrust answered GET {path} with {_json_type(answer)} whose 'content' is "
@@ -185,7 +186,8 @@ class OneTrustAttestationWriter:
 
     def read(self, vendor_id: str, since: str | None) -> Snapshot | None:
         try:
-            return self._snapshot(self.client.request("GET", f"{self.path}/{vendor_id}"))
+            return self._snapshot(shapes.a_record(self.client.request("GET", f"{self.path}/{vendor_id}"),
+                                                  f"GET {self.path}/{vendor_id}", "the attestation"))
         except VendorError as exc:
             if exc.status == 404:
                 return None

@@ -68,3 +68,15 @@ def no_error_body(answer: Any, where: str, what: str) -> None:
     if said is not None:
         raise VendorError(f"OneTrust answered {where} 200 with an error ({vendor_text(said, None, 200)}) instead of "
                           f"{what}; nothing is written on it until it can be read", None)
+
+
+def a_record(answer: Any, where: str, what: str) -> dict[str, Any]:
+    """``answer`` when it is a record (an object with its ``id``), else VendorError for this record: a 200 error body
+    or ``{}`` from a gateway read as the record stopped the whole push (KeyError)."""
+    from pipelines.common.http import VendorError
+
+    no_error_body(answer, where, what)
+    if not isinstance(answer, dict) or not answer.get("id"):
+        raise VendorError(f"OneTrust answered {where} with {_json_type(answer)} without an id instead of {what}; check "
+                          "ONETRUST_BASE_URL points at the OneTrust API", None)
+    return answer
