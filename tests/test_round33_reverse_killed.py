@@ -127,3 +127,25 @@ def test_an_owed_comment_jira_refuses_is_dropped_and_holds_up_nothing(jira, duck
     del jira.faults.decide, jira.fault_response
     jira.clear_request_log()
     assert run("jira", min_change_guard=10).writes == 0 and writes(jira) == []
+
+
+def test_a_push_killed_before_its_edit_left_leaves_one_comment_once_the_edit_is_made(jira, duckdb_warehouse):
+    from assets.reverse_sync.jira_screens import edit_note
+    from assets.reverse_sync.policy import Change
+
+    rows = jira_rows(1)
+    write_outbound(duckdb_warehouse, "jira", rows)
+    assert run("jira").created == 1
+    rows[0]["priority"] = "Low"
+    write_outbound(duckdb_warehouse, "jira", rows)
+    [issue] = [i["id"] for i in jira.issues() if "projectx:rem-00000" in i["fields"]["labels"]]
+    with duckdb.connect(duckdb_warehouse.duckdb_path) as con:  # owed before a PUT that never left
+        for statement in jira_notes.DDL:
+            con.execute(statement)
+        con.execute(f"insert into {jira_notes.TABLE} values (?, 'rem-00000', ?, 'killed', now())",
+                    [issue, edit_note([Change("priority", "High", "Low")])])
+    report = run("jira")
+    assert (report.updated, report.dead_lettered) == (1, 0), report.failures
+    [notes] = _notes(jira).values()
+    assert len(notes) == 1 and "Low" in notes[0], notes
+    assert query(duckdb_warehouse, f"select count(*) from {jira_notes.TABLE}") == [(0,)]

@@ -5,7 +5,8 @@ push killed after Jira carried the edit out and before the comment was posted (o
 edit without it for good: the next run finds the issue holding our values (our own changelog entries are echoes)
 and plans nothing. So the note is kept, committed, *before* the edit is sent (what the edit means to change), set
 to what it really changed once Jira has answered, and dropped once the comment is posted or found; an edit Jira
-refused (4xx) made no change and owes none. The next run that plans anything for the issue, or nothing at all,
+refused (4xx) made no change and owes none; one that the next run plans again (the push died before its PUT) is
+noted by that run's own comment. The next run that plans anything for the issue, or nothing at all,
 posts a note still owed first (:func:`with_owed`), unless the integration account's latest comment on the issue
 already says it (a push killed after Jira kept the comment): one comment, never two. A note Jira refuses (4xx: the
 issue now in a status that takes no comment, deleted, a permission gone) is dropped with a warning, so it never
@@ -30,16 +31,19 @@ DDL = (f"create schema if not exists {SCHEMA}",
 FIELD = "owed_comment"  # the field of a comment step that posts a note an earlier edit owes
 
 
-def _ensure(conn: Any) -> None:
-    for statement in DDL:
-        conn.execute(statement)
+def _ensure(writes: Any) -> None:
+    """The table, created once per run (its ``Writes``)."""
+    if not getattr(writes, "owed_notes_ready", False):
+        for statement in DDL:
+            writes.conn.execute(statement)
+        writes.owed_notes_ready = True
 
 
 def owe(writes: Any, vendor_id: str, internal_id: str, note: str) -> None:
     from assets.reverse_sync.unsettled import _now
 
     with writes.committed():
-        _ensure(writes.conn)
+        _ensure(writes)
         writes.conn.execute(f"delete from {TABLE} where vendor_id = %s", (vendor_id,))
         writes.conn.execute(f"insert into {TABLE} (vendor_id, internal_id, note, run_id, noted_at) "
                             "values (%s, %s, %s, %s, %s)", (vendor_id, internal_id, note, writes.run_id, _now()))
@@ -47,13 +51,13 @@ def owe(writes: Any, vendor_id: str, internal_id: str, note: str) -> None:
 
 def paid(writes: Any, vendor_id: str) -> None:
     with writes.committed():
-        _ensure(writes.conn)
+        _ensure(writes)
         writes.conn.execute(f"delete from {TABLE} where vendor_id = %s", (vendor_id,))
 
 
 def owed(writes: Any, vendor_id: str) -> str | None:
     with writes.committed():
-        _ensure(writes.conn)
+        _ensure(writes)
         note = writes.conn.scalar(f"select note from {TABLE} where vendor_id = %s", (vendor_id,))
     return None if note is None else str(note)
 
@@ -61,7 +65,9 @@ def owed(writes: Any, vendor_id: str) -> str | None:
 def with_owed(writes: Any, vendor_id: str, steps: list[Any]) -> list[Any]:
     """``steps`` with, first, the comment an earlier edit of the issue still owes (if any)."""
     note = owed(writes, vendor_id)
-    return steps if note is None else [("comment", [Change(FIELD, None, note)]), *steps]
+    if note is None or note in {c.after for op, changes in steps if op == "comment" for c in changes}:
+        return steps  # none, or this run makes the same edit again (the last push died before its PUT): noted once
+    return [("comment", [Change(FIELD, None, note)]), *steps]
 
 
 def post_owed(writer: Any, writes: Any, vendor_id: str, internal_id: str, note: str) -> None:
