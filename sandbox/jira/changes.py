@@ -277,6 +277,15 @@ def _check_hierarchy(store: JiraStore, attrs: dict[str, Any], issue: Issue | Non
     type_id = attrs.get("type_id") or (issue.type_id if issue else None)
     parent_id = attrs.get("parent_id", issue.parent_id if issue else None)
     parent = store.issues.get(parent_id) if parent_id is not None else None
+    if issue is not None and type_id in store.issue_types:  # an edit: a subtask keeps a parent, and a type change
+        level = store.issue_types[type_id][1]  # leaves every child one level below (Cloud moves levels by a Move)
+        if type_id == C.SUBTASK and parent_id is None:
+            errors["parent"] = "Sub-tasks must have a parent issue."
+            return
+        kids = [store.issues[k] for k in store.children.get(issue.id, ()) if k in store.issues]
+        if any(k.type_id in store.issue_types and store.issue_types[k.type_id][1] != level - 1 for k in kids):
+            errors["issuetype"] = "Given parent work item does not belong to appropriate hierarchy."
+            return
     if parent is None or type_id not in store.issue_types or parent.type_id not in store.issue_types:
         return
     if store.issue_types[parent.type_id][1] != store.issue_types[type_id][1] + 1:

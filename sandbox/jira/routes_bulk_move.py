@@ -49,6 +49,9 @@ def register(sb: JiraSandbox) -> None:
             raise BulkError(400, f"The parent issue '{parts[2]}' does not exist.")
         if parts[1] == C.SUBTASK and parent is None:
             raise BulkError(400, "A parent issue is required to move issues to a sub-task issue type.")
+        types = sb.store.issue_types
+        if parent is not None and parent.type_id in types and types[parent.type_id][1] != types[parts[1]][1] + 1:
+            raise BulkError(400, "Given parent work item does not belong to appropriate hierarchy.")  # [unc] wording
         return project, parts[1], parent
 
     def with_subtasks(issue: Issue) -> list[Issue]:

@@ -121,7 +121,11 @@ def sees(sb: Any, user: str | None, project: str, vis: dict[str, Any] | None) ->
     """Whether `user` may read a comment or worklog restricted by `vis`: anyone when it has none, else only
     a member of that group or project role (as the spec's comment operations require); no user (webhooks,
     the sandbox's own reads) reads everything."""
-    return not vis or user is None or audience_refusal(sb, user, project, vis) is None
+    if not vis or user is None:
+        return True
+    if not isinstance(vis, dict) or vis.get("type") not in ("group", "role"):  # malformed: nobody's audience
+        return False
+    return audience_refusal(sb, user, project, vis) is None
 
 
 def register(sb: JiraSandbox) -> None:
