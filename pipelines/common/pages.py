@@ -19,11 +19,18 @@ has a NUL byte there, so nothing else is read this way. Such a body had failed e
 
 A page that is not JSON even leniently (cut off, HTML from a proxy) raises ``ValueError``: that is a
 transport fault, retried or reported by the caller, not a record to quarantine.
+
+A value nested deeper than the parsers read (orjson stops at 1,024 levels, Python's parser near 1,000: a
+runaway custom field) costs its record too: each value that opens below :data:`MAX_DEPTH` levels is cut
+from the text and replaced by a marker no vendor text can produce (two lone surrogates side by side, which
+no JSON escape or byte decodes to), so that record is quarantined naming the field, and the page's other
+records load. Before, the whole page was "not JSON" on every attempt and every run.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import orjson
@@ -33,6 +40,13 @@ _BOM = b"\xef\xbb\xbf"
 # Longest first: a UTF-32 LE mark starts like UTF-16 LE's. The codec reads (and drops) the mark itself.
 _WIDE_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"), (b"\xff\xfe", "utf-16"),
               (b"\xfe\xff", "utf-16"))
+
+
+MAX_DEPTH = 500  # levels kept when a page is too deep for the parsers (below Python's recursion limit)
+# Unforgeable: a JSON escape pair decodes to one code point, raw bytes to U+DC80..U+DCFF escapes.
+_TOO_DEEP = "\udbff\udfff"
+# A JSON string (possessive: no backtracking on a 10 MB string), or a bracket that opens or closes a value.
+_TOKEN = re.compile(r'"(?:[^"\\]++|\\.)*+"|[\[\]{}]', re.S)
 
 
 class Lenient(dict):
@@ -58,7 +72,29 @@ def loads(body: bytes | str) -> Any:
     try:
         return json.loads(text, strict=False, object_pairs_hook=Lenient)
     except RecursionError:  # not a ValueError: it escaped the callers' retry and explanation, every run
+        pass
+    try:  # cut what lies below MAX_DEPTH: that record is quarantined by validation, the rest loads
+        return json.loads(_cut_deep(text), strict=False, object_pairs_hook=Lenient)
+    except RecursionError:
         raise ValueError("JSON nested deeper than the parsers read (about 1,000 levels)") from None
+
+
+def _cut_deep(text: str) -> str:
+    """``text`` with every value opening below :data:`MAX_DEPTH` levels replaced by the marker string."""
+    out: list[str] = []
+    depth, start, kept = 0, -1, 0
+    for token in _TOKEN.finditer(text):
+        char = token.group()
+        if char in "[{":
+            depth += 1
+            if depth == MAX_DEPTH + 1 and start < 0:
+                start = token.start()
+        elif char in "]}":
+            depth -= 1
+            if depth == MAX_DEPTH and start >= 0:
+                out += (text[kept:start], f'"{_TOO_DEEP}"')
+                kept, start = token.end(), -1
+    return "".join(out) + text[kept:]
 
 
 def _bomless_codec(raw: bytes) -> str | None:
@@ -98,6 +134,10 @@ def text_problem(value: Any, path: str = "") -> str | None:
 
 
 def _string_problem(text: str, where: str) -> str | None:
+    if text == _TOO_DEEP:
+        where = _safe(where)
+        where = where if len(where) <= 60 else where[:60] + "…"
+        return f"{where}: JSON nested deeper than {MAX_DEPTH} levels (the parsers read about 1,000)"
     if text.isascii():
         if "\x00" in text:
             return f"{_safe(where)}: NUL character at character {text.index(chr(0))} (no warehouse stores it in text)"
