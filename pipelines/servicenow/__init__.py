@@ -63,6 +63,7 @@ from pipelines.servicenow.settings import (
     TableSpec,
     resolved,
 )
+from pipelines.servicenow.unreadable import Unreadable
 
 
 @dlt.source(name="servicenow", max_table_nesting=0, spec=ExplicitArguments)
@@ -289,8 +290,10 @@ def _checked(page: list[dict], spec: TableSpec, cursor: OverlapCursor | None, ru
         field = spec.cursor_field
         page = [r for r in page if back_again(r.get("sys_id"))
                 or not cursor.unchanged(r.get("sys_id"), r.get(field), _version(r, field))]
+    failed = [(r, r.reason) for r in page if isinstance(r, Unreadable)]  # the instance cannot serve them
+    page = [r for r in page if not isinstance(r, Unreadable)] if failed else page
     check = validate_page(page, table_schema(spec.table), spec.fields)
-    for record, reason in check.rejected:
+    for record, reason in failed + check.rejected:
         sys_id = record.get("sys_id") if isinstance(record.get("sys_id"), str) else None
         if requeue is None:
             yield quarantined(spec.resource, record, reason, run_id, sys_id)

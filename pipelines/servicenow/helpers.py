@@ -22,7 +22,7 @@ import dlt
 import requests
 
 from pipelines.common.http import RetryPolicy, VendorError, VendorSession, origin
-from pipelines.servicenow import shapes
+from pipelines.servicenow import shapes, unreadable
 from pipelines.servicenow.auth import ServiceNowOAuth
 from pipelines.servicenow.keyset import (
     MAX_EMPTY_PAGES,
@@ -153,8 +153,9 @@ class ServiceNowClient:
         head = KeysetRange(query, None, None)
 
         def fetch(part: KeysetRange, params: dict[str, Any]) -> tuple[list[Any], list[Any], int | None]:
-            """(rows as served, rows new to this read, count) of one page of ``part``."""
-            rows, total = self._page(table, params)
+            """(rows as served, rows new to this read, count) of one page of ``part``; a page failing on every
+            attempt is read record by record (:mod:`pipelines.servicenow.unreadable`)."""
+            rows, total = unreadable.read_page(lambda p: self._page(table, p), table, params)
             if not rows and total is not None and total > part.offset and not part.stalled:
                 # An empty page while the count says rows remain: ACLs hid them, or the instance
                 # glitched. Ask once more before stepping over (or ending at) what may hold records
