@@ -80,3 +80,26 @@ def test_keys_only_failing_too_raises_the_pages_error():
         raise VendorError("ServiceNow: GET x answered 400: bad query", 400)
     with pytest.raises(VendorError, match="400"):  # not one record's doing: no read by record
         read_page(refused, "incident", {"sysparm_query": "q"})
+
+
+def test_a_record_whose_reads_never_answer_is_unreadable_and_three_in_a_row_fail_the_page():
+    """No answer within the timeout (status None, as the session raises it) counts like a 5xx."""
+    from pipelines.servicenow.unreadable import Unreadable, read_page
+
+    keys = [{"sys_id": f"{n:032x}", "sys_updated_on": "2026-01-01 00:00:00", "sys_mod_count": "1"} for n in range(5)]
+
+    def page(hanging: set[str]):
+        def read(params):
+            if params.get("sysparm_fields") == "sys_id,sys_updated_on,sys_mod_count":
+                return keys, 5
+            wanted = params["sysparm_query"].removeprefix("sys_id=")
+            if wanted in hanging or not params["sysparm_query"].startswith("sys_id="):
+                raise VendorError("ServiceNow: GET x failed after 3 attempts: ReadTimeout")
+            return [{**k, "short_description": "ok"} for k in keys if k["sys_id"] == wanted], 1
+        return read
+    rows, total = read_page(page({keys[2]["sys_id"]}), "incident", {"sysparm_query": "q", "sysparm_limit": 5})
+    assert total == 5 and [r["sys_id"] for r in rows] == [k["sys_id"] for k in keys]
+    assert [type(r) is Unreadable for r in rows] == [False, False, True, False, False]
+    assert "ReadTimeout" in rows[2].reason and rows[2] == keys[2]
+    with pytest.raises(VendorError, match="ReadTimeout"):  # three in a row: the instance, not a record
+        read_page(page({k["sys_id"] for k in keys[1:4]}), "incident", {"sysparm_query": "q", "sysparm_limit": 5})
