@@ -11,8 +11,11 @@ Events for a job whose run this inbox requested is still in flight (queued, runn
 ``UNSEEN_GRACE`` ago and not yet seen) are parked until it ends (``EventQueue.park``, no attempt counted;
 at most ``run_timeout``), then the next run reads the vendor for all of them: an event storm on one record
 asks for one run at a time per job. (A run per tick had been requested while one ran: every 5 s another
-whole sync queued behind it, faster than they finish.) Parked events leave the pass's ``limit``, so a
-storm never starves the other sources' events.
+whole sync queued behind it, faster than they finish.) A run not ended ``run_timeout`` after it was requested
+(stuck queued, started or canceling: a dead worker, no run monitoring) holds nothing any more and counts a
+failed attempt for its events, and an event whose wait ran out is never parked again: every event goes on
+toward a run or the dead letter (they had waited for ever behind a run that never ends).
+Parked events leave the pass's ``limit``, so a storm never starves the other sources' events.
 """
 
 from __future__ import annotations
@@ -69,8 +72,19 @@ UNSEEN_GRACE = 300.0
 
 def _interrupt(exc: BaseException) -> bool:
     """The process (or the tick) being stopped, not the event's fault: Ctrl-C, Dagster's interruption."""
-    return isinstance(exc, KeyboardInterrupt) or any(c.__name__ == "DagsterExecutionInterruptedError"
+    return isinstance(exc, (KeyboardInterrupt, GeneratorExit)) or any(c.__name__ == "DagsterExecutionInterruptedError"
                                                      for c in type(exc).__mro__)
+
+
+def _describe(exc: BaseException) -> str:
+    """``Type: text`` of a handler's error; an exception whose ``__str__`` raises must not end the pass."""
+    try:
+        text = str(exc)
+    except BaseException as err:  # whatever its __str__ raises, the event is the poison, not the pass
+        if _interrupt(err):
+            raise
+        text = "<unprintable>"
+    return f"{type(exc).__name__}: {text}"[:2000]
 
 
 def job_of(run_key: str) -> str:
@@ -88,7 +102,7 @@ def process(queue: EventQueue, run_status: Callable[[str], str | None], *, after
     for run_key, (events, launched_at) in queue.launched().items():
         status = run_status(run_key)
         age = now - (launched_at or now)
-        if status not in ("success", "failure") and (status is not None or age <= UNSEEN_GRACE):
+        if status not in ("success", "failure") and age <= run_timeout and (status is not None or age <= UNSEEN_GRACE):
             in_flight[job_of(run_key)] = run_key
             continue
         # ended (or lost): the events parked behind it are due now (released first: a pass ending before the
@@ -97,10 +111,12 @@ def process(queue: EventQueue, run_status: Callable[[str], str | None], *, after
         if status == "success":
             queue.mark_done([e.seq for e in events], now)
             result.settled += len(events)
-        elif status == "failure" or (status is None and age > run_timeout):
-            why = "failed" if status == "failure" else f"did not start within {int(run_timeout)} s"
+        elif status == "failure" or age > run_timeout:  # a run stuck unended had held its events for ever
+            why = "failed" if status == "failure" else f"did not {'start' if status is None else 'end'} within " \
+                f"{int(run_timeout)} s"
             result.dead += queue.fail(events, f"sync run {run_key} {why}", now)
             result.failed += len(events)
+    queue.release_orphans(now)  # parked by an overlapping pass behind a run this one, or another, has settled
     batches: dict[str, list[tuple[InboxEvent, str]]] = {}
     done: list[int] = []
     ignored: dict[int, str] = {}
@@ -120,7 +136,7 @@ def process(queue: EventQueue, run_status: Callable[[str], str | None], *, after
                 raise
             # SystemExit (a library's sys.exit), asyncio's CancelledError...: no Exception, so they had crashed the
             # pass at this event on every tick, never counted: never dead-lettered, and the events after it waited
-            message = f"{type(exc).__name__}: {exc}"[:2000]
+            message = _describe(exc)
             result.dead += queue.fail([event], message, now)
             result.failed += 1
             result.errors.append(message)
@@ -133,7 +149,7 @@ def process(queue: EventQueue, run_status: Callable[[str], str | None], *, after
             result.waiting += 1
             continue
         busy = next((in_flight[r.job_name] for r in requests if r.job_name in in_flight), None)
-        if busy is not None:  # the run after the one in flight takes it
+        if busy is not None and not event.overdue:  # the run after the one in flight takes it
             parked.setdefault(busy, []).append(event.seq)
             result.coalesced += 1
             continue

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from webhooks.inbox.db import Database
@@ -24,6 +24,9 @@ from webhooks.inbox.db import Database
 MAX_ATTEMPTS = 10
 PARKED = "after:"  # run_key of an event parked behind a run of its job: "after:<that run's key>"
 COLUMNS = "seq, source, delivery_id, event_type, received_at, body, attempts"
+# SQL true for a row parked behind a run (substr, not LIKE: a literal '%' would be a placeholder to psycopg2)
+IS_PARKED = "substr(run_key, 1, 6) = 'after:'"
+CHUNK = 500  # seqs per "where seq in (...)": a storm's batch is a few round trips, under every driver's limit
 
 
 def storable(text: str, limit: int = 2000) -> str:
@@ -46,6 +49,9 @@ class InboxEvent:
     received_at: float
     body: str
     attempts: int = 0
+    # due again because its wait behind a run ran out (``park``'s timeout), not released by the run's end: the run
+    # is stuck or lost, so this event must not be parked again (it had waited behind a run that never ends for ever)
+    overdue: bool = field(default=False, compare=False)
 
     def payload(self) -> Any:
         return json.loads(self.body)
@@ -56,6 +62,12 @@ class EventQueue:
 
     def __init__(self, db: Database, base_backoff: float = 30.0, max_backoff: float = 3600.0) -> None:
         self.db, self.base_backoff, self.max_backoff = db, base_backoff, max_backoff
+
+    @staticmethod
+    def _chunked(statement: str, params: tuple, seqs: list[int]) -> list[tuple[str, tuple]]:
+        """``statement`` ending in ``seq in ({})`` once per ``CHUNK`` seqs (set-based: not one UPDATE per row)."""
+        chunks = [seqs[i:i + CHUNK] for i in range(0, len(seqs), CHUNK)]
+        return [(statement.format(", ".join("?" * len(c))), (*params, *c)) for c in chunks]
 
     def _tx(self, statements: list[tuple[str, tuple]]) -> None:
         self.db.begin()
@@ -70,11 +82,12 @@ class EventQueue:
     def due(self, after_seq: int = 0, now: float | None = None, limit: int = 5000) -> list[InboxEvent]:
         """Events for their handler, oldest first: new ones past the cursor, and retries whose wait is over."""
         now = time.time() if now is None else now
-        rows = self.db.query(f"select {COLUMNS} from webhook_events where (status = 'pending' and seq > ?) "
+        rows = self.db.query(f"select {COLUMNS}, case when status = 'retry' and {IS_PARKED} then 1 else 0 end "
+                             "from webhook_events where (status = 'pending' and seq > ?) "
                              "or (status = 'retry' and next_attempt_at <= ?) order by seq limit ?",
                              (after_seq, now, limit))
         self.db.commit()
-        return [InboxEvent(*row) for row in rows]
+        return [InboxEvent(*row[:-1], overdue=bool(row[-1])) for row in rows]
 
     def low_water(self) -> int:
         """The next cursor: every event at or below it has left ``pending`` (safe with late commits)."""
@@ -94,33 +107,47 @@ class EventQueue:
         return out
 
     def mark_done(self, seqs: list[int], now: float | None = None) -> None:
+        """Finish these events; one parked behind a run forgets it (the audit named a run it never rode on)."""
         now = time.time() if now is None else now
-        self._tx([("update webhook_events set status = 'done', done_at = ?, last_error = null where seq = ?",
-                   (now, s)) for s in seqs])
+        self._tx(self._chunked(f"update webhook_events set status = 'done', done_at = ?, last_error = null, run_key = "
+                               f"case when {IS_PARKED} then null else run_key end where seq in ({{}})", (now,), seqs))
 
     def mark_ignored(self, reasons: dict[int, str], now: float | None = None) -> None:
         """Finish these events (seq -> why) as ``ignored``: kept and audited, never retried."""
         now = time.time() if now is None else now
-        self._tx([("update webhook_events set status = 'ignored', done_at = ?, last_error = ? where seq = ?",
-                   (now, storable(why), s)) for s, why in reasons.items()])
+        self._tx([(f"update webhook_events set status = 'ignored', done_at = ?, last_error = ?, run_key = case when "
+                   f"{IS_PARKED} then null else run_key end where seq = ?", (now, storable(why), s))
+                  for s, why in reasons.items()])
 
     def mark_launched(self, seqs: list[int], run_key: str, now: float | None = None,
                       correlation_id: str | None = None) -> None:
         now = time.time() if now is None else now
-        self._tx([("update webhook_events set status = 'launched', run_key = ?, launched_at = ?, correlation_id = ? "
-                   "where seq = ?", (run_key, now, correlation_id, s)) for s in seqs])
+        self._tx(self._chunked("update webhook_events set status = 'launched', run_key = ?, launched_at = ?, "
+                               "correlation_id = ? where seq in ({})", (run_key, now, correlation_id), seqs))
 
     def park(self, seqs: list[int], run_key: str, now: float, timeout: float) -> None:
         """Hold these events until the run ``run_key`` (of their job) ends and ``release`` frees them, at most
-        ``timeout`` seconds: ``retry`` without an attempt counted, out of ``due`` meanwhile."""
-        self._tx([("update webhook_events set status = 'retry', run_key = ?, next_attempt_at = ? where seq = ?",
-                   (PARKED + run_key, now + timeout, s)) for s in seqs])
+        ``timeout`` seconds: ``retry`` without an attempt counted, out of ``due`` meanwhile. Only events still
+        waiting (another pass may have launched or finished them meanwhile: they were turned back into retry), and
+        only while that run is still requested (one another pass settled meanwhile would never release them)."""
+        self._tx(self._chunked("update webhook_events set status = 'retry', run_key = ?, next_attempt_at = ? "
+                               "where status in ('pending', 'retry') and exists (select 1 from webhook_events l "
+                               "where l.status = 'launched' and l.run_key = ?) and seq in ({})",
+                               (PARKED + run_key, now + timeout, run_key), seqs))
 
     def release(self, run_key: str, now: float | None = None) -> None:
         """The events parked behind ``run_key`` are due now."""
         now = time.time() if now is None else now
         self._tx([("update webhook_events set next_attempt_at = ?, run_key = null where status = 'retry' and "
                    "run_key = ?", (now, PARKED + run_key))])
+
+    def release_orphans(self, now: float | None = None) -> None:
+        """Events parked behind a run no longer requested (settled by an overlapping pass after this one parked
+        them) are due now, not at the end of their wait."""
+        now = time.time() if now is None else now
+        self._tx([(f"update webhook_events set next_attempt_at = ?, run_key = null where status = 'retry' and "
+                   f"{IS_PARKED} and not exists (select 1 from webhook_events l where l.status = 'launched' and "
+                   "'after:' || l.run_key = webhook_events.run_key)", (now,))])
 
     def backoff(self, attempts: int) -> float:
         return min(self.max_backoff, self.base_backoff * 2 ** max(0, attempts - 1))
@@ -158,7 +185,7 @@ class EventQueue:
 
     def mark_audited(self, seqs: list[int], now: float | None = None) -> None:
         now = time.time() if now is None else now
-        self._tx([("update webhook_events set audited_at = ? where seq = ?", (now, s)) for s in seqs])
+        self._tx(self._chunked("update webhook_events set audited_at = ? where seq in ({})", (now,), seqs))
 
     def dead_letters(self) -> list[dict[str, Any]]:
         rows = self.db.query("select seq, source, delivery_id, event_type, attempts, last_error, dead_at "

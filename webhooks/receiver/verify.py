@@ -145,8 +145,10 @@ def secret_problem(endpoint: str, secret: str | None) -> str | None:
         return (f"is not a Standard Webhooks secret ({type(exc).__name__}: {str(exc)[:80]}): use whsec_ followed by "
                 "the standard base64 of 24-64 random bytes, e.g. python -c \"import base64,secrets; "
                 "print('whsec_' + base64.b64encode(secrets.token_bytes(32)).decode())\"")
-    try:  # strictly: the package's decoder skips what is not base64, so the key bytes were not the partner's
-        base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+    key = secret.removeprefix("whsec_")
+    try:  # strictly: the package's decoder skips what is not base64, so the key bytes were not the partner's. The
+        # padding may be left off (the package pads with "==" itself): an unpadded key had stopped the start-up
+        base64.b64decode(key + "=" * (-len(key) % 4), validate=True)
     except ValueError:
         return ("holds characters that are not standard base64 after whsec_ (URL-safe '-' or '_', a whpk_/whsk_ "
                 "asymmetric key, spaces): they were skipped, so every partner's signature was refused (401); use "
