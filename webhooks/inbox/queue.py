@@ -6,7 +6,9 @@ hands each to its handler and marks it ``done``, or ``launched`` (a sync run was
 event waits ``base * 2**(attempts-1)`` seconds (capped) in ``retry``; the 10th failed attempt moves
 it to ``dead`` and into ``webhook_dead_letters``, from where ``replay`` puts it back in line
 (``retry``, due now) with its attempts reset. An event whose job has a run in flight is parked behind
-it (``retry`` under ``run_key`` ``after:<that run>``, no attempt counted) until ``release``. An event its
+it (``retry`` under ``run_key`` ``after:<that run>``, no attempt counted) until ``release`` (or
+``release_orphans``, when another pass settled the run); one whose wait ran out is ``overdue`` when due again
+and never parked again. An event its
 handler declares needs nothing and never will (``webhooks.handlers.Ignored``: a Slack interaction type
 nothing acts on) is ``ignored``: finished, kept, audited under that status, its reason in ``last_error``;
 never retried or dead-lettered.
