@@ -179,8 +179,11 @@ class DriveStore:
         (``corpora=drive``), since the default ``corpora=user`` shows a shared drive's items only to whoever
         created them or was shared on them, so another member's copy would go unseen and be stored twice."""
         if self._listing is None:
-            folder = self._run(self.service.files().get(fileId=self.folder, fields="id,driveId", **ALL_DRIVES),
+            folder = self._run(self.service.files().get(fileId=self.folder, fields="id,driveId,trashed", **ALL_DRIVES),
                                "files.get (the folder)")
+            if folder.get("trashed"):  # a file made there is trashed too: unseen by every look-up, gone in 30 days
+                raise StoreError(f"the Google Drive evidence folder {self.folder} is in the trash: restore it in "
+                                 "Drive (Trash -> Restore) or set EVIDENCE_GOOGLE_DRIVE_FOLDER_ID to another folder")
             drive = folder.get("driveId")
             self._listing = {**LISTING, "corpora": "drive", "driveId": drive} if drive else dict(LISTING)
         return self._listing
