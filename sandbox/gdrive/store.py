@@ -370,7 +370,7 @@ class DriveStore:
         """After ``root`` was trashed, restored or moved: its descendants are trashed exactly when a folder
         above them is (Drive trashes a folder's contents with it); each one that flips is a change."""
         with self.lock:
-            todo = [root]
+            todo, seen = [root], {root.id}  # seen: a parent loop (which moves refuse) never walks for ever
             while todo:
                 parent = todo.pop()
                 for child in [c for c in self.files.values() if parent.id in c.parents]:
@@ -378,4 +378,6 @@ class DriveStore:
                     if child.parent_trashed != inherited:
                         child.parent_trashed = inherited
                         self.record(child.id)
-                    todo.append(child)
+                    if child.id not in seen:
+                        seen.add(child.id)
+                        todo.append(child)

@@ -209,6 +209,9 @@ class Writes:
             raise DriveError(403, "cannotAddParent", "Increasing the number of parents is not allowed")
         meta = {**meta, "mimeType": new_type(f, meta.get("mimeType"), content, content_mime)}
         with self.store.lock:
+            if any(p == f.id or self._within(p, f.id) for p in add):  # again under the lock: two crossed moves
+                raise DriveError(400, "invalid", "A folder cannot be moved into itself or into a folder inside it.",
+                                 location="addParents")  # (A under B, B under A) at once had both passed the check
             for key, attr in (("name", "name"), ("description", "description"), ("trashed", "trashed"),
                               ("starred", "starred"), ("mimeType", "mime_type")):
                 if key in meta and meta[key] is not None:

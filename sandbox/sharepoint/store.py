@@ -141,9 +141,9 @@ class GraphStore:
         self.changed("drive", item.drive_id)
 
     def ancestors(self, item: Item) -> tuple[str, ...]:
-        out = []
-        while item.parent_id is not None and item.parent_id in self.items:
-            out.append(item.parent_id)
+        out: list[str] = []
+        while item.parent_id is not None and item.parent_id in self.items and item.parent_id not in out:
+            out.append(item.parent_id)  # (not in out: a parent loop, which moves refuse, never walks for ever)
             item = self.items[item.parent_id]
         return tuple(out)
 

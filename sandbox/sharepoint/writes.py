@@ -68,6 +68,8 @@ class Writes:
         behavior = conflict_behavior(req, body, "fail")
         times = file_times(body.get("fileSystemInfo"))  # file_times.py
         with self.store.lock:
+            if target.id == item.id or item.id in self.store.ancestors(target):  # again under the lock: two crossed
+                raise GraphError(400, "invalidRequest", "A folder cannot be moved into itself.")  # moves at once
             name = self.settle_name(target, name, behavior, moving=item)
             item.name, item.parent_id = name, target.id
             item.version += 1
