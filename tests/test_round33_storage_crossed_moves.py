@@ -48,3 +48,20 @@ def test_graph_ancestors_stop_at_a_loop():
 
     store = Items()
     assert GraphStore.ancestors(store, store.items["a"]) == ("b", "a")  # before: never returned
+
+
+def test_a_file_keeps_one_anyone_permission(drive, gdrive):  # noqa: F811
+    """Review: a link-only share then a discoverable one left both (`anyoneWithLink` and `anyone`), so deleting the
+    link share left the file findable by anyone."""
+    from googleapiclient.http import MediaInMemoryUpload
+
+    perms = drive.permissions()
+    made = drive.files().create(body={"name": "both.pdf", "parents": [gdrive.evidence_folder]}, fields="id",
+                                media_body=MediaInMemoryUpload(b"%PDF", mimetype="application/pdf")).execute()["id"]
+    perms.create(fileId=made, body={"type": "anyone", "role": "reader"}).execute()
+    perms.create(fileId=made, body={"type": "anyone", "role": "reader", "allowFileDiscovery": True}).execute()
+    listed = [p["id"] for p in perms.list(fileId=made, fields="permissions(id,type)").execute()["permissions"]
+              if p["id"].startswith("anyone")]
+    assert listed == ["anyone"], listed
+    perms.delete(fileId=made, permissionId="anyone").execute()
+    assert drive.files().get(fileId=made, fields="shared").execute() == {"shared": False}

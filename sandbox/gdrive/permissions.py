@@ -127,6 +127,8 @@ class Permissions:
             if kind == "domain":
                 perm.update(domain=domain, displayName=domain)
             with self.store.lock:
+                if kind == "anyone":  # one anyone permission a file: the other id gives way [unc]
+                    f.link_shares.pop("anyoneWithLink" if found else "anyone", None)
                 f.link_shares[perm_id] = perm
         self._changed(f)
         return json_response(select(perm, "permission", req.query.get("fields")))
