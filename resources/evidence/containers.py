@@ -178,6 +178,9 @@ def problem(content: bytes, max_expanded_bytes: int, max_depth: int = 8, max_mem
             _walk(io.BytesIO(content), "the file", 1, budget, max_depth, tuple(blocked_types), top)
     except Refused as exc:
         return Problem(str(exc), pending=isinstance(exc, OverBudget))
+    except Exception as exc:  # a walker's bug on a crafted file: that file is quarantined, the ingest run goes on
+        return Problem(f"the file could not be checked: {type(exc).__name__} (a file built to break the checks, "
+                       "or a fault of the library): send it saved again, or ask an administrator to look at it")
     return None
 
 

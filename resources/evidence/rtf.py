@@ -87,7 +87,7 @@ def _decode(data, at: int, tokens: list[int], where: str) -> tuple[bytes, int]:
             break
         at = control.end()
         if control.group(1):  # \binN: N raw bytes follow, taken as they are
-            count = max(0, int(control.group(2) or 0))
+            count = max(0, int(control.group(2))) if control.group(2) not in (b"", b"-") else 0
             if not skip:
                 out += _unhex(hexed)
                 hexed = bytearray()
