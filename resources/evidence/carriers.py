@@ -58,12 +58,12 @@ Walk = Callable[..., None]
 def kind(head: bytes) -> str | None:
     """``pdf``, ``rtf``, ``onenote``, ``mail``, ``text`` (a file that may hold data URIs) or None, from a file's
     first bytes."""
-    if b"%PDF-" in head[:1024]:
-        return "pdf"
-    if rtf.is_rtf(head):
-        return "rtf"
+    if rtf.is_rtf(head):  # byte-0 signatures first: a ``%PDF-`` in an RTF's title or a section's header is
+        return "rtf"  # read as a PDF too (``walk``), as clamd may, not instead
     if onenote.is_onenote(head):
         return "onenote"
+    if b"%PDF-" in head[:1024]:
+        return "pdf"
     if b"\0" in head[:4096]:
         return None
     start = head.lstrip(b"\r\n\t ")
@@ -79,12 +79,13 @@ def walk(data, what: str, where: str, depth: int, budget: _Budget, max_depth: in
     """Walk what ``data`` (bytes or an mmap, a ``what`` as ``kind`` says) carries encoded, each part with
     ``walker`` (``containers._walk``) at ``depth + 1``."""
     if what == "pdf":
-        parts = pdf_crypt.streams(data, where, budget) if pdf_crypt.encrypted(data) else None
-        parts = _pdf_streams(data, where, budget) if parts is None else parts
+        parts = _pdf_parts(data, where, budget)
     elif what == "onenote":
         parts = onenote.files(data, where)
     else:
         parts = _data_uris(data, where)
+    if what in ("rtf", "onenote") and b"%PDF-" in bytes(data[:1024]):  # both: walked both ways
+        parts = itertools.chain(parts, _pdf_parts(data, where, budget))
     if what == "mail":
         parts = itertools.chain(_mail_parts(data, where), parts)
     objects = ((part, io.BytesIO(obj), obj) for part, obj in rtf.objects(data, where)) if what == "rtf" else ()
@@ -101,6 +102,11 @@ def walk(data, what: str, where: str, depth: int, budget: _Budget, max_depth: in
             walker(counted, part_where, depth + 1, budget, max_depth, blocked)
         if shown is not None and budget.unseen is not None:  # clamd never decodes it: the library shows it
             budget.unseen.append((part_where, shown))
+
+
+def _pdf_parts(data, where: str, budget: _Budget) -> Iterator[tuple[str, io.RawIOBase]]:
+    parts = pdf_crypt.streams(data, where, budget) if pdf_crypt.encrypted(data) else None
+    yield from _pdf_streams(data, where, budget) if parts is None else parts
 
 
 def _mail_parts(data, where: str) -> Iterator[tuple[str, io.RawIOBase]]:
