@@ -4,8 +4,14 @@
 
 from __future__ import annotations
 
+import struct
+
+import pytest
+
 from resources.evidence import containers
 from resources.evidence.containers import problem
+from tests.evidence.clamav import EICAR
+from tests.evidence.library import make_library
 from tests.test_round32_evidence_carriers import LZMA_ZIP, pdf_with
 from tests.test_round33_evidence_onenote import HTA, section
 from tests.test_round33_evidence_rtf import VBS, ole1, package, rtf
@@ -39,3 +45,71 @@ def test_a_pdf_marker_in_an_rtf_or_onenote_head_hides_nothing():
     found = problem(both, 1 << 30)
     assert found is not None and "is compressed with LZMA" in found.reason, found
     assert problem(b"{\\rtf1{\\info{\\title %PDF- notes}}Access review\\par}", 1 << 30) is None
+
+
+def in_object(objdata: bytes, before: bytes = b"") -> bytes:
+    return b"{\\rtf1 " + before + b"{\\object\\objemb{\\*\\objclass Package}{\\*\\objdata " + objdata + b"}}\\par}"
+
+
+VBS_OBJ = ole1(b"Package", package(b"Invoice.pdf.vbs", VBS))
+EICAR_OBJ = ole1(b"Package", package(b"readme.txt", EICAR))
+
+
+def test_an_escaped_objdata_in_text_starts_no_object(tmp_path, clamd):
+    decoy = b"{see \\\\objdata "
+    found = problem(in_object(VBS_OBJ.hex().encode(), decoy) + b"}", 1 << 30)
+    assert found is not None and "packages 'Invoice.pdf.vbs'" in found.reason, found
+    content = in_object(EICAR_OBJ.hex().encode(), decoy) + b"}"
+    out = make_library(tmp_path, clamd).ingest(content, "policy.rtf", "email")
+    assert out.status == "quarantined" and "ClamAV found" in out.reason, out.reason
+    # a bare \objdata outside an object group: what follows is an object inside it, which is refused
+    found = problem(in_object(VBS_OBJ.hex().encode(), b"\\objdata "), 1 << 30)
+    assert found is not None and "an object inside an object" in found.reason, found
+    # an even run of backslashes before it: a real object
+    found = problem(b"{\\rtf1 \\\\\\\\" + in_object(VBS_OBJ.hex().encode())[7:], 1 << 30)
+    assert found is not None and "packages 'Invoice.pdf.vbs'" in found.reason, found
+
+
+@pytest.mark.parametrize("objdata", [
+    b"\\binf " + VBS_OBJ.hex().encode(),  # \binf, \binary: control words of their own, not \bin
+    b"\\binary " + VBS_OBJ.hex().encode(),
+    b"\\" + b"a" * 41 + b" " + VBS_OBJ.hex().encode(),  # a 41-letter control word
+    b"\\bin%012d " % len(VBS_OBJ) + VBS_OBJ,  # a 12-digit parameter
+], ids=["binf", "binary", "long-word", "long-bin-parameter"])
+def test_control_words_are_read_whole_as_word_reads_them(objdata):
+    found = problem(in_object(objdata), 1 << 30)
+    assert found is not None and "packages 'Invoice.pdf.vbs'" in found.reason, found
+
+
+def test_hex_escapes_in_object_data_are_refused():
+    h = VBS_OBJ.hex().encode()
+    found = problem(in_object(h[:10] + b"\\'41" + h[10:]), 1 << 30)
+    assert found is not None and "\\'hh escapes" in found.reason and "object at byte" in found.reason, found
+    found = problem(in_object(h[:10] + b"\\~" + h[10:]), 1 << 30)
+    assert found is not None and "control symbols" in found.reason, found
+    assert problem(in_object(b"{\\*\\bkmkstart \\'41}" + ole1(b"Package", package(b"a.txt", b"x")).hex().encode()),
+                   1 << 30) is None  # in an ignorable group: skipped whole
+
+
+def named_package(label: bytes, path: bytes, temp: bytes, data: bytes, unicode: tuple[str, ...] = ()) -> bytes:
+    temp += b"\0"
+    out = (struct.pack("<H", 2) + label + b"\0" + path + b"\0" + struct.pack("<HH", 0, 3) + struct.pack("<I", len(temp))
+           + temp + struct.pack("<I", len(data)) + data)
+    return out + b"".join(struct.pack("<I", len(u)) + u.encode("utf-16-le") for u in unicode)
+
+
+@pytest.mark.parametrize("obj", [
+    ole1(b"package", package(b"Invoice.pdf.vbs", VBS)),
+    ole1(b"PACKAGE ", package(b"Invoice.pdf.vbs", VBS)),
+    ole1(b"Package", named_package(b"a.txt", b"C:\\a.txt", b"C:\\Temp\\Invoice.pdf.vbs", VBS)),
+    ole1(b"Package", named_package(b"a.txt", b"C:\\a.txt", b"C:\\Temp\\a.txt", VBS,
+                                   ("Invoice.pdf.vbs", "C:\\Temp\\a.txt", "C:\\a.txt"))),
+    ole1(b"Package", named_package(b"a.txt", b"C:\\a.txt", b"C:\\Temp\\a.txt", VBS,
+                                   ("a.txt", "C:\\Temp\\a.txt", "C:\\x\\Invoice.pdf.vbs\0"))),
+], ids=["lower-case-class", "upper-case-class", "temp-path", "unicode-label", "unicode-source-path"])
+def test_every_name_a_package_gives_its_file_is_checked(obj):
+    found = problem(in_object(obj.hex().encode()), 1 << 30)
+    assert found is not None and "packages 'Invoice.pdf.vbs" in found.reason, found
+    names = ole1(b"Package", named_package(b"a.txt", b"C:\\a.txt", b"C:\\Temp\\a.txt", b"notes",
+                                           ("a.txt", "C:\\Temp\\a.txt", "C:\\a.txt")))
+    assert problem(in_object(names.hex().encode()), 1 << 30) is None

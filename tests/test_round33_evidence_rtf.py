@@ -55,7 +55,7 @@ HIDDEN = {
     "eicar-bare-hex": (rtf(EICAR), "ClamAV found"),
     "eicar-word-object": (rtf(ole1(b"Word.Document.8", EICAR)), "ClamAV found"),
     "eicar-split-by-newlines": (rtf(ole1(b"Package", package(b"a.txt", EICAR)), b"\r\n", 7), "ClamAV found"),
-    "eicar-split-by-control-words": (rtf(ole1(b"Package", package(b"a.txt", EICAR)), b"\\par\\'41 ", 5),
+    "eicar-split-by-control-words": (rtf(ole1(b"Package", package(b"a.txt", EICAR)), b"\\par\\tab ", 5),
                                      "ClamAV found"),
     "eicar-split-by-ignorable-groups": (rtf(ole1(b"Package", package(b"a.txt", EICAR)), b"{\\*\\bkmkstart 0a0b}", 3),
                                         "ClamAV found"),
@@ -120,7 +120,10 @@ def test_crafted_objects_cost_a_bounded_amount():
     tokens = b"{\\rtf1{\\object{\\*\\objdata " + b"0\\par " * (MAX_TOKENS + 1) + b"}}}"
     found = problem(tokens, 1 << 30)
     assert found is not None and not found.pending and "more than 100000 control words" in found.reason
-    unclosed = b"{\\rtf1" + b"{\\*\\objdata 4142" * 20_000
+    unclosed = b"{\\rtf1" + b"{\\*\\objdata 4142" * 20_000  # read once: an object in an object is refused
+    found = problem(unclosed, 1 << 30)
+    assert found is not None and "an object inside an object" in found.reason, found
+    unclosed = b"{\\rtf1" + b"{\\*\\objdata 4142" + b"{\\*\\x 4142" * 20_000
     assert problem(unclosed, 1 << 30, unseen=(seen := [])) is None
     assert [obj for _, obj in seen] == [b"AB"]  # one object to the end of the file (the rest: groups it skips)
 

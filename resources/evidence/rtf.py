@@ -24,16 +24,21 @@ from collections.abc import Iterator
 
 from resources.evidence.container_readers import Refused, _inside
 
-OBJDATA = re.compile(rb"\\objdata(?![a-zA-Z])")
+# a control word outside objects that matters: ``\objdata`` (an object starts) or ``\binN`` (N raw bytes follow);
+# it is one only after an even number of backslashes (``\\objdata`` is text), counted back by ``objects``
+FOUND = re.compile(rb"\\(?:(objdata)(?![a-zA-Z])|bin(?![a-zA-Z])(-?\d{1,250})? ?)")
 SPECIAL = re.compile(rb"[\\{}]")
 NOT_HEX = bytes(b for b in range(256) if b not in b"0123456789ABCDEFabcdef")  # deleted: bytes.translate
-CONTROL = re.compile(rb"\\(?:(bin)(-?\d{0,10}) ?|([a-zA-Z]{1,32})(-?\d{0,10}) ?|'[0-9A-Fa-f]{0,2}|.)", re.S)
+# Word's tokens: a control word of up to 250 letters (``\binf``, ``\binary`` are not ``\bin``), its parameter of
+# up to 250 digits, one space eaten; a control symbol (``\'hh``, ``\~`` ...) [unc: Word's limits, from the spec]
+CONTROL = re.compile(rb"\\(?:([a-zA-Z]{1,250})(-?\d{1,250})? ?|(')[0-9A-Fa-f]{0,2}|(.))", re.S)
 MAX_TOKENS = 100_000  # control words and groups inside a file's objects, all objects counted
 # A packaged file with one of these endings runs when opened from the document [unc: the list of what
 # Windows runs on a double click; the usual lure types]
 RUNS = (".bat", ".cmd", ".com", ".cpl", ".dll", ".exe", ".hta", ".inf", ".jar", ".js", ".jse", ".lnk", ".msi",
         ".msp", ".pif", ".ps1", ".psm1", ".reg", ".scf", ".scr", ".sct", ".sh", ".url", ".vb", ".vbe", ".vbs",
-        ".ws", ".wsc", ".wsf", ".wsh", ".xll", ".application", ".appref-ms", ".iqy", ".settingcontent-ms")
+        ".ws", ".wsc", ".wsf", ".wsh", ".xll", ".application", ".appref-ms", ".iqy", ".settingcontent-ms",
+        ".msc", ".gadget", ".ps1xml", ".psc1")
 
 
 def is_rtf(head: bytes) -> bool:
@@ -44,14 +49,41 @@ def objects(data, where: str) -> Iterator[tuple[str, bytes]]:
     """Each ``\\objdata`` of ``data`` (bytes or an mmap), decoded as Word reads it, opened down to its
     innermost bytes: ``(where it is, bytes)``. A ``Package`` holding a file that runs is refused."""
     tokens, at = [0], 0
-    while (match := OBJDATA.search(data, at)) is not None:  # each byte decoded once: objects do not overlap
-        decoded, at = _decode(data, match.end(), tokens, where)
+    while (match := FOUND.search(data, at)) is not None:  # each byte decoded once: objects do not overlap
+        start = run = match.start()
+        while run > at and data[run - 1] == 0x5C:  # the backslashes before it, back to the last token's end
+            run -= 1
+        if (start - run) % 2:  # ``\\objdata``: an escaped backslash, then text
+            at = start + 1
+            continue
+        _count(tokens, where)
+        if match.group(1) is None:  # \binN outside objects: its raw bytes are no tokens (Word skips them)
+            if match.group(2) and data[match.end() - 1] != 0x20 and data[match.end():match.end() + 1].isdigit():
+                raise _obfuscated(f"byte {start} of {where}", "a \\bin parameter longer than Word reads")
+            at = match.end() + max(0, int(match.group(2) or 0))
+            continue
+        decoded, at = _decode(data, match.end(), tokens, f"the embedded object at byte {start} of {where}")
         if decoded:
-            yield _innermost(decoded, f"the embedded object at byte {match.start()} of {where}")
+            yield _innermost(decoded, f"the embedded object at byte {start} of {where}")
 
 
-def _decode(data, at: int, tokens: list[int], where: str) -> tuple[bytes, int]:
-    """The object's bytes from ``at`` (just after ``\\objdata``) to the end of its group, and where that is."""
+def _count(tokens: list[int], where: str) -> None:
+    tokens[0] += 1
+    if tokens[0] > MAX_TOKENS:
+        raise Refused(f"{where} splits its embedded objects with more than {MAX_TOKENS} control words or groups "
+                      "(obfuscation no editor writes), which a virus scanner does not decode: send the document "
+                      "saved again as PDF or .docx")
+
+
+def _obfuscated(part: str, what: str) -> Refused:
+    return Refused(f"{part} writes its data with {what} (obfuscation no editor writes, which a virus scanner does "
+                   "not decode): send the document saved again as PDF or .docx")
+
+
+def _decode(data, at: int, tokens: list[int], part: str) -> tuple[bytes, int]:
+    """The object's bytes from ``at`` (just after ``\\objdata``) to the end of its group, and where that is.
+    Hex split by whitespace, control words, groups and ``\\bin`` runs is decoded; what Word's decoding of is not
+    known (``\\'hh`` and other control symbols, an object in an object, over-long words) is refused."""
     out, hexed = bytearray(), bytearray()
     depth, skip = 1, 0  # skip: the depth of an ignorable group (``{\*...}``) being skipped, 0 for none
     end = len(data)
@@ -63,16 +95,12 @@ def _decode(data, at: int, tokens: list[int], where: str) -> tuple[bytes, int]:
         if found is None:
             at = end
             break
-        tokens[0] += 1
-        if tokens[0] > MAX_TOKENS:
-            raise Refused(f"{where} splits its embedded objects with more than {MAX_TOKENS} control words or groups "
-                          "(obfuscation no editor writes), which a virus scanner does not decode: send the document "
-                          "saved again as PDF or .docx")
+        _count(tokens, part)
         char = data[stop:stop + 1]
         if char == b"{":
             depth, at = depth + 1, stop + 1
             if not skip and data[at:at + 2] == b"\\*":
-                skip = depth
+                skip, at = depth, at + 2
             continue
         if char == b"}":
             depth, at = depth - 1, stop + 1
@@ -86,8 +114,16 @@ def _decode(data, at: int, tokens: list[int], where: str) -> tuple[bytes, int]:
             at = end
             break
         at = control.end()
-        if control.group(1):  # \binN: N raw bytes follow, taken as they are
-            count = max(0, int(control.group(2))) if control.group(2) not in (b"", b"-") else 0
+        word = control.group(1)
+        if word is not None and control.group(0)[-1:] != b" " and (
+                data[at:at + 1].isdigit() if control.group(2) else data[at:at + 1].isalpha()):
+            raise _obfuscated(part, "a control word or parameter longer than Word reads")
+        if word == b"objdata":
+            raise _obfuscated(part, "an object inside an object")
+        if not skip and word is None:
+            raise _obfuscated(part, "\\'hh escapes" if control.group(3) else "control symbols")
+        if word == b"bin":  # \binN: N raw bytes follow, taken as they are
+            count = max(0, int(control.group(2) or 0))
             if not skip:
                 out += _unhex(hexed)
                 hexed = bytearray()
@@ -118,7 +154,7 @@ def _innermost(obj: bytes, where: str) -> tuple[str, bytes]:
         native = obj[at + 4:at + 4 + size]
     except struct.error:
         return where, obj
-    if names[0] != "Package":
+    if names[0].strip().lower() != "package":  # Word matches the class name whatever its case [unc]
         return f"the {names[0][:40]!r} object{where.removeprefix('the embedded object')}", native
     return _package(native, where)
 
@@ -137,11 +173,27 @@ def _package(native: bytes, where: str) -> tuple[str, bytes]:
         payload = native[temp_end + 4:temp_end + 4 + length]
         name = native[2:label_end].decode("latin-1")
         path = native[label_end + 1:path_end].decode("latin-1")
+        temp = native[path_end + 9:temp_end].partition(b"\0")[0].decode("latin-1")
     except (ValueError, struct.error):
         return where, native
-    for shown in (name, path.rpartition("\\")[2]):
-        if shown.strip().lower().rstrip(". ").endswith(RUNS):
-            raise Refused(f"{where} packages {shown[:80]!r}, a script or program that runs when the "
+    shown = [name, path.rpartition("\\")[2], temp.rpartition("\\")[2]]
+    at = temp_end + 4 + length
+    for _ in range(3):  # the label, temp and source paths again in UTF-16 (what Word shows and saves as)
+        try:
+            (chars,) = struct.unpack_from("<I", native, at)
+        except struct.error:
+            break
+        text = native[at + 4:at + 4 + min(chars, 4096) * 2].decode("utf-16-le", "replace")
+        shown.append(text.partition("\0")[0].rpartition("\\")[2])
+        at += 4 + chars * 2
+    for each in shown:
+        if runs(each):
+            raise Refused(f"{where} packages {each[:80]!r}, a script or program that runs when the "
                           "document's icon is opened (a lure a virus scanner does not decode): send the document "
                           "without it, and the file on its own if it is evidence")
     return _inside(name or "a packaged file", where), payload
+
+
+def runs(name: str) -> bool:
+    """Whether a file named ``name`` runs when opened (Windows drops trailing dots, spaces and NULs)."""
+    return name.lower().rstrip(" .\0\t\r\n").endswith(RUNS)
