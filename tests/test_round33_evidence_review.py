@@ -113,3 +113,11 @@ def test_every_name_a_package_gives_its_file_is_checked(obj):
     names = ole1(b"Package", named_package(b"a.txt", b"C:\\a.txt", b"C:\\Temp\\a.txt", b"notes",
                                            ("a.txt", "C:\\Temp\\a.txt", "C:\\a.txt")))
     assert problem(in_object(names.hex().encode()), 1 << 30) is None
+
+
+@pytest.mark.parametrize("name", ["invoice.hta.", "invoice.hta ", "invoice.hta\0", "invoice.hta. .", "console.msc",
+                                  "w.gadget", "types.ps1xml", "shell.psc1"])
+def test_a_onenote_attachment_name_with_a_trailing_dot_or_a_new_ending_is_refused(name):
+    found = problem(section({name: b"<p>view</p>"}), 1 << 30)
+    assert found is not None and "attached, a script or program" in found.reason, found
+    assert problem(section({"invoice.pdf.": b"<p>view</p>"}), 1 << 30) is None

@@ -34,6 +34,7 @@ SCRIPT = re.compile(rb"hta:application|wscript\.|cscript|createobject\s*\(|activ
                     rb"powershell|\bcmd(?:\.exe)?\s+/[ck]|@echo\s+off|\bmshta\b|rundll32|regsvr32|certutil|bitsadmin|"
                     rb"invoke-expression|\biex\s*\(|-enc(?:odedcommand)?\s+[A-Za-z0-9+/=]{20}", re.I)
 MAX_ENDINGS = 10_000  # script endings looked at (each checked for its length prefix): a crafted file costs no more
+TRAILING = 4  # trailing dots, spaces or NULs after a name's ending looked at
 SHORTCUT = b"L\0\0\0\x01\x14\x02\0"  # a .lnk's header size and CLSID start
 
 
@@ -87,8 +88,11 @@ def _runnable_name(data, where: str) -> str | None:
         if n == MAX_ENDINGS:
             raise Refused(f"{where} is a OneNote section naming more than {MAX_ENDINGS} files that end as scripts or "
                           "programs (a lure, or built to be slow to check): send the pages as PDF")
-        end = match.end()
-        for start in range(end - 4, max(3, end - 512), -2):  # the name's first character, at most 255 back
-            if int.from_bytes(data[start - 4:start], "little") == end - start:
-                return bytes(data[start:end]).decode("utf-16-le", "replace")[-80:]
+        ends = [match.end()]
+        while len(ends) <= TRAILING and bytes(data[ends[-1]:ends[-1] + 2]) in (b".\0", b" \0", b"\0\0"):
+            ends.append(ends[-1] + 2)  # ``invoice.hta.``: Windows drops trailing dots, spaces and NULs
+        for end in ends:
+            for start in range(end - 4, max(3, end - 512), -2):  # the name's first character, at most 255 back
+                if int.from_bytes(data[start - 4:start], "little") == end - start:
+                    return bytes(data[start:end]).decode("utf-16-le", "replace")[-80:]
     return None
