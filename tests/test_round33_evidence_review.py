@@ -4,9 +4,13 @@
 
 from __future__ import annotations
 
+import io
+import re
 import struct
+import zlib
 
 import pytest
+from pypdf import PdfReader
 
 from resources.evidence import containers
 from resources.evidence.containers import problem
@@ -14,6 +18,7 @@ from tests.evidence.clamav import EICAR
 from tests.evidence.library import make_library
 from tests.test_round32_evidence_carriers import LZMA_ZIP, pdf_with
 from tests.test_round33_evidence_onenote import HTA, section
+from tests.test_round33_evidence_pdf_crypt import encrypted
 from tests.test_round33_evidence_rtf import VBS, ole1, package, rtf
 
 
@@ -121,3 +126,68 @@ def test_a_onenote_attachment_name_with_a_trailing_dot_or_a_new_ending_is_refuse
     found = problem(section({name: b"<p>view</p>"}), 1 << 30)
     assert found is not None and "attached, a script or program" in found.reason, found
     assert problem(section({"invoice.pdf.": b"<p>view</p>"}), 1 << 30) is None
+
+
+def crafted_xref_stream(size: bytes) -> bytes:
+    """A small PDF whose xref stream declares ``size`` objects and names /Encrypt (pypdf: 24 s before the fix)."""
+    rows = zlib.compress(b"\x01\x00\x0f\x00" * 2_000_000, 9)
+    out = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\n5 0 obj\n<< /Filter /Standard /V 1 /R 2 /O <" \
+        + b"00" * 32 \
+        + b"> /U <" + b"00" * 32 + b"> /P -4 >>\nendobj\n"
+    xref = len(out)
+    out += b"9 0 obj\n<< /Type /XRef " + size + b" /W [1 2 1] /Filter /FlateDecode /Length %d /Root 1 0 R " \
+        b"/Encrypt 5 0 R >>\nstream\n" % len(rows) + rows + b"\nendstream\nendobj\n"
+    return out + b"startxref\n%d\n%%%%EOF\n" % xref
+
+
+@pytest.mark.parametrize("size", [b"/Size 2000000", b"/Si#7ae%x\n2000000", b"/Size 9 /Index [0 3 7 2000000]"])
+def test_a_pdf_declaring_too_many_objects_is_refused_before_pypdf_reads_it(monkeypatch, size):
+    import pypdf
+
+    def never(*args, **kwargs):
+        raise AssertionError("pypdf asked")
+
+    monkeypatch.setattr(pypdf, "PdfReader", never)
+    found = problem(crafted_xref_stream(size), 1 << 30)
+    assert found is not None and "more than 50000 objects (its cross-reference section says so)" in found.reason, found
+
+
+def duplicated(n: int) -> bytes:
+    """An empty-password encrypted PDF whose xref table points ``n`` more entries at its content stream."""
+    pdf = encrypted(pdf_with(b"BT (x) Tj ET"))
+    at = pdf.index(b"xref\n0 6\n")
+    offset = re.search(rb"\n(\d{10}) 00000 n \n(?=\d{10} 00000 n \ntrailer)", pdf).group(1)  # object 4's
+    head, tail = pdf[:at], pdf[at:].replace(b"/Size 6", b"/Size %d" % (6 + n))
+    tail = tail.replace(b"xref\n0 6\n", b"xref\n0 %d\n" % (6 + n)).replace(b"trailer", (offset + b" 00000 n \n") * n
+                                                                        + b"trailer")
+    return head + tail
+
+
+def test_entries_pointing_at_one_stream_decrypt_it_once():
+    from resources.evidence.container_readers import _Budget
+    from resources.evidence.pdf_crypt import streams
+
+    content = duplicated(200)
+    assert len(PdfReader(io.BytesIO(content)).xref[0]) > 200
+    parts = list(streams(content, "the file", _Budget(1 << 30, 1 << 30, len(content), 100, 10_000)))
+    assert len(parts) == 1, [p for p, _ in parts]
+    assert problem(content, 1 << 30) is None
+
+
+@pytest.mark.parametrize("spelt", [b"/Encr#79pt 5 0 R", b"/Encrypt%c\n5 0 R", b"/#45ncrypt 5 0 R"])
+def test_an_encrypt_key_however_written_is_seen(tmp_path, clamd, spelt):
+    content = encrypted(pdf_with(EICAR), user="s3cret").replace(b"/Encrypt 5 0 R", spelt)
+    assert PdfReader(io.BytesIO(content)).is_encrypted and clamd.scan(content).clean
+    found = problem(content, 1 << 30)
+    assert found is not None and "encrypted with a password" in found.reason, found
+
+
+def test_a_pdf_pypdf_cannot_parse_is_not_called_password_protected():
+    found = problem(b"%PDF-1.4\n1 0 obj\n<< /Encrypt 5 0 R >>\n" + b"garbage " * 10, 1 << 30)
+    assert found is not None and "could not be parsed" in found.reason and "password" not in found.reason, found
+
+
+def test_a_crypt_filter_before_flate_is_decoded():
+    content = encrypted(pdf_with(LZMA_ZIP, b"[/Crypt /FlateDecode]"))
+    found = problem(content, 1 << 30)
+    assert found is not None and "is compressed with LZMA" in found.reason, found

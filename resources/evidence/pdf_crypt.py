@@ -23,7 +23,21 @@ from collections.abc import Iterator
 from resources.evidence.container_readers import Refused, _Budget
 from resources.evidence.layout import find_local
 
-ENCRYPT = re.compile(rb"/Encrypt\s*(?:\d{1,10}\s+\d{1,5}\s+R|<<)")
+
+def _name(word: str) -> bytes:
+    """A regex for the PDF name ``/word`` however it is written (each character as itself or ``#hh``)."""
+    def char(c: str) -> bytes:
+        hexed = b"".join(b"[%s%s]" % (d.lower().encode(), d.upper().encode()) if d.isalpha() else d.encode()
+                         for d in f"{ord(c):02x}")
+        return b"(?:%s|#%s)" % (re.escape(c.encode()), hexed)
+    return b"/" + b"".join(char(c) for c in word)
+
+
+GAP = rb"(?:\s|%[^\r\n]*[\r\n])*"  # whitespace and comments, as between any two PDF tokens
+ENCRYPT = re.compile(_name("Encrypt") + rb"(?![A-Za-z0-9])")  # any mention (pypdf is asked: ``streams``)
+# object counts a cross-reference section declares: a trailer's or an xref stream's /Size, a table's subsection
+SIZE = re.compile(_name("Size") + GAP + rb"(\d{1,30})|" + _name("Index") + GAP + rb"\[([\d\s]{0,2000})|"
+                  rb"\bxref" + GAP + rb"\d{1,30}[ \t]+(\d{1,30})")
 MAX_OBJECTS = 50_000  # each read and decrypted by pypdf (~1 ms): a crafted file costs under a minute [unc]
 
 
@@ -37,12 +51,21 @@ def streams(data, where: str, budget: _Budget) -> Iterator[tuple[str, io.RawIOBa
     encryption (the file is read as an unencrypted PDF). Refused when the PDF needs a password."""
     from pypdf import PasswordType, PdfReader
 
+    for found in SIZE.finditer(data):  # pypdf's cost follows what the file declares: bounded before it is asked
+        counts = found.group(2).split()[1::2] if found.group(2) is not None else [found.group(1) or found.group(3)]
+        if any(int(n) > MAX_OBJECTS for n in counts):
+            raise Refused(f"{where} is an encrypted PDF of more than {MAX_OBJECTS} objects (its cross-reference "
+                          "section says so), more than the library decrypts to check it: send it without encryption")
     try:
         reader = PdfReader(io.BytesIO(bytes(data)), strict=False)
         if not reader.is_encrypted:
             return None
+    except Exception:  # a file pypdf cannot parse: nobody here can tell what it holds
+        raise Refused(f"{where} names PDF encryption but could not be parsed (damaged, or built to break "
+                      "readers): send it saved again without encryption") from None
+    try:
         opened = reader.decrypt("") != PasswordType.NOT_DECRYPTED
-    except Exception:  # an /Encrypt pypdf cannot use (damaged, an unknown handler), a file it cannot parse
+    except Exception:  # an /Encrypt pypdf cannot use (damaged, an unknown handler)
         opened = False
     if not opened:
         raise Refused(f"{where} is a PDF encrypted with a password (or with an encryption nothing here opens): a "
@@ -60,7 +83,12 @@ def _decrypted(reader, where: str, budget: _Budget) -> Iterator[tuple[str, io.Ra
     if len(refs) > MAX_OBJECTS:
         raise Refused(f"{where} is an encrypted PDF of more than {MAX_OBJECTS} objects, more than the library "
                       "decrypts to check it: send it without encryption")
+    read: set[int] = set()
     for num, gen in refs:
+        offset = reader.xref[gen][num]
+        if offset in read:  # entries pointing at one object: read (and decrypted) once
+            continue
+        read.add(offset)
         try:
             obj = reader.get_object(IndirectObject(num, gen, reader))
         except Exception:  # a damaged object: common in ordinary PDFs, the scanner skips it too
@@ -70,10 +98,12 @@ def _decrypted(reader, where: str, budget: _Budget) -> Iterator[tuple[str, io.Ra
         raw = obj._data  # decrypted, still filtered: nothing inflated by pypdf
         if not isinstance(raw, bytes) or not raw:
             continue
+        part = f"the PDF stream of object {num} of {where}"
+        budget.count(len(raw), part)  # decrypted: bytes the library made, as a decoded part's
         named = obj.get("/Filter")
         names = [str(n) for n in (named if isinstance(named, list) else [named] if named else [])]
+        names = [n for n in names if n != "/Crypt"]  # a crypt filter: pypdf has decrypted the stream already [unc]
         chain = [NAMES.get(n.lstrip("/").encode()) for n in names]
-        part = f"the PDF stream of object {num} of {where}"
         if "flate" not in chain:
             if not chain and find_local(raw) >= 0:  # zip entries in the decrypted bytes, which clamd reads as they are
                 yield part, io.BytesIO(raw)  # (in an unencrypted PDF they are found in place: a polyglot)
