@@ -191,3 +191,28 @@ def test_a_crypt_filter_before_flate_is_decoded():
     content = encrypted(pdf_with(LZMA_ZIP, b"[/Crypt /FlateDecode]"))
     found = problem(content, 1 << 30)
     assert found is not None and "is compressed with LZMA" in found.reason, found
+
+
+def with_object(pdf: bytes, num: int, body: bytes) -> bytes:
+    """``pdf`` (as pypdf writes it: one xref table) with object ``num`` replaced by ``body``, offsets redone."""
+    objs = dict(re.findall(rb"(?m)^(\d+) 0 obj\n(.*?)\nendobj\n", pdf, re.S))
+    objs[b"%d" % num] = body
+    out, offsets = pdf[:pdf.index(b"1 0 obj")], []
+    for n in sorted(objs, key=int):
+        offsets.append(len(out))
+        out += n + b" 0 obj\n" + objs[n] + b"\nendobj\n"
+    trailer = pdf[pdf.index(b"trailer"):pdf.index(b"startxref")]
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1) + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    return out + trailer + b"startxref\n%d\n%%%%EOF\n" % xref
+
+
+def test_an_identity_crypt_filter_stream_is_read_as_the_file_holds_it():
+    """pypdf decrypts every stream with the file's default; one whose own crypt filter is /Identity is plain."""
+    body = zlib.compress(LZMA_ZIP)
+    stream = (b"<< /Length %d /Filter [/Crypt /FlateDecode] /DecodeParms [<< /Type /CryptFilterDecodeParms /Name "
+              b"/Identity >> null] >>\nstream\n" % len(body) + body + b"\nendstream")
+    content = with_object(encrypted(pdf_with(b"BT (x) Tj ET")), 4, stream)
+    assert PdfReader(io.BytesIO(content)).is_encrypted
+    found = problem(content, 1 << 30)
+    assert found is not None and "is compressed with LZMA" in found.reason, found

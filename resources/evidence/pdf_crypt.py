@@ -71,10 +71,10 @@ def streams(data, where: str, budget: _Budget) -> Iterator[tuple[str, io.RawIOBa
         raise Refused(f"{where} is a PDF encrypted with a password (or with an encryption nothing here opens): a "
                       "virus scanner cannot read it and answers OK unread: send it without the password (print or "
                       "save it again unprotected)")
-    return _decrypted(reader, where, budget)
+    return _decrypted(reader, data, where, budget)
 
 
-def _decrypted(reader, where: str, budget: _Budget) -> Iterator[tuple[str, io.RawIOBase]]:
+def _decrypted(reader, data, where: str, budget: _Budget) -> Iterator[tuple[str, io.RawIOBase]]:
     from pypdf.generic import IndirectObject, StreamObject
 
     from resources.evidence.carriers import NAMES, _decoded
@@ -91,23 +91,59 @@ def _decrypted(reader, where: str, budget: _Budget) -> Iterator[tuple[str, io.Ra
         read.add(offset)
         try:
             obj = reader.get_object(IndirectObject(num, gen, reader))
-        except Exception:  # a damaged object: common in ordinary PDFs, the scanner skips it too
+        except Exception:  # a damaged object (common, the scanner skips it too), or plain bytes pypdf decrypted
+            if (plain := _identity(data, offset, where, budget)) is not None:  # (a crypt filter of its own)
+                yield plain
             continue
         if not isinstance(obj, StreamObject) or obj.get("/Type") == "/XRef":
             continue
         raw = obj._data  # decrypted, still filtered: nothing inflated by pypdf
-        if not isinstance(raw, bytes) or not raw:
-            continue
-        part = f"the PDF stream of object {num} of {where}"
-        budget.count(len(raw), part)  # decrypted: bytes the library made, as a decoded part's
         named = obj.get("/Filter")
         names = [str(n) for n in (named if isinstance(named, list) else [named] if named else [])]
-        names = [n for n in names if n != "/Crypt"]  # a crypt filter: pypdf has decrypted the stream already [unc]
+        versions = [raw] if isinstance(raw, bytes) and raw else []
+        if "/Crypt" in names:  # a crypt filter of its own (``/Identity``: not encrypted), which pypdf does not
+            names = [n for n in names if n != "/Crypt"]  # tell apart: the file's bytes are walked too [unc]
+            versions.append(_in_file(data, offset, budget))
+        part = f"the PDF stream of object {num} of {where}"
         chain = [NAMES.get(n.lstrip("/").encode()) for n in names]
-        if "flate" not in chain:
-            if not chain and find_local(raw) >= 0:  # zip entries in the decrypted bytes, which clamd reads as they are
-                yield part, io.BytesIO(raw)  # (in an unencrypted PDF they are found in place: a polyglot)
-            continue
-        stream = _decoded(raw, 0, chain[:chain.index("flate") + 1], part, budget)
-        if stream is not None:
-            yield part, stream
+        for version in versions:
+            budget.count(len(version), part)  # decrypted (or copied): bytes the library made, as a decoded part's
+            if "flate" not in chain:
+                if not chain and find_local(version) >= 0:  # zip entries in the decrypted bytes, which clamd reads
+                    yield part, io.BytesIO(version)  # (in an unencrypted PDF they are found in place: a polyglot)
+                continue
+            stream = _decoded(version, 0, chain[:chain.index("flate") + 1], part, budget)
+            if stream is not None:
+                yield part, stream
+
+
+def _in_file(data, offset: int, budget: _Budget) -> bytes:
+    """The stream's bytes as the file holds them (from ``stream`` to ``endstream``, at most what the budget
+    leaves), undecrypted (pypdf drops ``/Length``)."""
+    from resources.evidence.carriers import STREAM
+
+    found = STREAM.search(data, offset, min(len(data), offset + 65536))
+    if found is None:
+        return b""
+    left = max(0, budget.left())
+    stop = data.find(b"endstream", found.end(), found.end() + left + 9)
+    held = bytes(data[found.end():stop if stop >= 0 else found.end() + left])
+    return held.removesuffix(b"\n").removesuffix(b"\r") if stop >= 0 else held
+
+
+def _identity(data, offset: int, where: str, budget: _Budget) -> tuple[str, io.RawIOBase] | None:
+    """A stream pypdf failed to decrypt whose filters name ``/Crypt``: its bytes as the file holds them."""
+    from resources.evidence.carriers import FILTER, NAMES, STREAM, _decoded
+
+    found = STREAM.search(data, offset, min(len(data), offset + 4096))
+    named = FILTER.search(bytes(data[offset:found.start()])) if found else None
+    if named is None or b"/Crypt" not in named.group(1):
+        return None
+    chain = [NAMES.get(n) for n in re.findall(rb"/(\w+)", named.group(1)) if n != b"Crypt"]
+    if "flate" not in chain:
+        return None
+    plain = _in_file(data, offset, budget)
+    part = f"the PDF stream at byte {offset} of {where}"
+    budget.count(len(plain), part)
+    stream = _decoded(plain, 0, chain[:chain.index("flate") + 1], part, budget)
+    return None if stream is None else (part, stream)
