@@ -216,3 +216,10 @@ def test_an_identity_crypt_filter_stream_is_read_as_the_file_holds_it():
     assert PdfReader(io.BytesIO(content)).is_encrypted
     found = problem(content, 1 << 30)
     assert found is not None and "is compressed with LZMA" in found.reason, found
+
+
+@pytest.mark.parametrize("escape", [b"\\u65 a", b"\\uc2 ", b"\\bin-4 "])
+def test_unicode_escapes_and_negative_bin_in_object_data_are_refused(escape):
+    h = VBS_OBJ.hex().encode()
+    found = problem(in_object(h[:10] + escape + h[10:]), 1 << 30)
+    assert found is not None and "obfuscation no editor writes" in found.reason, found

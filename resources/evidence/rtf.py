@@ -122,6 +122,8 @@ def _decode(data, at: int, tokens: list[int], part: str) -> tuple[bytes, int]:
             raise _obfuscated(part, "an object inside an object")
         if not skip and word is None:
             raise _obfuscated(part, "\\'hh escapes" if control.group(3) else "control symbols")
+        if not skip and (word in (b"u", b"uc") or (word == b"bin" and (control.group(2) or b"")[:1] == b"-")):
+            raise _obfuscated(part, "Unicode escapes" if word != b"bin" else "a negative \\bin")  # text it eats [unc]
         if word == b"bin":  # \binN: N raw bytes follow, taken as they are
             count = max(0, int(control.group(2) or 0))
             if not skip:
