@@ -11,7 +11,10 @@ is walked as it is (clamd reads the decrypted bytes; in an unencrypted file the 
 A PDF that needs a real password to open cannot be read by anyone but its owner: clamd answers OK for its
 ciphertext unread. It is refused (quarantined) with the reason, as an encrypted zip member is: send it without
 the password. pypdf does not inflate anything here (``_data`` is the raw stream), so a crafted PDF costs what
-parsing its cross-reference table does, with at most ``MAX_OBJECTS`` objects read.
+parsing its cross-reference table does, with at most ``MAX_OBJECTS`` objects read: a file whose cross-reference
+sections declare more (``/Size``, ``/Index``, a table's subsection) is refused before pypdf reads it (a 20 KB xref
+stream declaring 2,000,000 objects cost pypdf 24 s), entries sharing an offset are read once, and every decrypted
+byte counts against the budget. ``/Encrypt`` is looked for however the name is written (``#hh``, comments).
 """
 
 from __future__ import annotations

@@ -3,9 +3,12 @@
 An RTF carries an embedded object (``{\\object ... {\\*\\objdata <hex>}}``) as hex text, which Word decodes
 and runs (an OLE1 ``Package`` holding a script is the classic lure) while clamd 1.4 reads the hex as text and
 answers OK: an EICAR or a packaged ``.vbs`` in an ``\\objdata`` came back OK (measured with the tests' clamd).
-Word reads the hex however it is split: by whitespace, control words (``\\par``, ``\\'41``), ignorable groups
+Word reads the hex however it is split: by whitespace, control words (``\\par``), ignorable groups
 (``{\\*\\x ...}``, skipped whole) and ``\\binN`` runs of raw bytes. ``objects`` decodes each ``\\objdata`` the
-same way [unc: Word's exact tolerance of malformed hex; oletools' rtfobj documents the same tricks]; the OLE1
+same way [unc: Word's exact tolerance of malformed hex; oletools' rtfobj documents the same tricks], tokenising
+as Word does (a control word only after an even run of backslashes, up to 250 letters and a 250-digit
+parameter, ``\\bin`` only as the whole word). What no editor writes in object data and Word's decoding of is a
+guess (``\\'hh``, other control symbols, ``\\u``, an object inside an object) is refused as obfuscation. The OLE1
 wrapper is opened (its native data, and a ``Package``'s file with its name) so that the innermost bytes are
 what is walked and shown to clamd (``containers.problem``'s ``unseen``, scanned by the library).
 
