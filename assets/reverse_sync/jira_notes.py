@@ -8,9 +8,10 @@ to what it really changed once Jira has answered, and dropped once the comment i
 refused (4xx) made no change and owes none; one that the next run plans again (the push died before its PUT) is
 noted by that run's own comment. The next run that plans anything for the issue, or nothing at all,
 posts a note still owed first (:func:`with_owed`), unless the integration account's latest comment on the issue
-already says it (a push killed after Jira kept the comment): one comment, never two. A note Jira refuses (4xx: the
-issue now in a status that takes no comment, deleted, a permission gone) is dropped with a warning, so it never
-holds up the issue's other writes.
+already says it (a push killed after Jira kept the comment): one comment, never two. A note Jira refuses for the
+issue (400/404/409 or a 403 with Jira's reason: a status that takes no comment, deleted) is dropped with a warning,
+so it never holds up the issue's other writes; an account's refusal (a bare 401/403, credentials refused) keeps it
+owed and fails the record, so the refusal stop and the breaker see it (:func:`refused_here`).
 """
 
 from __future__ import annotations
@@ -63,11 +64,14 @@ def owed(writes: Any, vendor_id: str) -> str | None:
 
 
 def with_owed(writes: Any, vendor_id: str, steps: list[Any]) -> list[Any]:
-    """``steps`` with, first, the comment an earlier edit of the issue still owes (if any)."""
+    """``steps`` with the comment an earlier edit of the issue still owes (if any) first, after any leading
+    reopen ``transition``."""
     note = owed(writes, vendor_id)
     if note is None or note in {c.after for op, changes in steps if op == "comment" for c in changes}:
         return steps  # none, or this run makes the same edit again (the last push died before its PUT): noted once
-    return [("comment", [Change(FIELD, None, note)]), *steps]
+    # after a leading reopen: a Closed issue may take no comment till then (``JiraTaskWriter.steps``)
+    lead = next((i for i, (op, _) in enumerate(steps) if op != "transition"), len(steps))
+    return [*steps[:lead], ("comment", [Change(FIELD, None, note)]), *steps[lead:]]
 
 
 def post_owed(writer: Any, writes: Any, vendor_id: str, internal_id: str, note: str) -> None:
@@ -76,8 +80,21 @@ def post_owed(writer: Any, writes: Any, vendor_id: str, internal_id: str, note: 
         if writer.find_comment(vendor_id, note) is None:
             writer.comment(writes, vendor_id, internal_id, note)
     except VendorError as exc:
-        if exc.status is None or not 400 <= exc.status < 500 or exc.status == 429:
-            raise  # Jira or the way to it failing: still owed, the record waits in dead letters
+        if not refused_here(exc):
+            raise  # Jira, the way to it or the account failing: still owed, the record waits in dead letters
         log.warning("Jira refused the change comment an earlier push owed issue %s (of %s), so it is dropped: %s",
                     vendor_id, internal_id, str(exc)[:300])
     paid(writes, vendor_id)
+
+
+def refused_here(exc: VendorError) -> bool:
+    """Whether Jira refused the note for this issue alone (a 400, 404 or 409, or a 403 giving Jira's reason:
+    ``RecordRefused``), so dropping it loses nothing more can say. Credentials refused after a token refresh
+    (``VendorAuthError``), a bare 401/403 (the account's Add Comments permission gone), a 429 or no answer are the
+    account's or the connection's: the note stays owed and the error reaches the refusal stop and the breaker."""
+    from assets.reverse_sync.writes import RecordRefused
+    from pipelines.common.http import VendorAuthError
+
+    if isinstance(exc, VendorAuthError):
+        return False
+    return isinstance(exc, RecordRefused) or exc.status in (400, 404, 409)

@@ -176,16 +176,27 @@ class Writes:
                 in_flight = exc.status in IN_FLIGHT_STATUSES and not idempotent
             else:
                 in_flight = False
+                said = error_body(response)
                 try:
-                    if error_body(response) is not None:  # 2xx with an error: not the result, whatever parse reads
+                    if said is not None:  # 2xx with an error: not the result, whatever parse reads
                         raise ValueError("an error body")
                     result = parse(response)
                 except (ValueError, KeyError, TypeError, AttributeError, IndexError):
-                    error = VendorError(
-                        f"{self.vendor}: {method} {path.split('?')[0]} answered {response.status_code} without "
-                        f"the {what} it wrote ({_body_kind(response)}); check that the {self.vendor} base URL points "
-                        "at the vendor's REST API, not at a proxy, gateway or sign-in page", None)
-                    why = f"{response.status_code} with an unreadable body"
+                    if said is not None:  # a gateway's 504/502 passed on as 2xx: the vendor may still be writing it
+                        error = VendorError(
+                            f"{self.vendor}: {method} {path.split('?')[0]} answered {response.status_code} with an "
+                            f"error body ({vendor_text(said, response, 200)}) instead of the {what} it wrote, so "
+                            "whether the write was made is unknown", None)
+                        why = f"{response.status_code} with an error body: {vendor_text(said, response, 120)}"
+                        # an unknown outcome, like a timeout: looked up, adopted or dead-lettered, never blindly sent
+                        # again (only a write keyed by our id is sent again)
+                        in_flight = not idempotent
+                    else:
+                        error = VendorError(
+                            f"{self.vendor}: {method} {path.split('?')[0]} answered {response.status_code} without "
+                            f"the {what} it wrote ({_body_kind(response)}); check that the {self.vendor} base URL "
+                            "points at the vendor's REST API, not at a proxy, gateway or sign-in page", None)
+                        why = f"{response.status_code} with an unreadable body"
                 else:
                     with self.lock:
                         others = self.creating > 1

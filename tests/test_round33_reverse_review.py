@@ -1,0 +1,89 @@
+"""Round 33 review of reverse sync: a write answered 2xx with a gateway's error body is an unknown outcome (never
+sent blindly again); an owed change comment refused for the account (not the issue) stays owed; the owed comment
+goes after a leading reopen."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import duckdb
+
+from assets.reverse_sync import jira_notes
+from assets.reverse_sync.policy import Change
+from sandbox.core.http import json_response
+from tests import test_reverse_sync_attacks as attacks
+from tests.reverse_sync_helpers import jira_rows, query, run, write_outbound
+from tests.test_round33_reverse_answers import _heal, _refuse_200
+
+jira = attacks.jira  # the sandbox fixture
+_dead, _jira_keys = attacks._dead, attacks._jira_keys
+
+GATEWAY_504 = {"status": 504, "error": "Gateway Timeout"}
+
+
+def _comments(sb) -> list[int]:
+    return [len(sb.store.comments_of(sb.store.resolve(k))) for k in _jira_keys(sb)]
+
+
+def test_a_jira_comment_answered_200_with_a_gateway_error_is_sent_once_not_five_times(jira, duckdb_warehouse):
+    rows = jira_rows(2)
+    write_outbound(duckdb_warehouse, "jira", rows)
+    assert run("jira").created == 2
+    for r in rows:
+        r["priority"] = "Low"
+    write_outbound(duckdb_warehouse, "jira", rows)
+    hit = _refuse_200(jira, None, "POST", r"/comment$", GATEWAY_504)  # not carried out (the vendor may still be)
+    report = run("jira")
+    assert len(hit) == 2, f"one POST per comment, never resent blindly: {hit}"
+    assert report.dead_lettered == 2, report.failures
+    dead = _dead(duckdb_warehouse, "jira")
+    assert all("Gateway Timeout" in why and "outcome unknown" in why for why in dead.values()), dead
+    assert not any("base URL" in why for why in dead.values()), dead
+    _heal(jira)
+    report = run("jira")
+    assert report.dead_lettered == 0, report.failures
+    assert _comments(jira) == [1, 1], "the owed comment posted once by the next run"
+
+
+def _owe(settings, sb, note: str = "Project X updated this issue: x") -> str:
+    [issue] = [i["id"] for i in sb.issues() if "projectx:rem-00000" in i["fields"]["labels"]]
+    with duckdb.connect(settings.duckdb_path) as con:
+        for statement in jira_notes.DDL:
+            con.execute(statement)
+        con.execute(f"insert into {jira_notes.TABLE} values (?, 'rem-00000', ?, 'killed', now())", [issue, note])
+    return issue
+
+
+def test_an_owed_comment_refused_with_a_bare_403_stays_owed(jira, duckdb_warehouse):
+    rows = jira_rows(1)
+    write_outbound(duckdb_warehouse, "jira", rows)
+    assert run("jira").created == 1
+    _owe(duckdb_warehouse, jira)
+    rows[0]["priority"] = "Low"  # the issue is planned again: the owed comment goes first
+    write_outbound(duckdb_warehouse, "jira", rows)
+    decide = jira.faults.decide
+
+    def refuse_comments(auth_faults=True, method="", path=""):
+        if method == "POST" and path.endswith("/comment"):
+            return dataclasses.replace(decide(auth_faults, method, path), status=298)
+        return decide(auth_faults, method, path)
+
+    jira.faults.decide = refuse_comments  # the Add Comments permission taken from the integration account
+    jira.fault_response = lambda decision: json_response({}, 403)
+    report = run("jira")
+    assert report.dead_lettered + report.paused_circuit_open == 1, report.failures
+    assert query(duckdb_warehouse, f"select count(*) from {jira_notes.TABLE}") == [(1,)], "still owed"
+    del jira.faults.decide, jira.fault_response
+    report = run("jira")
+    assert report.dead_lettered == 0, report.failures
+    assert _comments(jira) == [2], "the owed comment and the edit's own"
+    assert query(duckdb_warehouse, f"select count(*) from {jira_notes.TABLE}") == [(0,)]
+
+
+def test_the_owed_comment_goes_after_a_leading_reopen(monkeypatch):
+    monkeypatch.setattr(jira_notes, "owed", lambda writes, vendor_id: "Project X updated this issue: x")
+    steps = [("transition", [Change("status", "Done", "To Do")]), ("update", [Change("priority", "High", "Low")]),
+             ("comment", [Change("comment", None, "Project X updated this issue: priority High -> Low")])]
+    out = jira_notes.with_owed(None, "10001", steps)
+    assert [op for op, _ in out] == ["transition", "comment", "update", "comment"]
+    assert out[1][1][0].field == jira_notes.FIELD
