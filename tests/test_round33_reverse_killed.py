@@ -108,8 +108,9 @@ def test_an_owed_comment_jira_refuses_is_dropped_and_holds_up_nothing(jira, duck
     with duckdb.connect(duckdb_warehouse.duckdb_path) as con:
         for statement in jira_notes.DDL:
             con.execute(statement)
-        con.execute(f"insert into {jira_notes.TABLE} values (?, 'rem-00000', 'Project X updated this issue: x', "
-                    "'killed', now())", [issue])
+        con.execute(f"insert into {jira_notes.TABLE} "
+                    "(vendor_id, internal_id, note, run_id, noted_at) "
+                    "values (?, 'rem-00000', 'Project X updated this issue: x', 'killed', now())", [issue])
     write_outbound(duckdb_warehouse, "jira", rows[1:])  # and rem-00000 closes
     decide = jira.faults.decide
 
@@ -142,7 +143,8 @@ def test_a_push_killed_before_its_edit_left_leaves_one_comment_once_the_edit_is_
     with duckdb.connect(duckdb_warehouse.duckdb_path) as con:  # owed before a PUT that never left
         for statement in jira_notes.DDL:
             con.execute(statement)
-        con.execute(f"insert into {jira_notes.TABLE} values (?, 'rem-00000', ?, 'killed', now())",
+        con.execute(f"insert into {jira_notes.TABLE} "
+                    "(vendor_id, internal_id, note, run_id, noted_at) values (?, 'rem-00000', ?, 'killed', now())",
                     [issue, edit_note([Change("priority", "High", "Low")])])
     report = run("jira")
     assert (report.updated, report.dead_lettered) == (1, 0), report.failures

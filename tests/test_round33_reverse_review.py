@@ -5,6 +5,7 @@ goes after a leading reopen."""
 from __future__ import annotations
 
 import dataclasses
+from datetime import date
 
 import duckdb
 
@@ -50,7 +51,9 @@ def _owe(settings, sb, note: str = "Project X updated this issue: x") -> str:
     with duckdb.connect(settings.duckdb_path) as con:
         for statement in jira_notes.DDL:
             con.execute(statement)
-        con.execute(f"insert into {jira_notes.TABLE} values (?, 'rem-00000', ?, 'killed', now())", [issue, note])
+        con.execute(f"insert into {jira_notes.TABLE} "
+                    "(vendor_id, internal_id, note, run_id, noted_at) values (?, 'rem-00000', ?, 'killed', now())",
+                    [issue, note])
     return issue
 
 
@@ -81,9 +84,57 @@ def test_an_owed_comment_refused_with_a_bare_403_stays_owed(jira, duckdb_warehou
 
 
 def test_the_owed_comment_goes_after_a_leading_reopen(monkeypatch):
-    monkeypatch.setattr(jira_notes, "owed", lambda writes, vendor_id: "Project X updated this issue: x")
+    note = "Project X updated this issue: x"
+    monkeypatch.setattr(jira_notes, "owed", lambda writes, vendor_id: getattr(jira_notes, "Owed", lambda *a: note)(
+        note, {"summary": "x"}, True))
     steps = [("transition", [Change("status", "Done", "To Do")]), ("update", [Change("priority", "High", "Low")]),
              ("comment", [Change("comment", None, "Project X updated this issue: priority High -> Low")])]
     out = jira_notes.with_owed(None, "10001", steps)
     assert [op for op, _ in out] == ["transition", "comment", "update", "comment"]
     assert out[1][1][0].field == jira_notes.FIELD
+
+
+def _edit_screen_without(monkeypatch, field: str) -> None:
+    from sandbox.jira import field_screens
+
+    real = field_screens.edit_fields
+    monkeypatch.setattr(field_screens, "edit_fields", lambda sb, issue: [f for f in real(sb, issue) if f != field])
+
+
+def _notes_of(sb) -> list[list[str]]:
+    return [[str(getattr(c, "body", c)) for c in sb.store.comments_of(sb.store.resolve(k))] for k in _jira_keys(sb)]
+
+
+def test_an_owed_note_of_an_edit_whose_screen_leaves_a_field_out_is_not_posted_beside_the_edits_own(
+        jira, duckdb_warehouse, monkeypatch):
+    rows = jira_rows(1)
+    write_outbound(duckdb_warehouse, "jira", rows)
+    assert run("jira").created == 1
+    _edit_screen_without(monkeypatch, "duedate")
+    rows[0]["priority"], rows[0]["due_date"] = "Low", date(2027, 3, 1)
+    write_outbound(duckdb_warehouse, "jira", rows)
+    jira.faults.set(rate_5xx=1.0, methods=["PUT"], paths=[r"/rest/api/3/issue/[^/]+$"])  # the edit not made
+    assert run("jira").dead_lettered == 1
+    jira.faults.clear()
+    report = run("jira")
+    assert report.dead_lettered == 0, report.failures
+    [notes] = _notes_of(jira)
+    assert len(notes) == 1 and "Low" in notes[0], notes
+
+
+def test_an_owed_note_of_an_edit_never_made_is_not_posted_once_the_mart_takes_it_back(jira, duckdb_warehouse):
+    rows = jira_rows(1)
+    write_outbound(duckdb_warehouse, "jira", rows)
+    assert run("jira").created == 1
+    before = rows[0]["priority"]
+    rows[0]["priority"] = "Low" if before != "Low" else "High"
+    write_outbound(duckdb_warehouse, "jira", rows)
+    jira.faults.set(rate_5xx=1.0, methods=["PUT"], paths=[r"/rest/api/3/issue/[^/]+$"])  # the edit not made
+    assert run("jira").dead_lettered == 1
+    jira.faults.clear()
+    rows[0]["priority"] = before  # the mart takes the change back: no edit is owed, nor its note
+    write_outbound(duckdb_warehouse, "jira", rows)
+    report = run("jira")
+    assert report.dead_lettered == 0, report.failures
+    assert _notes_of(jira) == [[]]
+    assert query(duckdb_warehouse, f"select count(*) from {jira_notes.TABLE}") == [(0,)]

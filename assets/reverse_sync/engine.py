@@ -310,7 +310,7 @@ class ReverseSync:
         extra = owed(c.internal_id, list(more), snap) if owed is not None and more and not c.closing else []
         steps = w.steps(m.changes + extra, False)
         notes = getattr(w, "with_owed", None)  # a write an earlier push owes beside the fields (Jira: a comment)
-        return (notes(self.writes, str(c.link["vendor_id"]), steps) if notes is not None else steps), m, snap
+        return (notes(self.writes, str(c.link["vendor_id"]), steps, snap) if notes is not None else steps), m, snap
 
 
 def plan_rows(c: Candidate, vendor_id: str | None, steps: list[Step], conflicts: list, outcome: str

@@ -243,7 +243,7 @@ class JiraIssueWriter(Lookups):
                 changes = [c for c in changes if c.field != "assignee"]
             meant = [c for c in changes if c.field != "assignee"]
             if meant:  # kept before the PUT: a push killed after Jira made the edit still posts it (`jira_notes`)
-                jira_notes.owe(writes, str(vendor_id), internal_id, edit_note(meant))
+                jira_notes.owe(writes, str(vendor_id), internal_id, meant, made=False)
             try:
                 done = self.screens.edit(send, str(vendor_id), internal_id, desired, body, changes)
             except VendorError as exc:  # an issue that takes no edit at all is held (`jira_frozen`)
@@ -256,7 +256,7 @@ class JiraIssueWriter(Lookups):
             noted = [c for c in done if c.field != "assignee"]
             self.notes[str(vendor_id)] = edit_note(noted) if noted else None
             if noted:
-                jira_notes.owe(writes, str(vendor_id), internal_id, edit_note(noted))
+                jira_notes.owe(writes, str(vendor_id), internal_id, noted, made=True)
             elif meant:
                 jira_notes.paid(writes, str(vendor_id))
             if done:  # a PUT went out without the fields left out (nothing sent: no vendor write to audit)

@@ -16,8 +16,10 @@ owed and fails the record, so the refusal stop and the breaker see it (:func:`re
 
 from __future__ import annotations
 
+import json
 import logging
-from typing import Any
+from datetime import timedelta
+from typing import Any, NamedTuple
 
 from assets.reverse_sync.policy import Change
 from assets.reverse_sync.state import SCHEMA
@@ -26,10 +28,22 @@ from pipelines.common.http import VendorError
 log = logging.getLogger("assets.reverse_sync.jira")
 
 TABLE = f"{SCHEMA}.jira_owed_notes"
+# ``fields``: the note's fields and their after-values (JSON); ``made``: whether Jira answered the edit (else it was
+# only meant: the push died before the PUT's answer, and the issue's values tell whether it was made).
 DDL = (f"create schema if not exists {SCHEMA}",
        f"""create table if not exists {TABLE} (vendor_id varchar not null primary key, internal_id varchar not null,
-       note varchar not null, run_id varchar, noted_at timestamp not null)""")
+       note varchar not null, run_id varchar, noted_at timestamp not null, fields varchar, made boolean)""")
+ADDED = {"fields": "varchar", "made": "boolean"}  # columns a table of the first round-33 build lacks
 FIELD = "owed_comment"  # the field of a comment step that posts a note an earlier edit owes
+# A note older than this is no longer owed (an issue deleted and never read again, a record gone from the mart):
+# pruned when the next note is kept, as ``pending_creates`` marks are.
+KEEP_NOTES = timedelta(days=30)
+
+
+class Owed(NamedTuple):
+    note: str
+    fields: dict[str, Any] | None  # None: a row kept before fields were (compared by its text alone)
+    made: bool
 
 
 def _ensure(writes: Any) -> None:
@@ -37,17 +51,26 @@ def _ensure(writes: Any) -> None:
     if not getattr(writes, "owed_notes_ready", False):
         for statement in DDL:
             writes.conn.execute(statement)
+        have = writes.conn.columns(SCHEMA, TABLE.split(".")[-1])
+        for column, kind in ADDED.items():
+            if column not in have:
+                writes.conn.execute(f"alter table {TABLE} add column {column} {kind}")
         writes.owed_notes_ready = True
 
 
-def owe(writes: Any, vendor_id: str, internal_id: str, note: str) -> None:
+def owe(writes: Any, vendor_id: str, internal_id: str, changes: list[Change], made: bool) -> None:
+    """Keep the note ``changes`` owe (``made``: Jira answered the edit; else it is only meant, kept before the PUT)."""
+    from assets.reverse_sync.jira_screens import edit_note
     from assets.reverse_sync.unsettled import _now
 
+    fields = json.dumps({c.field: c.after for c in changes}, default=str)
     with writes.committed():
         _ensure(writes)
-        writes.conn.execute(f"delete from {TABLE} where vendor_id = %s", (vendor_id,))
-        writes.conn.execute(f"insert into {TABLE} (vendor_id, internal_id, note, run_id, noted_at) "
-                            "values (%s, %s, %s, %s, %s)", (vendor_id, internal_id, note, writes.run_id, _now()))
+        writes.conn.execute(f"delete from {TABLE} where vendor_id = %s or noted_at < %s",
+                            (vendor_id, _now() - KEEP_NOTES))
+        writes.conn.execute(f"insert into {TABLE} (vendor_id, internal_id, note, run_id, noted_at, fields, made) "
+                            "values (%s, %s, %s, %s, %s, %s, %s)",
+                            (vendor_id, internal_id, edit_note(changes), writes.run_id, _now(), fields, made))
 
 
 def paid(writes: Any, vendor_id: str) -> None:
@@ -56,22 +79,46 @@ def paid(writes: Any, vendor_id: str) -> None:
         writes.conn.execute(f"delete from {TABLE} where vendor_id = %s", (vendor_id,))
 
 
-def owed(writes: Any, vendor_id: str) -> str | None:
+def owed(writes: Any, vendor_id: str) -> Owed | None:
     with writes.committed():
         _ensure(writes)
-        note = writes.conn.scalar(f"select note from {TABLE} where vendor_id = %s", (vendor_id,))
-    return None if note is None else str(note)
+        rows = writes.conn.query(f"select note, fields, made from {TABLE} where vendor_id = %s", (vendor_id,))
+    if not rows:
+        return None
+    try:
+        fields = json.loads(rows[0]["fields"]) if rows[0]["fields"] else None
+    except ValueError:
+        fields = None
+    return Owed(str(rows[0]["note"]), fields if isinstance(fields, dict) else None, bool(rows[0]["made"]))
 
 
-def with_owed(writes: Any, vendor_id: str, steps: list[Any]) -> list[Any]:
+def with_owed(writes: Any, vendor_id: str, steps: list[Any], snap: Any = None) -> list[Any]:
     """``steps`` with the comment an earlier edit of the issue still owes (if any) first, after any leading
-    reopen ``transition``."""
-    note = owed(writes, vendor_id)
-    if note is None or note in {c.after for op, changes in steps if op == "comment" for c in changes}:
-        return steps  # none, or this run makes the same edit again (the last push died before its PUT): noted once
+    reopen ``transition``. None when this plan edits the note's fields again (its own comment says what it changes),
+    nor when the edit was only meant (the push died before Jira answered the PUT) and the issue (``snap``, as this
+    push read it) does not hold the note's after-values: that edit was never made, and the note is dropped."""
+    row = owed(writes, vendor_id)
+    if row is None:
+        return steps
+    planned = {c.field for op, changes in steps if op == "update" for c in changes}
+    if row.fields is not None and set(row.fields) <= planned:
+        return steps  # edited again by this run: its comment is the note (once the edit is made)
+    if row.fields is None and row.note in {c.after for op, changes in steps if op == "comment" for c in changes}:
+        return steps  # a row without fields: the same text planned again
+    if (row.fields is not None and not row.made and snap is not None
+            and not all(_same(snap.fields.get(k), v) for k, v in row.fields.items())):
+        if getattr(writes, "enabled", False):  # not in a dry run
+            log.info("Jira issue %s does not hold the values of the edit an earlier push meant to make (killed "
+                     "before Jira answered it): that edit was not made, so its change comment is dropped", vendor_id)
+            paid(writes, vendor_id)
+        return steps
     # after a leading reopen: a Closed issue may take no comment till then (``JiraTaskWriter.steps``)
     lead = next((i for i, (op, _) in enumerate(steps) if op != "transition"), len(steps))
-    return [*steps[:lead], ("comment", [Change(FIELD, None, note)]), *steps[lead:]]
+    return [*steps[:lead], ("comment", [Change(FIELD, None, row.note)]), *steps[lead:]]
+
+
+def _same(have: Any, want: Any) -> bool:
+    return have == want or (have is not None and want is not None and str(have) == str(want))
 
 
 def post_owed(writer: Any, writes: Any, vendor_id: str, internal_id: str, note: str) -> None:
