@@ -138,3 +138,25 @@ def test_an_owed_note_of_an_edit_never_made_is_not_posted_once_the_mart_takes_it
     assert report.dead_lettered == 0, report.failures
     assert _notes_of(jira) == [[]]
     assert query(duckdb_warehouse, f"select count(*) from {jira_notes.TABLE}") == [(0,)]
+
+
+def test_a_lookups_error_body_is_masked_and_one_line_in_the_error(monkeypatch):
+    import pytest
+
+    from assets.reverse_sync.jira_lookups import _object
+    from pipelines.common.http import VendorError
+
+    monkeypatch.setenv("JIRA_API_TOKEN", "tok-Secret-123")
+    with pytest.raises(VendorError) as caught:
+        _object({"errorMessages": ["Unauthorized: token tok-Secret-123 rejected\nby the gateway"]}, "the comments")
+    assert "tok-Secret-123" not in str(caught.value) and "\n" not in str(caught.value), str(caught.value)
+    assert "rejected" in str(caught.value)
+
+
+def test_error_in_reads_no_error_from_null_errors_and_a_spring_status_given_as_text():
+    from assets.reverse_sync.writes import error_in
+
+    assert error_in({"errors": {"customfield_1": None}, "errorMessages": []}) is None
+    assert error_in({"id": "10001", "errors": {"x": ""}}) is None
+    assert error_in({"status": "500", "error": "Internal Server Error", "message": "boom"}) == "boom"
+    assert error_in({"status": "failure", "error": {"message": "x"}}) is None  # ServiceNow's: left to its writer

@@ -119,11 +119,12 @@ def _object(answer: Any, what: str) -> dict[str, Any]:
     object carrying Jira's error body (a 200 from a gateway or a plugin) is none: read as "no comment there" or
     "not in that status", the comment or the transition whose answer was lost was sent a second time."""
     from assets.reverse_sync.writes import error_in
+    from pipelines.common.http import vendor_text
 
     said = error_in(answer)
-    if said is not None:
-        raise VendorError(f"Jira answered {what} 200 with an error ({said[:200]}) instead of it; looked up again by "
-                          "the next run", None)
+    if said is not None:  # masked: a gateway may echo a credential; one line
+        raise VendorError(f"Jira answered {what} 200 with an error ({vendor_text(said, None, 200)}) instead of it; "
+                          "looked up again by the next run", None)
     if answer is None or isinstance(answer, dict):
         return answer or {}
     raise VendorError(f"Jira answered {what} with {_shape(answer)} where an object belongs; check "

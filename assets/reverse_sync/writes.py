@@ -387,10 +387,12 @@ def error_in(body: Any) -> str | None:
         return None
     messages, errors = body.get("errorMessages"), body.get("errors")
     said = [str(m) for m in messages if m] if isinstance(messages, list) else []
-    said += [f"{k}: {v}" for k, v in errors.items()] if isinstance(errors, dict) else []
+    said += [f"{k}: {v}" for k, v in errors.items() if v] if isinstance(errors, dict) else []  # {"x": null}: none
     if said:
         return "; ".join(said)
     status, error = body.get("status"), body.get("error")
+    if isinstance(status, str) and status.strip().isdigit():  # a Spring status given as "500" [unc]
+        status = int(status.strip())
     if error and isinstance(status, int) and not isinstance(status, bool) and status >= 400:
         return str(body.get("message") or error)
     return None
