@@ -160,3 +160,33 @@ def test_error_in_reads_no_error_from_null_errors_and_a_spring_status_given_as_t
     assert error_in({"id": "10001", "errors": {"x": ""}}) is None
     assert error_in({"status": "500", "error": "Internal Server Error", "message": "boom"}) == "boom"
     assert error_in({"status": "failure", "error": {"message": "x"}}) is None  # ServiceNow's: left to its writer
+
+
+def test_the_note_owed_to_a_deleted_issue_is_cleared_when_the_push_finds_it_gone(jira, duckdb_warehouse):
+    rows = jira_rows(1)
+    write_outbound(duckdb_warehouse, "jira", rows)
+    assert run("jira").created == 1
+    issue = _owe(duckdb_warehouse, jira)
+    jira.store.delete(int(issue), "admin")
+    rows[0]["priority"] = "Low"
+    write_outbound(duckdb_warehouse, "jira", rows)
+    report = run("jira")
+    assert report.dead_lettered == 0, report.failures
+    assert [p["operation"] for p in report.plan if p["field"] == "summary"] == ["create"], "re-created"
+    assert query(duckdb_warehouse, f"select vendor_id from {jira_notes.TABLE} where vendor_id = '{issue}'") == []
+
+
+def test_an_owed_note_older_than_thirty_days_is_pruned_when_the_next_is_kept(jira, duckdb_warehouse):
+    rows = jira_rows(1)
+    write_outbound(duckdb_warehouse, "jira", rows)
+    assert run("jira").created == 1
+    with duckdb.connect(duckdb_warehouse.duckdb_path) as con:  # an issue no push reads again (its record gone)
+        for statement in jira_notes.DDL:
+            con.execute(statement)
+        con.execute(f"insert into {jira_notes.TABLE} (vendor_id, internal_id, note, run_id, noted_at) "
+                    "values ('99999', 'rem-gone', 'Project X updated this issue: x', 'old', "
+                    "now()::timestamp - interval 40 day)")
+    rows[0]["priority"] = "Low"
+    write_outbound(duckdb_warehouse, "jira", rows)
+    assert run("jira").dead_lettered == 0
+    assert query(duckdb_warehouse, f"select count(*) from {jira_notes.TABLE}") == [(0,)]
