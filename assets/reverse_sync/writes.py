@@ -15,12 +15,13 @@ not there is the write sent again, and only when that look-up is consistent (``r
 ServiceNow Table API read, a OneTrust read by externalId) and the vendor answered (a 5xx of its own): after no
 answer at all (a read timeout, a dropped connection) or a gateway's 504 the vendor may still be carrying the write
 out, so a look-up that misses it proves nothing yet; the record is dead-lettered, and the next run adopts it or
-writes it (:data:`IN_FLIGHT_STATUSES`). A look-up that may lag the write (Jira's JQL
-search is eventually consistent: a new issue can be missing for seconds to minutes) proves nothing when
-it comes back empty, so the record is dead-lettered instead, and the next run's look-up adopts the
-record if it exists, else creates it, but not while the unclear create is recent enough for the search to
-still be lagging (:meth:`Writes.unsettled_create`; Jira: ``PROJECTX_JIRA_SEARCH_LAG_SECONDS``). A create is
-also marked in ``reverse_sync.pending_creates`` before it is sent and unmarked once its outcome is audited, so a
+writes it (:data:`IN_FLIGHT_STATUSES`); so is a 2xx carrying an error body (a gateway's ``{"status": 504, "error":
+"Gateway Timeout"}`` passed on as 200: :func:`error_body`), unless the write is ``idempotent``. A look-up
+that may lag the write (Jira's JQL search is eventually consistent: a new issue can be missing for seconds to
+minutes) proves nothing when it comes back empty, so the record is dead-lettered instead, and the next run's
+look-up adopts the record if it exists, else creates it, but not while the unclear create is recent enough for
+the search to still be lagging (:meth:`Writes.unsettled_create`; Jira: ``PROJECTX_JIRA_SEARCH_LAG_SECONDS``). A create
+is also marked in ``reverse_sync.pending_creates`` before it is sent and unmarked once its outcome is audited, so a
 push killed in between leaves a trace the next run holds the record on (:mod:`assets.reverse_sync.unsettled`;
 ServiceNow: ``PROJECTX_SERVICENOW_CREATE_SETTLE_SECONDS``). A write the vendor keys by our id (OneTrust's upsert
 by externalId: ``idempotent``) cannot be made twice, so after no answer it is looked up and sent again in the run.
