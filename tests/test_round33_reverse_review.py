@@ -16,7 +16,7 @@ from tests import test_reverse_sync_attacks as attacks
 from tests.reverse_sync_helpers import jira_rows, query, run, write_outbound
 from tests.test_round33_reverse_answers import _heal, _refuse_200
 
-jira = attacks.jira  # the sandbox fixture
+jira, servicenow = attacks.jira, attacks.servicenow  # the sandbox fixtures
 _dead, _jira_keys = attacks._dead, attacks._jira_keys
 
 GATEWAY_504 = {"status": 504, "error": "Gateway Timeout"}
@@ -162,7 +162,9 @@ def test_error_in_reads_no_error_from_null_errors_and_a_spring_status_given_as_t
     assert error_in({"status": "failure", "error": {"message": "x"}}) is None  # ServiceNow's: left to its writer
 
 
-def test_the_note_owed_to_a_deleted_issue_is_cleared_when_the_push_finds_it_gone(jira, duckdb_warehouse):
+def test_the_note_owed_to_an_issue_read_as_404_stays_owed_till_the_prune(jira, duckdb_warehouse):
+    """Second review: Jira's 404 also means Browse was taken away (the issue may come back), so the note is no
+    longer cleared when the push reads the issue as gone; the 30-day prune ends it."""
     rows = jira_rows(1)
     write_outbound(duckdb_warehouse, "jira", rows)
     assert run("jira").created == 1
@@ -173,7 +175,50 @@ def test_the_note_owed_to_a_deleted_issue_is_cleared_when_the_push_finds_it_gone
     report = run("jira")
     assert report.dead_lettered == 0, report.failures
     assert [p["operation"] for p in report.plan if p["field"] == "summary"] == ["create"], "re-created"
-    assert query(duckdb_warehouse, f"select vendor_id from {jira_notes.TABLE} where vendor_id = '{issue}'") == []
+    assert query(duckdb_warehouse, f"select vendor_id from {jira_notes.TABLE} where vendor_id = '{issue}'") == \
+        [(issue,)]
+
+
+def test_an_owed_comment_refused_with_jiras_permission_reason_stays_owed(jira, duckdb_warehouse):
+    """Second review: Jira's 403 says why ("You do not have the permission to comment on this issue."), which made it
+    a RecordRefused, read as this issue's refusal: the note was dropped. It is the account's: it stays owed."""
+    rows = jira_rows(1)
+    write_outbound(duckdb_warehouse, "jira", rows)
+    assert run("jira").created == 1
+    _owe(duckdb_warehouse, jira)
+    rows[0]["priority"] = "Low"
+    write_outbound(duckdb_warehouse, "jira", rows)
+    decide = jira.faults.decide
+
+    def refuse_comments(auth_faults=True, method="", path=""):
+        if method == "POST" and path.endswith("/comment"):
+            return dataclasses.replace(decide(auth_faults, method, path), status=298)
+        return decide(auth_faults, method, path)
+
+    jira.faults.decide = refuse_comments
+    jira.fault_response = lambda decision: json_response(
+        {"errorMessages": ["You do not have the permission to comment on this issue."], "errors": {}}, 403)
+    run("jira")
+    assert query(duckdb_warehouse, f"select count(*) from {jira_notes.TABLE}") == [(1,)], "still owed"
+
+
+def test_an_owed_comment_already_posted_before_a_reopen_comment_is_not_posted_again(jira, duckdb_warehouse):
+    """Second review: the owed note goes after a reopen, whose own comment is then the account's latest; the
+    look-up read only the latest, missed the note an earlier (killed) push had posted, and posted it again."""
+    rows = jira_rows(1)
+    write_outbound(duckdb_warehouse, "jira", rows)
+    assert run("jira").created == 1
+    note = "Project X updated this issue: priority High -> Medium"
+    issue = _owe(duckdb_warehouse, jira, note)
+    admin = next(u for u in jira.store.users.values() if u.email == jira.credentials["email"])
+    jira.store.add_comment(int(issue), note, admin.account_id, None)  # posted; the push was killed before noting so
+    jira.store.add_comment(int(issue), "Project X reopened this issue", admin.account_id, None)  # a reopen's, after
+    from assets.reverse_sync.jira import JiraIssueWriter
+    from resources.jira import JiraResource
+
+    writer = JiraIssueWriter(JiraResource(backoff_base_seconds=0.01).client())
+    assert writer.find_recent_comment(issue, note) is not None
+    assert writer.find_comment(issue, note) is None  # the latest only: what had been asked
 
 
 def test_an_owed_note_older_than_thirty_days_is_pruned_when_the_next_is_kept(jira, duckdb_warehouse):
@@ -190,3 +235,21 @@ def test_an_owed_note_older_than_thirty_days_is_pruned_when_the_next_is_kept(jir
     write_outbound(duckdb_warehouse, "jira", rows)
     assert run("jira").dead_lettered == 0
     assert query(duckdb_warehouse, f"select count(*) from {jira_notes.TABLE}") == [(0,)]
+
+
+def test_a_servicenow_create_answered_200_with_a_gateway_error_is_held_by_the_next_run(servicenow, duckdb_warehouse):
+    """Second review: the error-body answer was audited as a plain 200, so the next run's settle window (which holds a
+    create ServiceNow may still be carrying out) read it as settled, missed the record in its look-up and created
+    it: a second record once ServiceNow finished the first. It is audited in flight now and held."""
+    from tests.test_reverse_sync_attacks import _sn_by_task
+    from tests.test_reverse_sync_servicenow import remediation_rows
+
+    rows = remediation_rows(1)
+    write_outbound(duckdb_warehouse, "servicenow", rows)
+    hit = _refuse_200(servicenow, None, "POST", r"/api/now/(v\d/)?table/", GATEWAY_504)
+    first = run("servicenow")
+    assert len(hit) == 1 and first.dead_lettered == 1, first.failures
+    _heal(servicenow)
+    second = run("servicenow")
+    assert second.created == 0, "held in the settle window, not created a second time"
+    assert _sn_by_task(servicenow) == {}

@@ -287,10 +287,8 @@ class ReverseSync:
             hold(c.internal_id, str(c.link["vendor_id"]), c.desired, self.writes)
         if w.reads:
             snap = w.read(c.link["vendor_id"], c.link.get("vendor_updated"))
-            if snap is None:  # deleted at the vendor
-                gone = getattr(w, "gone", None)  # what an earlier push owes it is owed no more (Jira: a comment)
-                if gone is not None and not self.config.dry_run:
-                    gone(self.writes, str(c.link["vendor_id"]))
+            if snap is None:  # deleted at the vendor (or unseen: Jira's 404 also means Browse was taken away, so a
+                # comment an earlier push owes it stays owed; jira_notes prunes it after 30 days)
                 if c.closing:
                     return [], merge(w.policy, {}, base, {}, None), None
                 # An earlier re-create of it may have made a record that its link never got (a push killed

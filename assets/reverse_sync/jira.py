@@ -279,10 +279,6 @@ class JiraIssueWriter(Lookups):
 
     with_owed = staticmethod(jira_notes.with_owed)  # a change comment an earlier push owes, posted first
 
-    def gone(self, writes: Writes, vendor_id: str) -> None:
-        """The issue is deleted (read as 404): the change comment it is owed can never be posted."""
-        jira_notes.paid(writes, vendor_id)
-
     def comment(self, writes: Writes, vendor_id: str, internal_id: str, text: str) -> None:
         writes.once(self.session, "POST", f"{API}/issue/{vendor_id}/comment", json={"body": adf(text)},
                     parse=lambda response: str(response.json()["id"]),

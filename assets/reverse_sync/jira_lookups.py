@@ -52,8 +52,22 @@ class Lookups:
         latest = self.latest_comment(vendor_id)
         return str(latest["id"]) if latest is not None and adf_text(latest.get("body")) == text else None
 
+    def find_recent_comment(self, vendor_id: str, text: str) -> str | None:
+        """The id of the newest of the integration account's comments (among the issue's 50 newest) that says
+        ``text``: an owed change comment posted by a push killed before it noted so, even when this run's reopen
+        commented after it. [A later identical change within those 50 would read as posted: each note names its
+        before and after values, so that takes the same change undone and made again in between.]"""
+        mine = self._mine(vendor_id)
+        hit = next((c for c in reversed(mine) if adf_text(c.get("body")) == text), None)
+        return str(hit["id"]) if hit is not None else None
+
     def latest_comment(self, vendor_id: str) -> dict[str, Any] | None:
         """The integration account's latest comment on the issue (among the 50 newest), or None."""
+        mine = self._mine(vendor_id)
+        return mine[-1] if mine else None
+
+    def _mine(self, vendor_id: str) -> list[dict[str, Any]]:
+        """The integration account's comments among the issue's 50 newest, oldest first."""
         listed = _object(self.client.get(f"{API}/issue/{vendor_id}/comment", orderBy="-created", maxResults=50),
                          f"the comments of issue {vendor_id}")
         comments = listed.get("comments") or []
@@ -62,7 +76,7 @@ class Lookups:
                               "where a list of comment objects belongs", None)
         mine = [c for c in comments if isinstance(c.get("author"), dict) and c["author"].get("accountId") == self.me()]
         mine.sort(key=lambda c: str(c.get("created") or ""))
-        return mine[-1] if mine else None
+        return mine
 
     comment_text = staticmethod(adf_text)
 

@@ -54,7 +54,7 @@ def _ensure(writes: Any) -> None:
         have = writes.conn.columns(SCHEMA, TABLE.split(".")[-1])
         for column, kind in ADDED.items():
             if column not in have:
-                writes.conn.execute(f"alter table {TABLE} add column {column} {kind}")
+                writes.conn.execute(f"alter table {TABLE} add column if not exists {column} {kind}")  # a racer
         writes.owed_notes_ready = True
 
 
@@ -122,9 +122,10 @@ def _same(have: Any, want: Any) -> bool:
 
 
 def post_owed(writer: Any, writes: Any, vendor_id: str, internal_id: str, note: str) -> None:
-    """Post the note an earlier edit owes, unless the integration account's latest comment already says it."""
+    """Post the note an earlier edit owes, unless one of the integration account's recent comments already says it
+    (not only the latest: a reopen this run made comments after it)."""
     try:
-        if writer.find_comment(vendor_id, note) is None:
+        if writer.find_recent_comment(vendor_id, note) is None:
             writer.comment(writes, vendor_id, internal_id, note)
     except VendorError as exc:
         if not refused_here(exc):
@@ -139,9 +140,10 @@ def refused_here(exc: VendorError) -> bool:
     ``RecordRefused``), so dropping it loses nothing more can say. Credentials refused after a token refresh
     (``VendorAuthError``), a bare 401/403 (the account's Add Comments permission gone), a 429 or no answer are the
     account's or the connection's: the note stays owed and the error reaches the refusal stop and the breaker."""
+    from assets.reverse_sync.refusal import signature
     from assets.reverse_sync.writes import RecordRefused
     from pipelines.common.http import VendorAuthError
 
-    if isinstance(exc, VendorAuthError):
-        return False
+    if isinstance(exc, VendorAuthError) or signature(exc) is not None:  # the account's (Add Comments gone: Jira's
+        return False  # 403 "You do not have the permission to comment on this issue."), not this issue's
     return isinstance(exc, RecordRefused) or exc.status in (400, 404, 409)

@@ -199,6 +199,8 @@ class Writes:
                         # an unknown outcome, like a timeout: looked up, adopted or dead-lettered, never blindly sent
                         # again (only a write keyed by our id is sent again)
                         in_flight = not idempotent
+                        if in_flight:  # audited as in flight, so the next run's settle window holds the create too
+                            self._audit(operation, object_id, internal_id, "error", why)  # (send() audited a 2xx)
                     else:
                         error = VendorError(
                             f"{self.vendor}: {method} {path.split('?')[0]} answered {response.status_code} without "
