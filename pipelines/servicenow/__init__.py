@@ -172,7 +172,8 @@ def _table_resource(spec: TableSpec, make_client, page_size: int, concurrency: i
         start = min(cursor.start_value, requeue.floor() or cursor.start_value)
         try:
             pages = client.read_concurrently(spec.table, f"{spec.cursor_field}>={start}",
-                                             page_size=page_size, concurrency=concurrency, fields=list(spec.fields))
+                                             page_size=page_size, concurrency=concurrency, fields=list(spec.fields),
+                                             per_record=True)
             for page in _batched(pages, max(page_size, VALIDATION_BATCH)):
                 for item in guard.handle(page, lambda p: _checked(p, spec, cursor, run_id, loaded, requeue, deleted),
                                          _record_id):
@@ -204,7 +205,7 @@ def _window_resource(spec: TableSpec, make_client, page_size: int, concurrency: 
         try:
             query = f"{spec.cursor_field}>={start}^{spec.cursor_field}<{end}"
             pages = client.read_concurrently(spec.table, query, page_size=page_size, concurrency=concurrency,
-                                             fields=list(spec.fields))
+                                             fields=list(spec.fields), per_record=True)
             for page in _batched(pages, max(page_size, VALIDATION_BATCH)):
                 yield from guard.handle(page, lambda p: _checked(p, spec, None, run_id, None, None, deleted),
                                         _record_id)
@@ -243,7 +244,8 @@ def _reread_quarantined(client: ServiceNowClient, spec: TableSpec, cursor: Overl
     for chunk in id_chunks(due):  # the URL stays below what servers and proxies take
         found: set[str] = set()
         for page in client.read_concurrently(spec.table, "sys_idIN" + ",".join(chunk), page_size=200,
-                                             concurrency=1, fields=list(spec.fields)):
+                                             concurrency=1, fields=list(spec.fields), per_record=True,
+                                             requeued=True):
             found.update(reread_key(r.get("sys_id")) for r in page if isinstance(r, dict))
             yield from guard.handle(page, lambda p: _checked(p, spec, cursor, run_id, loaded, requeue, deleted),
                                     _record_id)

@@ -97,20 +97,22 @@ class ServiceNowClient:
             params["sysparm_fields"] = ",".join(fields)
         return params
 
-    def _page(self, table: str, params: dict[str, Any]) -> tuple[list[Any], int | None]:
+    def _page(self, table: str, params: dict[str, Any], attempts_allowed: int | None = None
+              ) -> tuple[list[Any], int | None]:
         """One page: its records (raw values, see :func:`shapes.raw_values`) and the vendor's count.
 
         A body carrying ServiceNow's error object instead of records, whatever its status (a cancelled
-        transaction answers 200 [unc]), is asked for again like a 5xx, then raised naming the message."""
+        transaction answers 200 [unc]), is asked for again like a 5xx, then raised naming the message.
+        ``attempts_allowed``: sends at most (default: the policy's ``max_attempts``)."""
         path = TABLE_PATH.format(table=table)
         attempts = 0
         while True:
-            body, response = self.session.request_json("GET", path, params=params)
+            body, response = self.session.request_json("GET", path, params=params, attempts_allowed=attempts_allowed)
             error = shapes.error_of(body, response)
             if error is None:
                 break
             attempts += 1
-            if attempts >= self.session.policy.max_attempts:
+            if attempts >= (attempts_allowed or self.session.policy.max_attempts):
                 raise VendorError(f"ServiceNow: GET {path} answered {response.status_code} with keys "
                                   f"{sorted(body)[:8]!r}, not a 'result' list of records: check SERVICENOW_BASE_URL "
                                   "points at the instance if this error is not the instance's own; on all "
@@ -135,7 +137,8 @@ class ServiceNowClient:
 
     def read_concurrently(
         self, table: str, query: str, *, page_size: int = DEFAULT_PAGE_SIZE, concurrency: int = 4,
-        fields: list[str] | None = None, ranges: int | None = None,
+        fields: list[str] | None = None, ranges: int | None = None, per_record: bool = False,
+        requeued: bool = False,
     ) -> Iterator[list[dict[str, Any]]]:
         """Yield every page of records matching ``query`` (conditions only, no ``ORDERBY``).
 
@@ -146,23 +149,36 @@ class ServiceNowClient:
         requests are in flight (vendors cap concurrent requests per user) and at most one page more
         waits for the caller, whatever the table's size. ``server_time`` is set from the responses'
         ``Date``: the read's "as of" time.
+
+        ``per_record``: a page failing on every attempt (5xx, no answer, a cancelled transaction) is read
+        record by record, a record the instance cannot serve coming back as an :class:`unreadable.Unreadable`
+        placeholder (its keys only) for the caller to quarantine; ``requeued``: the ids read are quarantined
+        ones (:func:`unreadable.read_page`). Only the source's table reads ask for it: every other caller
+        (the push's reconciliation, the delete audit, the census) acts on the records it gets, and a read
+        failing raises there, as before.
         """
         self.server_time = None
         query = query.removesuffix("ORDERBYsys_id").removesuffix("^")  # keyset reads order by sys_id
         workers = max(1, concurrency)
         head = KeysetRange(query, None, None)
 
+        def read(params: dict[str, Any]) -> tuple[list[Any], int | None]:
+            if not per_record:
+                return self._page(table, params)
+            return unreadable.read_page(lambda p: self._page(table, p), table, params,
+                                        once=lambda p: self._page(table, p, 1), requeued=requeued)
+
         def fetch(part: KeysetRange, params: dict[str, Any]) -> tuple[list[Any], list[Any], int | None]:
             """(rows as served, rows new to this read, count) of one page of ``part``; a page failing on every
-            attempt is read record by record (:mod:`pipelines.servicenow.unreadable`)."""
-            rows, total = unreadable.read_page(lambda p: self._page(table, p), table, params)
+            attempt is read record by record with ``per_record`` (:mod:`pipelines.servicenow.unreadable`)."""
+            rows, total = read(params)
             if not rows and total is not None and total > part.offset and not part.stalled:
                 # An empty page while the count says rows remain: ACLs hid them, or the instance
                 # glitched. Ask once more before stepping over (or ending at) what may hold records
                 # (once per stretch of empty pages: ACLs can hide many pages in a row).
                 log.warning("ServiceNow: %s answered an empty page while its count says %d rows remain; "
                             "asking again", table, total)
-                rows, total = self._page(table, params)
+                rows, total = read(params)
             fresh = part.fresh(rows)
             if len(fresh) < len(rows):
                 log.warning("ServiceNow: %s served %d row(s) of this read twice (or outside the sys_id range "
