@@ -524,7 +524,7 @@ def test_json_nested_deeper_than_the_parsers_read_is_a_named_error_and_deep_adf_
     from pipelines.jira.flatten import adf_text
 
     deep = b'{"result":[{"sys_id":"a","x":' + b"[" * 5000 + b"]" * 5000 + b"}]}"
-    # Round 33: the value below 500 levels is cut and its record quarantined, not the page refused.
+    # Round 33: the value below 200 levels is cut and its record quarantined, not the page refused.
     from pipelines.common.pages import text_problem
     assert "nested deeper than" in text_problem(loads(deep)["result"][0])
     node: dict = {"type": "text", "text": "x"}

@@ -24,7 +24,7 @@ def test_only_the_deep_value_is_cut_and_strings_holding_brackets_are_left_alone(
     page = pages.loads(body)
     assert page["n"] == 2 and page["result"][1] == {"sys_id": "b", "x": 'q " [[{ ]', "y": [[1]]}
     reason = pages.text_problem(page["result"][0])
-    assert reason.startswith("x[0][0]") and "JSON nested deeper than 500 levels" in reason, reason
+    assert reason.startswith("x[0][0]") and "JSON nested deeper than 200 levels" in reason, reason
     assert pages.text_problem(page["result"][1]) is None
     # A vendor cannot forge the marker: an escaped surrogate pair is one code point, raw bytes other escapes.
     forged = pages.loads(b'{"x":"\\udbff\\udfff","y":"\xed\xaf\xbf\xed\xbf\xbf"}')
@@ -48,7 +48,7 @@ def test_a_servicenow_record_nested_too_deep_is_quarantined_and_the_rest_loads(m
         _sync(duckdb_warehouse, sb, ["incident"])  # raised "not JSON on all 3 attempts" on every run
         reasons = quarantine(duckdb_warehouse, SN_INCIDENTS)
         assert list(reasons) == [victim] and "short_description[0]" in reasons[victim], reasons
-        assert "nested deeper than 500 levels" in reasons[victim]
+        assert "nested deeper than 200 levels" in reasons[victim]
         assert sql(duckdb_warehouse, "select count(*) from servicenow.quarantine") == [(1,)]
         stored = {r[0] for r in sql(duckdb_warehouse, "select sys_id from servicenow.incidents")}
         assert stored == {r["sys_id"] for r in sb.records("incident")} - {victim}
@@ -76,5 +76,5 @@ def test_a_jira_description_nested_too_deep_quarantines_its_issue_only(make_jira
     reasons = quarantine(duckdb_warehouse, JIRA_ISSUES)
     key = victim  # quarantined under its id
     assert list(reasons) == [key] and reasons[key].startswith("invalid text: fields.description.content"), reasons
-    assert "nested deeper than 500 levels" in reasons[key]
+    assert "nested deeper than 200 levels" in reasons[key]
     assert sql(duckdb_warehouse, "select count(*) from jira.issues") == [(9,)]

@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from pipelines.common.http import VendorError
@@ -19,8 +21,8 @@ from pipelines.servicenow import deletes, unreadable
 from pipelines.servicenow.helpers import ServiceNowClient
 from pipelines.servicenow.settings import TABLES
 from sandbox.core.http import Response
-from tests.ingestion_harness import SN_INCIDENTS, quarantine
-from tests.test_ingestion_hostile_more import FAST
+from tests.ingestion_harness import OT_ASSESSMENTS, SN_INCIDENTS, quarantine, sql
+from tests.test_ingestion_hostile_more import FAST, _ot_sync, on_list
 from tests.test_round30_sn_hostile_ids import INCIDENTS, _sync
 from tests.test_round33_sources_unreadable import _fail_whole_reads_of, _stored
 
@@ -146,3 +148,60 @@ def test_a_page_past_its_budget_fails_a_table_read_and_keeps_a_requeued_read_qua
     rows, _ = unreadable.read_page(page, "incident", {"sysparm_query": "q"}, once=once, requeued=True)
     assert [r["sys_id"] for r in rows] == [k["sys_id"] for k in keys]
     assert all(isinstance(r, unreadable.Unreadable) and "not read this run" in r.reason for r in rows)
+
+
+# Deep JSON (review): a value 256 to 1,000 levels deep parsed (orjson reads 1,024 levels) and then failed the
+# extract on every run, as dlt writes records with orjson, which stops at 255 ("Recursion limit reached").
+DEEP300 = "[" * 300 + "]" * 300
+
+
+def test_a_servicenow_field_300_levels_deep_is_quarantined_and_the_rest_loads(make_servicenow_sandbox,
+                                                                               duckdb_warehouse):
+    sb = make_servicenow_sandbox(size=20)
+    victim = sb.records("incident")[5]["sys_id"]
+
+    def deep(req, resp, body):
+        for row in body["result"]:
+            if row.get("sys_id") == victim:
+                row["short_description"] = "@@DEEP@@"
+        resp.body = json.dumps(body).replace('"@@DEEP@@"', DEEP300).encode()
+        return resp
+    on_list(sb, deep)
+    for _ in range(2):
+        _sync(duckdb_warehouse, sb, ["incident"])  # failed "Recursion limit reached" in extract, every run
+        reasons = quarantine(duckdb_warehouse, SN_INCIDENTS)
+        assert list(reasons) == [victim] and "short_description[0]" in reasons[victim], reasons
+        assert "nested deeper than 200 levels" in reasons[victim]
+        assert _stored(duckdb_warehouse) == {r["sys_id"] for r in sb.records("incident")} - {victim}
+    assert sql(duckdb_warehouse, "select count(*) from servicenow.quarantine") == [(1,)]
+
+
+def test_a_onetrust_tags_list_300_levels_deep_is_quarantined_and_the_rest_loads(make_onetrust_sandbox,
+                                                                                duckdb_warehouse):
+    sb = make_onetrust_sandbox(size=20)
+    everyone = sorted(a["assessmentId"] for a in sb.assessments())
+    victim = everyone[3]
+
+    def mark(value):
+        if isinstance(value, dict):
+            if value.get("assessmentId") == victim and "tags" in value:
+                value["tags"] = "@@DEEP@@"
+            for item in value.values():
+                mark(item)
+        elif isinstance(value, list):
+            for item in value:
+                mark(item)
+
+    def rewrite(req, resp):
+        if not req.path.startswith("/api/assessment/v2/assessments") or resp.status != 200:
+            return resp
+        body = json.loads(resp.body)
+        mark(body)
+        resp.body = json.dumps(body).replace('"@@DEEP@@"', "[" + DEEP300 + "]").encode()
+        return resp
+    sb.rewrite_responses(rewrite)
+    _ot_sync(duckdb_warehouse, sb, entities=("assessments",))  # failed in extract, every run
+    reasons = quarantine(duckdb_warehouse, OT_ASSESSMENTS)
+    assert list(reasons) == [victim] and "tags" in reasons[victim] and "200 levels" in reasons[victim], reasons
+    stored = {r[0] for r in sql(duckdb_warehouse, "select assessment_id from onetrust.assessments")}
+    assert stored == set(everyone) - {victim}

@@ -20,11 +20,14 @@ has a NUL byte there, so nothing else is read this way. Such a body had failed e
 A page that is not JSON even leniently (cut off, HTML from a proxy) raises ``ValueError``: that is a
 transport fault, retried or reported by the caller, not a record to quarantine.
 
-A value nested deeper than the parsers read (orjson stops at 1,024 levels, Python's parser near 1,000: a
-runaway custom field) costs its record too: each value that opens below :data:`MAX_DEPTH` levels is cut
-from the text and replaced by a marker no vendor text can produce (two lone surrogates side by side, which
-no JSON escape or byte decodes to), so that record is quarantined naming the field, and the page's other
-records load. Before, the whole page was "not JSON" on every attempt and every run.
+A value nested deeper than the warehouse loader stores (dlt writes records with orjson, which stops at 255
+levels; the parsers read about 1,000: a runaway custom field) costs its record too: each value that opens below
+:data:`MAX_DEPTH` levels is cut from the text and replaced by a marker no vendor text can produce (two lone
+surrogates side by side, which no JSON escape or byte decodes to), so that record is quarantined naming the
+field, and the page's other records load. Before, the whole page was "not JSON" on every attempt and every
+run, or (256 to 1,000 levels: the parsers read it) the extract failed with "Recursion limit reached" on every
+run. The check costs a count of ``[`` and ``{`` bytes on every page; a page holding more than MAX_DEPTH of
+them is written back with orjson (C, O(n)), which refuses exactly what the loader would.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ _WIDE_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"), 
               (b"\xfe\xff", "utf-16"))
 
 
-MAX_DEPTH = 500  # levels kept when a page is too deep for the parsers (below Python's recursion limit)
+MAX_DEPTH = 200  # levels kept when a page is too deep (the loader's orjson stops at 255, with the page's own)
 # Unforgeable: a JSON escape pair decodes to one code point, raw bytes to U+DC80..U+DCFF escapes.
 _TOO_DEEP = "\udbff\udfff"
 # A JSON string (possessive: no backtracking on a 10 MB string), or a bracket that opens or closes a value.
@@ -63,20 +66,29 @@ def loads(body: bytes | str) -> Any:
         raw = raw.decode(codec, "surrogatepass").encode("utf-8", "surrogatepass")
     if raw.startswith(_BOM):
         raw = raw[len(_BOM):]
+    deep = raw.count(b"[") + raw.count(b"{") > MAX_DEPTH  # fewer cannot nest deeper
     if _NUL not in raw:
         try:
-            return orjson.loads(raw)
+            value = orjson.loads(raw)
         except orjson.JSONDecodeError:
             pass
+        else:
+            if not deep or not _too_deep(value):
+                return value
     text = raw.decode("utf-8", "surrogateescape")
-    try:
-        return json.loads(text, strict=False, object_pairs_hook=Lenient)
-    except RecursionError:  # not a ValueError: it escaped the callers' retry and explanation, every run
-        pass
     try:  # cut what lies below MAX_DEPTH: that record is quarantined by validation, the rest loads
-        return json.loads(_cut_deep(text), strict=False, object_pairs_hook=Lenient)
-    except RecursionError:
+        return json.loads(_cut_deep(text) if deep else text, strict=False, object_pairs_hook=Lenient)
+    except RecursionError:  # not a ValueError: it escaped the callers' retry and explanation, every run
         raise ValueError("JSON nested deeper than the parsers read (about 1,000 levels)") from None
+
+
+def _too_deep(value: Any) -> bool:
+    """Whether the loader's orjson would refuse ``value`` as too deep (it stops at 255 levels)."""
+    try:
+        orjson.dumps(value)
+    except orjson.JSONEncodeError as exc:
+        return "ecursion" in str(exc)
+    return False
 
 
 def _cut_deep(text: str) -> str:
@@ -137,7 +149,7 @@ def _string_problem(text: str, where: str) -> str | None:
     if text == _TOO_DEEP:
         where = _safe(where)
         where = where if len(where) <= 60 else where[:60] + "…"
-        return f"{where}: JSON nested deeper than {MAX_DEPTH} levels (the parsers read about 1,000)"
+        return f"{where}: JSON nested deeper than {MAX_DEPTH} levels (the warehouse loader stores up to 255)"
     if text.isascii():
         if "\x00" in text:
             return f"{_safe(where)}: NUL character at character {text.index(chr(0))} (no warehouse stores it in text)"
