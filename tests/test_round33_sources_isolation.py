@@ -205,3 +205,23 @@ def test_a_onetrust_tags_list_300_levels_deep_is_quarantined_and_the_rest_loads(
     assert list(reasons) == [victim] and "tags" in reasons[victim] and "200 levels" in reasons[victim], reasons
     stored = {r[0] for r in sql(duckdb_warehouse, "select assessment_id from onetrust.assessments")}
     assert stored == set(everyone) - {victim}
+
+
+def test_a_cancelled_transaction_answered_200_is_isolated_like_a_5xx(make_servicenow_sandbox, duckdb_warehouse):
+    """A page whose every answer is 200 with ServiceNow's error object (a transaction cancelled [unc]) failed every
+    run: it was not taken as one record's doing. Now it is read record by record like a 5xx."""
+    sb = make_servicenow_sandbox(size=30)
+    victim = sorted(r["sys_id"] for r in sb.records("incident"))[4]
+    cancelled = b'{"error":{"message":"Transaction cancelled: maximum execution time exceeded"},"status":"failure"}'
+
+    def rewrite(req, resp):
+        if req.path != INCIDENTS or req.method != "GET" or resp.status != 200:
+            return resp
+        if req.query.get("sysparm_fields") != KEYS and victim.encode() in resp.body:
+            return Response(200, cancelled, "application/json", [])
+        return resp
+    sb.rewrite_responses(rewrite)
+    _sync(duckdb_warehouse, sb, ["incident"])
+    reasons = quarantine(duckdb_warehouse, SN_INCIDENTS)
+    assert list(reasons) == [victim] and "Transaction cancelled" in reasons[victim], reasons
+    assert _stored(duckdb_warehouse) == {r["sys_id"] for r in sb.records("incident")} - {victim}

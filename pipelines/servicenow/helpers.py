@@ -113,11 +113,10 @@ class ServiceNowClient:
                 break
             attempts += 1
             if attempts >= (attempts_allowed or self.session.policy.max_attempts):
-                raise VendorError(f"ServiceNow: GET {path} answered {response.status_code} with keys "
-                                  f"{sorted(body)[:8]!r}, not a 'result' list of records: check SERVICENOW_BASE_URL "
-                                  "points at the instance if this error is not the instance's own; on all "
-                                  f"{attempts} attempts it said: {error}",
-                                  response.status_code)
+                raise unreadable.served_error(
+                    f"ServiceNow: GET {path} answered {response.status_code} with keys {sorted(body)[:8]!r}, not a "
+                    "'result' list of records: check SERVICENOW_BASE_URL points at the instance if this error is "
+                    f"not the instance's own; on all {attempts} attempts it said: {error}", response.status_code)
             self.session.backoff(attempts, f"GET {path}", f"answered {response.status_code} with an error: {error}")
         if response.headers.get("Date"):
             # The earliest vendor clock of this read: the sync's "as of" for the cursor. A header that is

@@ -49,11 +49,21 @@ class Unreadable(dict):
         self.reason = reason
 
 
+class ServedError(VendorError):
+    """ServiceNow's error object in place of the records on every attempt, whatever the status (a cancelled
+    transaction answers 200 with it [unc]): one record's doing as much as a 5xx."""
+
+
+def served_error(message: str, status: int | None = None) -> ServedError:
+    return ServedError(message, status)
+
+
 def isolable(error: VendorError) -> bool:
-    """A failure one record can cause: 5xx or no answer on every attempt (not auth, 4xx, rate limits)."""
+    """A failure one record can cause: 5xx, no answer, or an error object in place of the records, on every
+    attempt (not auth, 4xx, rate limits)."""
     if isinstance(error, VendorAuthError | RateLimitBudgetSpent):
         return False
-    return error.status is None or error.status in RETRYABLE_STATUSES
+    return isinstance(error, ServedError) or error.status is None or error.status in RETRYABLE_STATUSES
 
 
 def read_page(page: Page, table: str, params: dict[str, Any], *, once: Page | None = None,
