@@ -19,23 +19,12 @@ import pytest
 import requests
 from pysnc.exceptions import NotFoundException
 
-AUTH = ("integration.user", "sandbox-password")
+from tests.sandbox.servicenow.helpers import AUTH, client_fixtures
+
 ODD_IDS = ("nope", "z" * 32, "ABC-def", "%C3%A4%C3%A4", "a" * 31, "a" * 33)
 
 
-@pytest.fixture(scope="module")
-def sb():
-    from sandbox.servicenow import ServiceNowSandbox
-
-    with ServiceNowSandbox(port=0, size=20, seed=42, tls=True) as sandbox:
-        yield sandbox
-
-
-@pytest.fixture(autouse=True)
-def _trust_the_sandbox(sb, monkeypatch):
-    """requests reads REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE before a session's ``verify``."""
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", sb.ca_bundle)
-    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+sb, _trust_the_sandbox, _ = client_fixtures()
 
 
 def _session(sb) -> requests.Session:

@@ -57,6 +57,18 @@ def _owe(settings, sb, note: str = "Project X updated this issue: x") -> str:
     return issue
 
 
+def _refuse_comments(sb, body: dict) -> None:
+    """Every comment POST answered 403 with ``body`` (until ``del sb.faults.decide, sb.fault_response``)."""
+    decide = sb.faults.decide
+
+    def refuse(auth_faults=True, method="", path=""):
+        if method == "POST" and path.endswith("/comment"):
+            return dataclasses.replace(decide(auth_faults, method, path), status=298)
+        return decide(auth_faults, method, path)
+
+    sb.faults.decide, sb.fault_response = refuse, lambda decision: json_response(body, 403)
+
+
 def test_an_owed_comment_refused_with_a_bare_403_stays_owed(jira, duckdb_warehouse):
     rows = jira_rows(1)
     write_outbound(duckdb_warehouse, "jira", rows)
@@ -64,15 +76,7 @@ def test_an_owed_comment_refused_with_a_bare_403_stays_owed(jira, duckdb_warehou
     _owe(duckdb_warehouse, jira)
     rows[0]["priority"] = "Low"  # the issue is planned again: the owed comment goes first
     write_outbound(duckdb_warehouse, "jira", rows)
-    decide = jira.faults.decide
-
-    def refuse_comments(auth_faults=True, method="", path=""):
-        if method == "POST" and path.endswith("/comment"):
-            return dataclasses.replace(decide(auth_faults, method, path), status=298)
-        return decide(auth_faults, method, path)
-
-    jira.faults.decide = refuse_comments  # the Add Comments permission taken from the integration account
-    jira.fault_response = lambda decision: json_response({}, 403)
+    _refuse_comments(jira, {})  # the Add Comments permission taken from the integration account
     report = run("jira")
     assert report.dead_lettered + report.paused_circuit_open == 1, report.failures
     assert query(duckdb_warehouse, f"select count(*) from {jira_notes.TABLE}") == [(1,)], "still owed"
@@ -188,16 +192,8 @@ def test_an_owed_comment_refused_with_jiras_permission_reason_stays_owed(jira, d
     _owe(duckdb_warehouse, jira)
     rows[0]["priority"] = "Low"
     write_outbound(duckdb_warehouse, "jira", rows)
-    decide = jira.faults.decide
-
-    def refuse_comments(auth_faults=True, method="", path=""):
-        if method == "POST" and path.endswith("/comment"):
-            return dataclasses.replace(decide(auth_faults, method, path), status=298)
-        return decide(auth_faults, method, path)
-
-    jira.faults.decide = refuse_comments
-    jira.fault_response = lambda decision: json_response(
-        {"errorMessages": ["You do not have the permission to comment on this issue."], "errors": {}}, 403)
+    _refuse_comments(jira, {"errorMessages": ["You do not have the permission to comment on this issue."],
+                            "errors": {}})
     run("jira")
     assert query(duckdb_warehouse, f"select count(*) from {jira_notes.TABLE}") == [(1,)], "still owed"
 

@@ -11,32 +11,9 @@ from __future__ import annotations
 
 import hashlib
 
-import pytest
-import requests
+from tests.sandbox.servicenow.helpers import client_fixtures
 
-AUTH = ("integration.user", "sandbox-password")
-
-
-@pytest.fixture(scope="module")
-def sb():
-    from sandbox.servicenow import ServiceNowSandbox
-
-    with ServiceNowSandbox(port=0, size=20, seed=42, tls=True) as sandbox:
-        yield sandbox
-
-
-@pytest.fixture(autouse=True)
-def _trust_the_sandbox(sb, monkeypatch):
-    """requests reads REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE before a session's ``verify``."""
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", sb.ca_bundle)
-    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
-
-
-@pytest.fixture
-def s(sb):
-    with requests.Session() as session:
-        session.auth, session.verify, session.headers["Accept"] = AUTH, sb.ca_bundle, "application/json"
-        yield session
+sb, _trust_the_sandbox, s = client_fixtures()
 
 
 def _upload(sb, s, table: str, sys_id: str, name: str, data: bytes) -> dict:

@@ -36,3 +36,33 @@ def noted_incidents(sb: Any, user: str, mark: str, work_notes: tuple[str, ...], 
         sb.update("incident", noted, {"work_notes": note})
     sb.update("incident", commented, {"comments": comment})
     return me, noted, commented, bare
+
+
+AUTH = ("integration.user", "sandbox-password")
+
+
+def client_fixtures(size: int = 20):
+    """Module-scoped fixtures for a test file that drives one TLS ServiceNow sandbox (``seed=42``) as the
+    integration user: ``sb`` (the sandbox), ``_trust_the_sandbox`` (autouse: ``REQUESTS_CA_BUNDLE`` set, as
+    requests reads it before a session's ``verify``) and ``s`` (a session). Use as
+    ``sb, _trust_the_sandbox, s = client_fixtures()`` at the top of the test module."""
+    import pytest
+
+    @pytest.fixture(scope="module")
+    def sb():
+        from sandbox.servicenow import ServiceNowSandbox
+
+        with ServiceNowSandbox(port=0, size=size, seed=42, tls=True) as sandbox:
+            yield sandbox
+
+    @pytest.fixture(autouse=True)
+    def _trust_the_sandbox(sb, monkeypatch):
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", sb.ca_bundle)
+        monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+
+    @pytest.fixture
+    def s(sb):
+        with as_user(sb, *AUTH) as session:
+            yield session
+
+    return sb, _trust_the_sandbox, s
