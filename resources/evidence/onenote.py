@@ -91,8 +91,14 @@ def _runnable_name(data, where: str) -> str | None:
         ends = [match.end()]
         while len(ends) <= TRAILING and bytes(data[ends[-1]:ends[-1] + 2]) in (b".\0", b" \0", b"\0\0"):
             ends.append(ends[-1] + 2)  # ``invoice.hta.``: Windows drops trailing dots, spaces and NULs
-        for end in ends:
+        for n_end, end in enumerate(ends):
             for start in range(end - 4, max(3, end - 512), -2):  # the name's first character, at most 255 back
                 if int.from_bytes(data[start - 4:start], "little") == end - start:
-                    return bytes(data[start:end]).decode("utf-16-le", "replace")[-80:]
+                    name = bytes(data[start:end]).decode("utf-16-le", "replace")
+                    stem = name.rstrip(". \0")
+                    # page text is stored the same way: "Mail help@contoso.com." or "Built with Node.js." is a
+                    # sentence, not a file (an address is never a name; a name ending in a dot has no space in it)
+                    if "@" in stem or (n_end and any(c.isspace() for c in stem)):
+                        continue
+                    return name[-80:]
     return None

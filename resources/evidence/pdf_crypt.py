@@ -37,10 +37,12 @@ def _name(word: str) -> bytes:
 
 
 GAP = rb"(?:\s|%[^\r\n]*[\r\n])*"  # whitespace and comments, as between any two PDF tokens
-ENCRYPT = re.compile(_name("Encrypt") + rb"(?![A-Za-z0-9])")  # any mention (pypdf is asked: ``streams``)
+# the /Encrypt entry however written, with its value (a reference or a dictionary): a mention in a page's text is none
+ENCRYPT = re.compile(_name("Encrypt") + GAP + rb"(?:\d+" + GAP + rb"\d+" + GAP + rb"R|<<)")
 # object counts a cross-reference section declares: a trailer's or an xref stream's /Size, a table's subsection
-SIZE = re.compile(_name("Size") + GAP + rb"(\d{1,30})|" + _name("Index") + GAP + rb"\[([\d\s]{0,2000})|"
-                  rb"\bxref" + GAP + rb"\d{1,30}[ \t]+(\d{1,30})")
+# (signs and leading zeros read as PDF reads numbers; an /Index counted in all)
+SIZE = re.compile(_name("Size") + GAP + rb"([+-]?\d+)|" + _name("Index") + GAP + rb"\[([\d\s+-]{0,20000})|"
+                  rb"\bxref" + GAP + rb"\d+[ \t]+([+-]?\d+)")
 MAX_OBJECTS = 50_000  # each read and decrypted by pypdf (~1 ms): a crafted file costs under a minute [unc]
 
 
@@ -56,11 +58,15 @@ def streams(data, where: str, budget: _Budget) -> Iterator[tuple[str, io.RawIOBa
 
     for found in SIZE.finditer(data):  # pypdf's cost follows what the file declares: bounded before it is asked
         counts = found.group(2).split()[1::2] if found.group(2) is not None else [found.group(1) or found.group(3)]
-        if any(int(n) > MAX_OBJECTS for n in counts):
+        try:
+            declared = sum(abs(int(n)) for n in counts)
+        except ValueError:  # more digits than a number has (or a sign alone): no count a real PDF declares
+            declared = MAX_OBJECTS + 1
+        if declared > MAX_OBJECTS:
             raise Refused(f"{where} is an encrypted PDF of more than {MAX_OBJECTS} objects (its cross-reference "
                           "section says so), more than the library decrypts to check it: send it without encryption")
     try:
-        reader = PdfReader(io.BytesIO(bytes(data)), strict=False)
+        reader = PdfReader(io.BytesIO(bytes(data)), strict=False, xref_stream_maximum_entries=MAX_OBJECTS)
         if not reader.is_encrypted:
             return None
     except Exception:  # a file pypdf cannot parse: nobody here can tell what it holds
