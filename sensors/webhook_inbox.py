@@ -77,6 +77,8 @@ def run_status(context: SensorEvaluationContext, run_key: str) -> str | None:
     if not runs:
         return None
     status = runs[0].status
+    if status == DagsterRunStatus.QUEUED:  # waiting its turn (one live sync per vendor): not stuck, however long
+        return "queued"
     return "success" if status == DagsterRunStatus.SUCCESS else "failure" if status in FAILED else "running"
 
 

@@ -4,8 +4,9 @@
   for ever: each time their wait ran out they were parked again, no attempt counted, no run ever requested.
 - An event parked behind a run an overlapping pass had already settled waited an hour; ``park`` turned an event
   another pass had launched back into ``retry``.
-- An exception whose ``__str__`` raises ended the pass at that event on every tick; GeneratorExit was counted as a
-  failed attempt; a finished event kept the ``after:<run>`` key of a run it never rode on (named by the audit).
+- An exception whose ``__str__`` raises ended the pass at that event on every tick (GeneratorExit, first re-raised
+  here, counts a failed attempt again after the final review: it ended every pass); a finished event kept the
+  ``after:<run>`` key of a run it never rode on (named by the audit).
 - The settle loop wrote one UPDATE per event: a storm's batch was thousands of round trips.
 - An unpadded ``whsec_`` secret (valid: the Standard Webhooks package pads it itself) stopped the receiver's start.
 """
@@ -161,14 +162,30 @@ def _raising(exc: BaseException):
     return handler
 
 
-def test_generator_exit_is_not_counted_against_the_event(tmp_path, registry):
-    _store(settings_for(tmp_path), [("generic", "e1", "t.stop", {})])
-    registry[("generic", "t.stop")] = _raising(GeneratorExit())
-    db = open_database(settings_for(tmp_path))
+def test_a_handler_raising_generator_exit_counts_a_failed_attempt_and_the_rest_go_on(tmp_path, registry):
+    """Final review: process() is no generator, so a GeneratorExit can only be a handler's own poison; re-raised, it
+    ended every pass at that event, never counted (as SystemExit had)."""
+    _, db = _poison_then_healthy(settings_for(tmp_path), registry, _raising(GeneratorExit("a handler's own")))
     try:
-        with pytest.raises(GeneratorExit):  # was a failed attempt
-            process(EventQueue(db), lambda key: None, now=1000.0)
-        assert _states(db) == {"e1": ("pending", 0)}
+        assert _states(db) == {"poison": ("dead", MAX_ATTEMPTS), "healthy": ("done", 0)}
+    finally:
+        db.close()
+
+
+def test_a_run_queued_behind_its_vendors_live_sync_is_waited_for_however_long(inbox_settings):
+    """Final review: the run timeout counted from the request, so a webhook run waiting over an hour in Dagster's
+    queue (one live sync per vendor) was failed, asked for again every hour, and its events dead-lettered after ten."""
+    settings = inbox_settings
+    db = open_database(settings)
+    queue = EventQueue(db)
+    try:
+        _store(settings, [("servicenow", "first", "incident.update", {})])
+        assert len(process(queue, lambda key: "queued", now=1000.0).runs) == 1
+        for n in range(1, 13):  # bounded: 12 hours of hourly passes, the run still queued
+            assert process(queue, lambda key: "queued", now=1000.0 + 3600 * n).runs == []
+        assert _row(db, "first")[:2] == ("launched", 0)
+        process(queue, lambda key: "success", now=1000.0 + 3600 * 13)
+        assert _row(db, "first")[0] == "done"
     finally:
         db.close()
 

@@ -72,7 +72,8 @@ UNSEEN_GRACE = 300.0
 
 def _interrupt(exc: BaseException) -> bool:
     """The process (or the tick) being stopped, not the event's fault: Ctrl-C, Dagster's interruption."""
-    return isinstance(exc, (KeyboardInterrupt, GeneratorExit)) or any(c.__name__ == "DagsterExecutionInterruptedError"
+    # (not GeneratorExit: process() is no generator, so one can only come from a handler, the event's own poison)
+    return isinstance(exc, KeyboardInterrupt) or any(c.__name__ == "DagsterExecutionInterruptedError"
                                                      for c in type(exc).__mro__)
 
 
@@ -95,14 +96,16 @@ def job_of(run_key: str) -> str:
 def process(queue: EventQueue, run_status: Callable[[str], str | None], *, after_seq: int = 0,
             now: float | None = None, blocked_jobs: frozenset[str] = frozenset(), run_timeout: float = 3600.0,
             limit: int = 5000, budget_seconds: float = PASS_BUDGET_SECONDS) -> PassResult:
-    """``run_status(run_key)`` answers "success", "failure", "running" or None (no such run yet)."""
+    """``run_status(run_key)`` answers "success", "failure", "running", "queued" or None (no such run yet). A run
+    queued behind its vendor's live sync is in flight however long it waits; ``run_timeout`` counts for the others."""
     now = time.time() if now is None else now
     result = PassResult()
     in_flight: dict[str, str] = {}  # job -> its newest run this inbox requested that has not ended
     for run_key, (events, launched_at) in queue.launched().items():
         status = run_status(run_key)
         age = now - (launched_at or now)
-        if status not in ("success", "failure") and age <= run_timeout and (status is not None or age <= UNSEEN_GRACE):
+        timed_out = age > run_timeout and status != "queued"
+        if status not in ("success", "failure") and not timed_out and (status is not None or age <= UNSEEN_GRACE):
             in_flight[job_of(run_key)] = run_key
             continue
         # ended (or lost): the events parked behind it are due now (released first: a pass ending before the
@@ -111,7 +114,7 @@ def process(queue: EventQueue, run_status: Callable[[str], str | None], *, after
         if status == "success":
             queue.mark_done([e.seq for e in events], now)
             result.settled += len(events)
-        elif status == "failure" or age > run_timeout:  # a run stuck unended had held its events for ever
+        elif status == "failure" or timed_out:  # a run stuck unended had held its events for ever
             why = "failed" if status == "failure" else f"did not {'start' if status is None else 'end'} within " \
                 f"{int(run_timeout)} s"
             result.dead += queue.fail(events, f"sync run {run_key} {why}", now)
