@@ -2,7 +2,7 @@
 
 - the `/Size` pre-check read `/Size +400000` and `/Size 000...0400000` (31+ digits) as small and took an `/Index`
   count by count, so a crafted xref stream still cost pypdf seconds; signs, leading zeros and an `/Index` in all now
-  count, and pypdf itself is held to the same number of xref entries;
+  count, and pypdf itself is held to the same number of xref entries (cases in test_round33_evidence_review.py);
 - any mention of `/Encrypt` (a page's text saying "the /Encrypt entry") sent an ordinary PDF down the encrypted
   path, where a large or damaged one was refused; only the entry with its value counts now;
 - a OneNote page sentence ending in an address or a script name and a dot ("Mail help@contoso.com.", "Built with
@@ -13,26 +13,10 @@ from __future__ import annotations
 
 import struct
 
-import pytest
-
 from resources.evidence.containers import problem
 from tests.evidence.files import make_pdf
 from tests.test_round32_evidence_carriers import pdf_with
 from tests.test_round33_evidence_onenote import HTA, section
-from tests.test_round33_evidence_review import crafted_xref_stream
-
-
-@pytest.mark.parametrize("size", [b"/Size +2000000", b"/Size " + b"0" * 40 + b"2000000",
-                                  b"/Size 9 /Index [0 40000 40000 40000]"])
-def test_a_pdf_declaring_too_many_objects_however_written_is_refused_before_pypdf(monkeypatch, size):
-    import pypdf
-
-    def never(*args, **kwargs):
-        raise AssertionError("pypdf asked")
-
-    monkeypatch.setattr(pypdf, "PdfReader", never)
-    found = problem(crafted_xref_stream(size), 1 << 30)
-    assert found is not None and "more than 50000 objects" in found.reason, found
 
 
 def test_an_ordinary_pdf_whose_text_mentions_encrypt_is_not_read_as_encrypted():

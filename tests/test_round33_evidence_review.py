@@ -140,7 +140,10 @@ def crafted_xref_stream(size: bytes) -> bytes:
     return out + b"startxref\n%d\n%%%%EOF\n" % xref
 
 
-@pytest.mark.parametrize("size", [b"/Size 2000000", b"/Si#7ae%x\n2000000", b"/Size 9 /Index [0 3 7 2000000]"])
+@pytest.mark.parametrize("size", [b"/Size 2000000", b"/Si#7ae%x\n2000000", b"/Size 9 /Index [0 3 7 2000000]",
+                                  # final review: a sign, leading zeros, an /Index counted in all
+                                  b"/Size +2000000", b"/Size " + b"0" * 40 + b"2000000",
+                                  b"/Size 9 /Index [0 40000 40000 40000]"])
 def test_a_pdf_declaring_too_many_objects_is_refused_before_pypdf_reads_it(monkeypatch, size):
     import pypdf
 
