@@ -107,7 +107,10 @@ def test_a_hostile_description_written_in_jira_neither_stops_the_push_nor_surviv
     assert adf_text(fields["description"]) == rows[1]["description"], "Project X owns the description: rewritten"
     conflict = query(duckdb_warehouse, "select winner, vendor_value from reverse_sync.conflicts "
                                        "where field = 'description'")
-    assert len(conflict) == 1 and conflict[0][0] == "projectx" and "bottom" in conflict[0][1]
+    # "bottom" sits about 480 JSON levels down: since round 33 a vendor value below 200 levels is cut as it is read
+    # (dlt stores at most 255), so the conflict keeps the shallow text only
+    assert len(conflict) == 1 and conflict[0][0] == "projectx" and "inside" in conflict[0][1]
+    assert "bottom" not in conflict[0][1]
     jira.clear_request_log()
     assert run("jira", run_id="rerun").writes == 0 and writes(jira) == []
 
