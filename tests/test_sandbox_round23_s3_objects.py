@@ -21,8 +21,10 @@ from botocore.exceptions import ClientError
 from tests.evidence.aws import s3_client
 
 BUCKET = "round23-objects"
-NOW = datetime.datetime.now(datetime.UTC)
 HOUR = datetime.timedelta(hours=1)
+# Dates are given as offsets from when the test runs, not from import: the suite runs for over an hour,
+# so a module-level "now + 1 hour" had become the past by the time CI reached these cases.
+LATER, EARLIER = "later", "earlier"
 
 
 pytestmark = pytest.mark.usefixtures("no_aws_env")
@@ -50,16 +52,18 @@ def _refused(call, **kwargs) -> tuple[int, dict, dict]:
     ({"CopySourceIfMatch": '"0000"'}, "x-amz-copy-source-If-Match"),
     ({"CopySourceIfNoneMatch": "ETAG"}, "x-amz-copy-source-If-None-Match"),
     ({"CopySourceIfNoneMatch": '"0000"'}, None),
-    ({"CopySourceIfModifiedSince": NOW + HOUR}, "x-amz-copy-source-If-Modified-Since"),
-    ({"CopySourceIfModifiedSince": NOW - HOUR}, None),
-    ({"CopySourceIfUnmodifiedSince": NOW - HOUR}, "x-amz-copy-source-If-Unmodified-Since"),
-    ({"CopySourceIfUnmodifiedSince": NOW + HOUR}, None),
-    ({"CopySourceIfMatch": "ETAG", "CopySourceIfUnmodifiedSince": NOW - HOUR}, None),  # if-match true wins
-    ({"CopySourceIfNoneMatch": '"0000"', "CopySourceIfModifiedSince": NOW + HOUR}, None),  # if-none-match decides
+    ({"CopySourceIfModifiedSince": LATER}, "x-amz-copy-source-If-Modified-Since"),
+    ({"CopySourceIfModifiedSince": EARLIER}, None),
+    ({"CopySourceIfUnmodifiedSince": EARLIER}, "x-amz-copy-source-If-Unmodified-Since"),
+    ({"CopySourceIfUnmodifiedSince": LATER}, None),
+    ({"CopySourceIfMatch": "ETAG", "CopySourceIfUnmodifiedSince": EARLIER}, None),  # if-match true wins
+    ({"CopySourceIfNoneMatch": '"0000"', "CopySourceIfModifiedSince": LATER}, None),  # if-none-match decides
 ])
 def test_copy_source_preconditions(s3, conditions, failed):
     etag = s3.put_object(Bucket=BUCKET, Key="source", Body=b"copy me")["ETag"]
-    conditions = {k: etag if v == "ETAG" else v for k, v in conditions.items()}
+    now = datetime.datetime.now(datetime.UTC)
+    values = {"ETAG": etag, LATER: now + HOUR, EARLIER: now - HOUR}
+    conditions = {k: values.get(v, v) for k, v in conditions.items()}
     source = {"Bucket": BUCKET, "Key": "source"}
     upload = s3.create_multipart_upload(Bucket=BUCKET, Key="parts")["UploadId"]
     calls = [(s3.copy_object, {"Key": "copied"}),
