@@ -21,6 +21,7 @@ from webhooks.receiver.protocol_base import (
     FRAGMENT,
     HEAD_TIMEOUT,
     HEAD_TOO_LARGE,
+    HOST_VALUE,
     MAX_CHUNKS,
     MAX_HEAD_BYTES,
     MAX_HEADERS,
@@ -35,6 +36,7 @@ from webhooks.receiver.protocol_base import (
     _head_too_slow,
     asks_upgrade,
     declares_body,
+    host_valid,
     target_served,
 )
 
@@ -262,6 +264,9 @@ class BoundedH11Protocol(_Budgeted, H11Protocol):
                 return True
             if any(CONTROL_CHARACTER.search(value) for _, value in event.headers):
                 self._write_and_close(CONTROL_IN_VALUE)  # as httptools refuses it (h11 took all but NUL, CR, LF)
+                return True
+            if not all(host_valid(value) for name, value in event.headers if name == b"host"):
+                self._write_and_close(HOST_VALUE)  # RFC 9112 3.2, as on httptools (h11 takes any value)
                 return True
             names = {name for name, _ in event.headers}
             if b"transfer-encoding" in names and (b"content-length" in names or event.http_version == b"1.0"):

@@ -127,6 +127,25 @@ def target_served(target: bytes) -> bool:
     return _TARGET_FORMS.match(target) is not None
 
 
+HOST_VALUE = _answer(
+    400,
+    "Bad Request",
+    "the Host header holds no host: send the server's name or address, with its port if any (receiver:8000, "
+    "[::1]:8000)",
+)
+# RFC 9112 3.2 (a Host field with an invalid value MUST be answered 400) and RFC 3986 3.2.2-3.2.3: a host is an IP
+# literal in brackets, or a reg-name of unreserved characters, sub-delims and percent-escapes (empty allowed), then
+# an optional port of digits. Both parsers served "a b c", "evil/x", "user@r", "r:abc": a front proxy that routes on
+# Host reads such a value its own way (up to the space, the slash, after the "@"), so the virtual host it picked and
+# the request served here could differ.
+_HOST = re.compile(rb"(?:\[[0-9A-Za-z:._~!$&'()*+,;=-]+\]|(?:[A-Za-z0-9._~!$&'()*+,;=-]|%[0-9A-Fa-f]{2})*)(?::[0-9]*)?")
+
+
+def host_valid(value: bytes) -> bool:
+    """Whether a Host field value (its surrounding whitespace stripped) is ``uri-host [ ":" port ]``."""
+    return _HOST.fullmatch(value.strip(b" \t")) is not None
+
+
 SERVER_FULL = _answer(503, "Service Unavailable", "try again later: the receiver has no free connection", retry=True)
 
 

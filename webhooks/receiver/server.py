@@ -20,7 +20,8 @@ closes the connection. (The body has its own bounds in the receiver: ``max_body_
   each a callback here and a search in the app);
 - answers 400 to a chunked body in more than ``MAX_CHUNKS`` data chunks (each one a Python callback: a body
   in one-byte chunks held the event loop for seconds), and to a request with two ``Host`` headers or an
-  HTTP/1.1 one with none (RFC 9112 3.2; h11 refuses both itself); a pipelined request refused while its
+  HTTP/1.1 one with none (RFC 9112 3.2; h11 refuses both itself) or one whose value is no host (``a b``,
+  ``evil/x``, ``user@r``; both parsers served it); a pipelined request refused while its
   body or trailers are parsed is answered in its turn, after the answers still owed before it (written at
   once, the refusal was read as the answer to an earlier request);
 - answers 505 to a request in a version other than HTTP/1.0 and 1.1 (httptools served "HTTP/0.9" and "HTTP/2.0"
@@ -74,6 +75,7 @@ from webhooks.receiver.protocol_base import (  # noqa: F401 - the bounds, read h
     HEAD_TIMEOUT,
     HEAD_TOO_LARGE,
     HOST_COUNT,
+    HOST_VALUE,
     MAX_CHUNKS,
     MAX_HEAD_BYTES,
     MAX_HEADERS,
@@ -88,6 +90,7 @@ from webhooks.receiver.protocol_base import (  # noqa: F401 - the bounds, read h
     _Budgeted,
     _head_too_slow,
     declares_body,
+    host_valid,
     target_served,
 )
 
@@ -259,6 +262,9 @@ if HttpToolsProtocol is not None:
                 # RFC 9112 3.2: a server MUST answer 400 to both. h11 does; httptools served them, so which
                 # requests exist (and which Host a proxy in front routed on) depended on the parser
                 self._refuse(HOST_COUNT)
+                raise _PipelineFull
+            if not all(host_valid(v) for n, v in self.headers if n == b"host"):  # RFC 9112 3.2 (h11 served it too)
+                self._refuse(HOST_VALUE)
                 raise _PipelineFull
             upgrade = self.parser.should_upgrade()  # Connection: upgrade with an Upgrade header, or CONNECT
             if upgrade and declares_body(self.headers):
