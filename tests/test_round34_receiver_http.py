@@ -5,14 +5,35 @@ rounds had not tried.
   both parsers: RFC 9112 3.2 says a server MUST answer 400 to a Host field with an invalid value, as to two Host
   fields (refused since round 28). A front proxy routing on Host reads such a value its own way (up to the space,
   the slash, the ``@``), so which virtual host a request was meant for differed between it and this server.
+- A Standard Webhooks delivery whose ``webhook-id`` holds UTF-8 (``msg_\u00e9``, as curl or Go send it, the MAC over
+  those bytes as the spec signs them) was refused 401 ``bad_signature``, a false lead for the security alert: the
+  header, read as Latin-1, was encoded again as UTF-8 before the MAC. A ServiceNow or Jira id so written was stored
+  as mojibake (``inc-\u00c3\u00a9``), so the same delivery sent by a client writing Latin-1 was another event.
+  Now the MAC covers the id's bytes as sent, and an id is read as UTF-8 where its bytes are UTF-8 (else as Latin-1,
+  as before).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
+import time
+
 import pytest
 
 from tests.test_round28_receiver_attacks import exchange, statuses
-from tests.webhook_helpers import GENERIC, generic_body, generic_request, inbox_rows, served_with
+from tests.webhook_helpers import (
+    GENERIC,
+    SECRETS,
+    SERVICENOW,
+    generic_body,
+    generic_request,
+    inbox_rows,
+    served_with,
+)
+from webhooks.receiver.verify import servicenow_signature
 
 
 @pytest.fixture(scope="module", params=["httptools", "h11"])
@@ -60,3 +81,51 @@ def test_a_host_name_or_address_with_or_without_a_port_is_still_served(live, hos
     answer = exchange(address, signed_with_host(msg_id, GOOD_HOSTS[host]), wait=4)
     assert statuses(answer) == [200], answer[:300]
     assert msg_id in stored(settings)
+
+
+# --- a delivery id in UTF-8 -------------------------------------------------------------------------------------
+
+def _generic_raw(msg_id: bytes, body: bytes) -> bytes:
+    """A Standard Webhooks delivery whose id header is ``msg_id``'s bytes, signed over them (the spec's
+    ``id.timestamp.body``), as a sender writing the header in UTF-8 (curl, Go) signs it."""
+    ts = str(int(time.time())).encode()
+    key = base64.b64decode(SECRETS["generic"].removeprefix("whsec_"))
+    signature = base64.b64encode(hmac.new(key, msg_id + b"." + ts + b"." + body, hashlib.sha256).digest())
+    return (b"POST " + GENERIC.encode() + b" HTTP/1.1\r\nhost: r\r\ncontent-type: application/json\r\n"
+            b"webhook-id: " + msg_id + b"\r\nwebhook-timestamp: " + ts + b"\r\nwebhook-signature: v1," + signature
+            + b"\r\ncontent-length: %d\r\nconnection: close\r\n\r\n" % len(body) + body)
+
+
+def test_a_signed_delivery_id_in_utf8_verifies_and_is_stored_as_written(live):
+    settings, address = live
+    msg_id = f"msg_r34_\u00e9\u20ac_{address[1]}"
+    raw = _generic_raw(msg_id.encode("utf-8"), generic_body())
+    answer = exchange(address, raw, wait=4)
+    assert statuses(answer) == [200] and answer.endswith(b"accepted"), answer[-200:]
+    assert msg_id in stored(settings)
+    again = exchange(address, raw, wait=4)
+    assert statuses(again) == [200] and again.endswith(b"duplicate"), again[-200:]
+
+
+def test_a_signed_delivery_id_in_latin1_verifies_and_is_stored_as_before(live):
+    """Bytes that are not UTF-8 are read as Latin-1, as the server hands them on (an id stored so before stays
+    the same id); the MAC covers them as sent (it was refused as a bad signature)."""
+    settings, address = live
+    answer = exchange(address, _generic_raw(b"msg_r34_\xe9_latin1_%d" % address[1], generic_body()), wait=4)
+    assert statuses(answer) == [200] and answer.endswith(b"accepted"), answer[-200:]
+    assert f"msg_r34_\u00e9_latin1_{address[1]}" in stored(settings)
+
+
+def test_a_servicenow_delivery_id_in_utf8_is_stored_as_written_not_as_mojibake(live):
+    settings, address = live
+    body = json.dumps({"table": "incident", "operation": "update", "sys_id": "a" * 32, "number": "INC0034001",
+                       "sys_updated_on": "2026-12-07 10:00:00", "port": address[1]}).encode()
+    ident = f"inc-r34-\u00e9-{address[1]}"
+    stamp = str(int(time.time()))
+    raw = (b"POST " + SERVICENOW.encode() + b" HTTP/1.1\r\nhost: r\r\ncontent-type: application/json\r\n"
+           b"x-servicenow-delivery: " + ident.encode("utf-8") + b"\r\nx-servicenow-timestamp: " + stamp.encode()
+           + b"\r\nx-servicenow-signature: " + servicenow_signature(SECRETS["servicenow"], stamp, body).encode()
+           + b"\r\ncontent-length: %d\r\nconnection: close\r\n\r\n" % len(body) + body)
+    answer = exchange(address, raw, wait=4)
+    assert statuses(answer) == [200], answer[-300:]
+    assert ident in stored(settings)

@@ -126,9 +126,20 @@ def parse_slack_form(body: bytes) -> Any:
     return loads_strict(fields["payload"][0])
 
 
+def header_text(value: str) -> str:
+    """A header value as text: its bytes read as UTF-8 where they are UTF-8, else as Latin-1 (as the server hands
+    every value on). "inc-\u00e9" sent in UTF-8 was stored as "inc-\u00c3\u00a9": the id its sender never wrote, and
+    another one than the same id sent in Latin-1."""
+    raw = verify.header_bytes(value)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return value
+
+
 def header_id(name: str) -> Callable[[Any, Mapping[str, str], bytes], str]:
     def get(payload: Any, headers: Mapping[str, str], body: bytes) -> str:
-        value = (headers.get(name) or "").strip()
+        value = header_text(headers.get(name) or "").strip()
         if not value or len(value) > MAX_ID:
             raise MissingDeliveryId(f"header {name} is missing or longer than {MAX_ID} characters")
         return value
