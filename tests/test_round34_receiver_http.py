@@ -11,6 +11,10 @@ rounds had not tried.
   as mojibake (``inc-\u00c3\u00a9``), so the same delivery sent by a client writing Latin-1 was another event.
   Now the MAC covers the id's bytes as sent, and an id is read as UTF-8 where its bytes are UTF-8 (else as Latin-1,
   as before).
+- A client that half-closes after its request (``shutdown(SHUT_WR)``: ``nc -N``, HTTP/1.0-style senders) was never
+  answered on either parser: uvicorn closed the connection at the end of its input, so the delivery was stored and
+  its sender, without an answer, sent it again and again. Now what was sent whole is answered, then the connection
+  closes; a request cut short by the half-close is not waited for.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import base64
 import hashlib
 import hmac
 import json
+import socket
 import time
 
 import pytest
@@ -129,3 +134,58 @@ def test_a_servicenow_delivery_id_in_utf8_is_stored_as_written_not_as_mojibake(l
     answer = exchange(address, raw, wait=4)
     assert statuses(answer) == [200], answer[-300:]
     assert ident in stored(settings)
+
+
+# --- a half-closed connection ---------------------------------------------------------------------------------
+
+def _half_closed(address, data: bytes, split: int | None = None, wait: float = 4.0) -> tuple[bytes, float]:
+    """Send ``data`` (in two writes at ``split``), shut the sending side, read until the server closes."""
+    started, answer = time.monotonic(), b""
+    with socket.create_connection(address, timeout=wait) as conn:
+        if split is None:
+            conn.sendall(data)
+        else:
+            conn.sendall(data[:split])
+            time.sleep(0.2)
+            conn.sendall(data[split:])
+        conn.shutdown(socket.SHUT_WR)
+        try:
+            while chunk := conn.recv(65536):
+                answer += chunk
+        except (TimeoutError, ConnectionResetError):
+            pass
+    return answer, time.monotonic() - started
+
+
+def _signed_keep_alive(msg_id: str) -> bytes:
+    kw = generic_request(generic_body(), msg_id)
+    body = kw["content"]
+    lines = "".join(f"{k}: {v}\r\n" for k, v in kw["headers"].items())
+    return f"POST {GENERIC} HTTP/1.1\r\nhost: r\r\n{lines}content-length: {len(body)}\r\n\r\n".encode() + body
+
+
+@pytest.mark.parametrize("shape", ["one_write", "body_trickled", "connection_close", "pipelined"])
+def test_a_request_sent_whole_before_a_half_close_is_answered(live, shape):
+    settings, address = live
+    msg_id = f"r34-halfclose-{shape}-{address[1]}"
+    data = _signed_keep_alive(msg_id)
+    if shape == "connection_close":
+        data = data.replace(b"host: r\r\n", b"host: r\r\nconnection: close\r\n")
+    if shape == "pipelined":
+        data = b"GET /healthz HTTP/1.1\r\nhost: r\r\n\r\n" + data
+    answer, took = _half_closed(address, data, split=len(data) - 5 if shape == "body_trickled" else None)
+    assert statuses(answer) == ([200, 200] if shape == "pipelined" else [200]), answer[-300:]
+    assert answer.endswith(b"accepted") and took < 3, (answer[-200:], took)
+    assert msg_id in stored(settings)
+
+
+def test_a_request_cut_short_by_a_half_close_is_not_waited_for(live):
+    """A body declared longer than what came before the half-close: nothing more can come, so the connection is
+    closed (as before), not held until the body deadline; nothing is stored."""
+    settings, address = live
+    msg_id = f"r34-halfclose-short-{address[1]}"
+    data = _signed_keep_alive(msg_id)
+    answer, took = _half_closed(address, data[:-10])
+    assert took < 2.5 and msg_id not in stored(settings), (answer[-200:], took)
+    answer, took = _half_closed(address, b"GET /heal")  # a head cut short
+    assert answer == b"" and took < 2.5

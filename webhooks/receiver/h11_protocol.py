@@ -319,6 +319,12 @@ class BoundedH11Protocol(_Budgeted, H11Protocol):
     def is_busy(self) -> bool:
         return self.cycle is not None and not self.cycle.response_complete
 
+    def _answer_owed(self) -> bool:
+        # the request being answered was received whole; one still buffered behind it starts when it is answered
+        # (on_response_complete looks again)
+        return self.cycle is not None and not self.cycle.response_complete and \
+            self.conn.their_state in (h11.DONE, h11.MUST_CLOSE)
+
     def _start_head_timer(self) -> None:
         if self._head_timer is None:
             self._head_timer = self.loop.call_later(self.head_timeout, self._head_expired)

@@ -243,6 +243,29 @@ class _Budgeted:
         if self.budget is not None:
             self.budget.release(self)
 
+    _eof = False  # the client half-closed with an answer still owed: close once nothing more is owed
+
+    def _answer_owed(self) -> bool:
+        """Whether a request received whole still waits for its answer (each protocol says)."""
+        raise NotImplementedError
+
+    def eof_received(self) -> bool | None:
+        """The client shut its sending side (``shutdown(SHUT_WR)``, as ``nc -N`` and HTTP/1.0-style senders do).
+        uvicorn closed the connection here, so a request already received whole was never answered (a delivery
+        stored, its sender told nothing, sending it again and again). Now the connection stays open for the
+        answers owed, then closes; with nothing owed (idle, or a head or body cut short) it closes at once, as
+        before (nothing more can come)."""
+        if self._refused or not self._answer_owed():
+            return None
+        self._eof = True
+        self._cancel_head_timer()
+        return True
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self._eof and not self.transport.is_closing() and not self._answer_owed():
+            self.transport.close()
+
     def handle_websocket_upgrade(self, *event: Any) -> None:
         """Never reached with ``ws="none"`` (``server_options``): the receiver serves no WebSocket. Were it
         reached, uvicorn would hand the socket to a WebSocket protocol whose close this one never sees, and

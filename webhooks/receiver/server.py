@@ -309,6 +309,11 @@ if HttpToolsProtocol is not None:
         def is_busy(self) -> bool:
             return bool(self.pipeline) or (self.cycle is not None and not self.cycle.response_complete)
 
+        def _answer_owed(self) -> bool:
+            # the newest request (answered last) is whole and not yet answered; the pipelined ones before it were
+            # parsed whole. One whose body the half-close cut short can never be answered.
+            return self.cycle is not None and not self.cycle.response_complete and not self.cycle.more_body
+
         def _cancel_head_timer(self) -> None:
             if self._head_timer is not None:
                 self._head_timer.cancel()
