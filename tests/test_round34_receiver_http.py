@@ -64,7 +64,8 @@ BAD_HOSTS = {"space": b"a b c", "slash": b"evil.example/x", "userinfo": b"user@r
              "backslash": b"r\\evil", "two_ports": b"r:80:81", "open_bracket": b"[::1", "comma_list": b"a, b",
              "question": b"r?x", "hash": b"r#x", "quote": b'r"x', "non_ascii": b"r\xe9ceiver"}
 GOOD_HOSTS = {"name": b"receiver", "name_port": b"receiver:8000", "ipv4_port": b"127.0.0.1:8000",
-              "ipv6": b"[::1]:8000", "empty": b"", "dashes_dots": b"a-b.c_d.example.", "pct": b"r%41"}
+              "ipv6": b"[::1]:8000", "ipv6_zone": b"[fe80::1%25eth0]:8000", "empty": b"",
+              "dashes_dots": b"a-b.c_d.example.", "pct": b"r%41"}
 
 
 @pytest.mark.parametrize("host", BAD_HOSTS, ids=list(BAD_HOSTS))

@@ -138,7 +138,8 @@ HOST_VALUE = _answer(
 # an optional port of digits. Both parsers served "a b c", "evil/x", "user@r", "r:abc": a front proxy that routes on
 # Host reads such a value its own way (up to the space, the slash, after the "@"), so the virtual host it picked and
 # the request served here could differ.
-_HOST = re.compile(rb"(?:\[[0-9A-Za-z:._~!$&'()*+,;=-]+\]|(?:[A-Za-z0-9._~!$&'()*+,;=-]|%[0-9A-Fa-f]{2})*)(?::[0-9]*)?")
+_HOST = re.compile(rb"(?:\[[0-9A-Za-z:._~!$&'()*+,;=%-]+\]"  # an IP literal (an IPv6 zone's %25 too)
+                   rb"|(?:[A-Za-z0-9._~!$&'()*+,;=-]|%[0-9A-Fa-f]{2})*)(?::[0-9]*)?")
 
 
 def host_valid(value: bytes) -> bool:
