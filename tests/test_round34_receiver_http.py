@@ -122,6 +122,26 @@ def test_a_signed_delivery_id_in_latin1_verifies_and_is_stored_as_before(live):
     assert f"msg_r34_\u00e9_latin1_{address[1]}" in stored(settings)
 
 
+def test_an_id_signed_as_utf8_text_but_sent_in_latin1_verifies(live):
+    """Python's http.client (so requests) writes header text in Latin-1, while the standardwebhooks package
+    signs the id's text as UTF-8: such a sender's deliveries verified before this round and still do. A MAC
+    over neither reading is still refused."""
+    settings, address = live
+    text = f"msg_r34_\u00e9_py_{address[1]}"
+    ts = str(int(time.time())).encode()
+    body = generic_body()
+    key = base64.b64decode(SECRETS["generic"].removeprefix("whsec_"))
+    signature = base64.b64encode(hmac.new(key, text.encode("utf-8") + b"." + ts + b"." + body, hashlib.sha256)
+                                 .digest())
+    raw = _generic_raw(text.encode("latin-1"), body)
+    raw = raw.replace(raw.split(b"webhook-signature: v1,")[1].split(b"\r\n")[0], signature)
+    answer = exchange(address, raw, wait=4)
+    assert statuses(answer) == [200] and answer.endswith(b"accepted"), answer[-200:]
+    assert text in stored(settings)
+    forged = raw.replace(signature, base64.b64encode(b"\0" * 32))
+    assert statuses(exchange(address, forged.replace(b"_py_", b"_pz_"), wait=4)) == [401]
+
+
 def test_a_servicenow_delivery_id_in_utf8_is_stored_as_written_not_as_mojibake(live):
     settings, address = live
     body = json.dumps({"table": "incident", "operation": "update", "sys_id": "a" * 32, "number": "INC0034001",
