@@ -224,3 +224,20 @@ def test_rejection_records_are_kept_30_days(tmp_path):
     assert db.query("select received_at from webhook_rejections") == [(now - 29 * 86400,)]
     assert EventQueue(db).health(now=now) == {}  # none in the last 24 hours
     db.close()
+
+
+def test_rejection_records_are_capped_to_the_newest_rows(tmp_path):
+    """A flood from many addresses stays bounded: beyond the row cap only the newest records are kept."""
+    settings = settings_for(tmp_path)
+    writer = InboxWriter(settings)
+    now = 2_000_000_000.0
+    for i in range(30):
+        writer.add_rejection(now - 60 + i, "jira", "203.0.113.9", f"bad_signature_{i}", 10, "").result(10)
+    writer.close()
+    db = open_database(settings)
+    EventQueue(db).prune_rejections(keep_days=30, now=now, keep_rows=10)
+    assert [r[0] for r in db.query("select reason from webhook_rejections order by id")] == \
+        [f"bad_signature_{i}" for i in range(20, 30)]
+    EventQueue(db).prune_rejections(keep_days=30, now=now)  # under the default cap: nothing more goes
+    assert len(db.query("select id from webhook_rejections")) == 10
+    db.close()

@@ -40,6 +40,10 @@ def storable(text: str, limit: int = 2000) -> str:
     return text[:limit]
 
 
+# rejected-request rows kept at most: a day of the receiver's 600 a minute (864,000), about 0.5 GB
+MAX_REJECTION_ROWS = 1_000_000
+
+
 @dataclass(frozen=True)
 class InboxEvent:
     """One accepted delivery: ``body`` is the raw JSON text the vendor signed."""
@@ -208,10 +212,15 @@ class EventQueue:
             self._tx(statements)
         return len(chosen)
 
-    def prune_rejections(self, keep_days: float = 30, now: float | None = None) -> None:
-        """Forget rejected-request records older than ``keep_days`` (the counters keep the totals)."""
+    def prune_rejections(self, keep_days: float = 30, now: float | None = None,
+                         keep_rows: int = MAX_REJECTION_ROWS) -> None:
+        """Forget rejected-request records older than ``keep_days``, and all but the newest ``keep_rows`` (the
+        counters keep the totals). The receiver records at most 600 a minute, so a month of floods from many
+        addresses could keep 26 million rows (about 10 GB of inbox); the cap holds a full day at that rate."""
         now = time.time() if now is None else now
-        self._tx([("delete from webhook_rejections where received_at < ?", (now - keep_days * 86400,))])
+        self._tx([("delete from webhook_rejections where received_at < ?", (now - keep_days * 86400,)),
+                  ("delete from webhook_rejections where id < (select id from webhook_rejections "
+                   "order by id desc limit 1 offset ?)", (max(keep_rows, 1) - 1,))])
 
     def health(self, now: float | None = None) -> dict[str, dict[str, int]]:
         """Per source: events by state, quarantined payloads, and rejected requests in the last 24 hours."""
