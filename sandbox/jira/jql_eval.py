@@ -32,6 +32,7 @@ from sandbox.jira.jql_fields import (
 from sandbox.jira.jql_history import compile_history
 from sandbox.jira.jql_more import NUMERIC_SORTS as _NUMERIC_SORTS
 from sandbox.jira.jql_more import special
+from sandbox.jira.jql_worklog import clause as worklog_clause
 from sandbox.jira.model import Issue
 from sandbox.jira.routes_roles import sees
 from sandbox.jira.text_query import compile_text
@@ -218,7 +219,7 @@ def _clause(c: Clause, ctx: Context) -> Callable[[Issue], bool]:
     made = made or (custom_values.clause(c, ctx.store) if hasattr(ctx, "store") else None)
     if made is not None:
         return made
-    extra = special(c, field, ctx)
+    extra = worklog_clause(c, field, ctx, lambda v: _time(c, ctx, v)) or special(c, field, ctx)
     if extra is not None:
         return extra
     if field in ("summary", "description", "environment", "text", "comment"):
