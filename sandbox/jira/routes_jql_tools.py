@@ -108,7 +108,16 @@ def _fields() -> list[dict[str, Any]]:
             if fid.startswith("customfield_"):
                 bean["cfid"] = f"cf[{extra['customId']}]"
             out.append(bean)
+    for name, ops, java in WORKLOG_CLAUSES:  # searchable, not sortable (jql_worklog) [unc] their beans' details
+        out.append({"value": name, "displayName": name, "orderable": "false", "searchable": "true",
+                    "auto": "false" if ops[0] == "~" else "true", "operators": ops, "types": [java]})
     return out
+
+
+WORKLOG_CLAUSES = (
+    ("worklogAuthor", ["=", "!=", "in", "not in"], "com.atlassian.jira.user.ApplicationUser"),
+    ("worklogComment", ["~", "!~"], "java.lang.String"),
+    ("worklogDate", ["=", "!=", "in", "not in", "<", "<=", ">", ">="], "java.util.Date"))
 
 
 def _reference() -> dict[str, Any]:

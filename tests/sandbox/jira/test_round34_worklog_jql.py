@@ -66,3 +66,10 @@ def test_worklog_fields_refuse_operators_jira_does_not_take(logged):
     with pytest.raises(JIRAError) as e:
         logged.enhanced_search_issues("worklogComment = firewall")
     assert e.value.status_code == 400 and "not supported by the 'worklogComment' field" in e.value.text
+
+
+def test_autocomplete_data_lists_the_worklog_clauses(logged, sb):
+    fields = logged._session.get(f"{sb.url}/rest/api/3/jql/autocompletedata").json()["visibleFieldNames"]
+    named = {f["value"]: f for f in fields}
+    assert {"worklogAuthor", "worklogComment", "worklogDate"} <= set(named)
+    assert named["worklogComment"]["operators"] == ["~", "!~"] and named["worklogDate"]["orderable"] == "false"
