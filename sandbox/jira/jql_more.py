@@ -34,7 +34,8 @@ ESTIMATES = {"originalestimate": "original_estimate", "timeoriginalestimate": "o
              "remainingestimate": "remaining_estimate", "timeestimate": "remaining_estimate"}
 DURATIONS = ("timespent", *ESTIMATES)  # seconds logged or estimated: a duration operand
 COUNTS = ("watchers", "votes", "workratio", *DURATIONS)
-ISSUE_FUNCTIONS = ("linkedissues", "watchedissues", "votedissues", "issuehistory", "updatedby")
+ISSUE_FUNCTIONS = ("linkedissues", "watchedissues", "votedissues", "issuehistory", "updatedby",
+                   "issueswithremotelinksbyglobalid")
 
 
 def special(c: Clause, field: str, ctx: Context) -> Callable[[Issue], bool] | None:
@@ -167,6 +168,8 @@ def _function_ids(c: Clause, f: Func, ctx: Context) -> set[int]:
         return _linked(issue, f.args[1].lower() if len(f.args) > 1 else None, ctx)
     if f.name == "updatedby":
         return _updated_by(c, f, ctx)
+    if f.name == "issueswithremotelinksbyglobalid":
+        return _remote_linked(f, ctx)
     if f.args:
         raise JQLError(f"Function '{f.name}' expects '0' arguments, but got '{len(f.args)}'.")
     if f.name == "issuehistory":  # the caller's views (GET /issue?updateHistory=true) [unc: Jira keeps 50]
@@ -176,6 +179,17 @@ def _function_ids(c: Clause, f: Func, ctx: Context) -> set[int]:
     if f.name == "watchedissues":  # issues whose watchers nobody changed are watched by their reporter
         got |= {i.id for i in ctx.reported_by(ctx.me) if i.id not in table}
     return got
+
+
+def _remote_linked(f: Func, ctx: Context) -> set[int]:
+    """`issuesWithRemoteLinksByGlobalId(g1, ...)`: issues holding a remote link with one of these `globalId`s
+    (Atlassian's JQL functions page: 1 to 100 ids, IN and NOT IN) [unc: the wording of the count errors]."""
+    if not 1 <= len(f.args) <= 100:
+        raise JQLError(f"Function '{f.shown}' expects between '1' and '100' arguments, but got '{len(f.args)}'.")
+    ctx.volatile = True  # remote links are not issue attributes the index versions
+    wanted = set(f.args)
+    remote = ctx.work.get("remote", {})
+    return {iid for iid, links in list(remote.items()) if any(x.get("globalId") in wanted for x in list(links))}
 
 
 def _link_type(c: Clause, ctx: Context) -> Callable[[Issue], bool]:

@@ -29,7 +29,8 @@ FUNCTIONS = {f.lower(): f for f in (
     "currentUser", "membersOf", "now", "startOfDay", "endOfDay", "startOfWeek", "endOfWeek", "startOfMonth",
     "endOfMonth", "startOfYear", "endOfYear", "openSprints", "closedSprints", "futureSprints", "linkedIssues",
     "watchedIssues", "votedIssues", "releasedVersions", "unreleasedVersions", "latestReleasedVersion",
-    "earliestUnreleasedVersion", "projectsWhereUserHasPermission", "projectsLeadByUser")}
+    "earliestUnreleasedVersion", "projectsWhereUserHasPermission", "projectsLeadByUser",
+    "issuesWithRemoteLinksByGlobalId")}
 FUNCTION_TYPES = {"currentUser": "com.atlassian.jira.user.ApplicationUser", "membersOf": "com.atlassian.jira.user."
                   "ApplicationUser", "openSprints": "com.atlassian.greenhopper.service.sprint.Sprint",
                   "closedSprints": "com.atlassian.greenhopper.service.sprint.Sprint",
@@ -39,10 +40,12 @@ FUNCTION_TYPES = {"currentUser": "com.atlassian.jira.user.ApplicationUser", "mem
                   "latestReleasedVersion": "com.atlassian.jira.project.version.Version",
                   "earliestUnreleasedVersion": "com.atlassian.jira.project.version.Version",
                   "projectsWhereUserHasPermission": "com.atlassian.jira.project.Project",
-                  "projectsLeadByUser": "com.atlassian.jira.project.Project"}
+                  "projectsLeadByUser": "com.atlassian.jira.project.Project",
+                  **dict.fromkeys(("linkedIssues", "watchedIssues", "votedIssues", "issuesWithRemoteLinksByGlobalId"),
+                                  "com.atlassian.jira.issue.Issue")}
 LIST_FUNCTIONS = {"membersOf", "openSprints", "closedSprints", "futureSprints", "linkedIssues", "watchedIssues",
                   "votedIssues", "releasedVersions", "unreleasedVersions", "projectsWhereUserHasPermission",
-                  "projectsLeadByUser"}
+                  "projectsLeadByUser", "issuesWithRemoteLinksByGlobalId"}
 JAVA = {"string": "java.lang.String", "number": "java.lang.Number", "datetime": "java.util.Date",
         "date": "java.util.Date", "user": "com.atlassian.jira.user.ApplicationUser",
         "status": "com.atlassian.jira.issue.status.Status", "project": "com.atlassian.jira.project.Project",
