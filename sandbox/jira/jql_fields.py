@@ -219,6 +219,12 @@ def scalar_field(c: Clause, field: str, ctx: Context) -> tuple[Callable[[Issue],
                             and not x.get("archived") and (not v.args or x["project"] in keys)}
                 if kind == "versions" and v.name in ("latestreleasedversion", "earliestunreleasedversion"):
                     return _edge_version(v, things, ctx)
+                if kind == "components" and v.name == "componentsleadbyuser":  # [user]: else the searcher
+                    if len(v.args) > 1:
+                        raise JQLError(f"Function '{v.shown}' expected between '0' and '1' arguments but received "
+                                       f"'{len(v.args)}'.")  # [unc] wording
+                    who = resolve_user(Value(v.args[0])) if v.args else ctx.me
+                    return {x["id"] for x in things if x.get("lead") == who}
                 raise JQLError(f"Function '{v.name}' is not supported for field '{c.field}'.")
             hits = {x["id"] for x in things if v.text == str(x["id"]) or v.text.lower() == x["name"].lower()}
             if not hits:

@@ -30,7 +30,7 @@ FUNCTIONS = {f.lower(): f for f in (
     "endOfMonth", "startOfYear", "endOfYear", "openSprints", "closedSprints", "futureSprints", "linkedIssues",
     "watchedIssues", "votedIssues", "releasedVersions", "unreleasedVersions", "latestReleasedVersion",
     "earliestUnreleasedVersion", "projectsWhereUserHasPermission", "projectsLeadByUser",
-    "issuesWithRemoteLinksByGlobalId")}
+    "issuesWithRemoteLinksByGlobalId", "componentsLeadByUser")}
 FUNCTION_TYPES = {"currentUser": "com.atlassian.jira.user.ApplicationUser", "membersOf": "com.atlassian.jira.user."
                   "ApplicationUser", "openSprints": "com.atlassian.greenhopper.service.sprint.Sprint",
                   "closedSprints": "com.atlassian.greenhopper.service.sprint.Sprint",
@@ -41,11 +41,13 @@ FUNCTION_TYPES = {"currentUser": "com.atlassian.jira.user.ApplicationUser", "mem
                   "earliestUnreleasedVersion": "com.atlassian.jira.project.version.Version",
                   "projectsWhereUserHasPermission": "com.atlassian.jira.project.Project",
                   "projectsLeadByUser": "com.atlassian.jira.project.Project",
+                  "componentsLeadByUser": "com.atlassian.jira.bc.project.component.ProjectComponent",
                   **dict.fromkeys(("linkedIssues", "watchedIssues", "votedIssues", "issuesWithRemoteLinksByGlobalId"),
                                   "com.atlassian.jira.issue.Issue")}
 LIST_FUNCTIONS = {"membersOf", "openSprints", "closedSprints", "futureSprints", "linkedIssues", "watchedIssues",
                   "votedIssues", "releasedVersions", "unreleasedVersions", "projectsWhereUserHasPermission",
-                  "projectsLeadByUser", "issuesWithRemoteLinksByGlobalId"}
+                  "projectsLeadByUser", "issuesWithRemoteLinksByGlobalId",
+                  "componentsLeadByUser"}
 JAVA = {"string": "java.lang.String", "number": "java.lang.Number", "datetime": "java.util.Date",
         "date": "java.util.Date", "user": "com.atlassian.jira.user.ApplicationUser",
         "status": "com.atlassian.jira.issue.status.Status", "project": "com.atlassian.jira.project.Project",
