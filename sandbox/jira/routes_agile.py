@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Response, json_response
 from sandbox.jira import catalog as C
-from sandbox.jira import routes_sprint_report, routes_sprint_update
+from sandbox.jira import routes_sprint_report, routes_sprint_update, routes_velocity
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail, shaped
 from sandbox.jira.ids import is_id
@@ -270,6 +270,7 @@ def register(sb: JiraSandbox) -> None:
     sb.route("GET", r"/sprint/(?P<sprint>\d+)", sprint, prefix="agile")
     routes_sprint_update.register(sb)  # PUT/POST /sprint/{id}
     routes_sprint_report.register(sb)  # GreenHopper's sprint report
+    routes_velocity.register(sb)  # GreenHopper's velocity chart
     sb.route("POST", r"/backlog/issue", move_to_backlog, "write", prefix="agile")
     sb.route("POST", r"/backlog/(?P<board>\d+)/issue", move_to_board_backlog, "write", prefix="agile")
     sb.route("PUT", r"/issue/rank", rank_issues, "write", prefix="agile")
