@@ -110,6 +110,7 @@ def register(sb: JiraSandbox) -> None:
             new = Sprint(ident, int(board), name, "future", _ms(body.get("startDate")), _ms(body.get("endDate")),
                          None, sb.store.now_ms(), str(body.get("goal") or ""))
             sb.store.sprints[ident] = new
+        sb.webhooks.on_sprint("sprint_created", c.r.sprint(new))
         return json_response(c.r.sprint(new), 201)
 
     def issue_page(c: Call, issues: list[Issue]) -> Response:

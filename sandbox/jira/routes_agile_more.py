@@ -46,8 +46,10 @@ def register(sb: JiraSandbox) -> None:
             raise fail(403, NO_SPRINT_PERMISSION)
         for issue in [i for i in list(sb.store.issues.values()) if sid in i.sprints]:
             sb.store.update(issue.id, {"sprints": tuple(s for s in issue.sprints if s != sid)}, c.user)
+        bean = c.r.sprint(sb.store.sprints[sid])
         with sb.store.lock:
             sb.store.sprints.pop(sid, None)
+        sb.webhooks.on_sprint("sprint_deleted", bean)
         return Response(status=204)
 
     def swap_sprint(c: Call) -> Response:

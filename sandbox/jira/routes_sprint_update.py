@@ -76,7 +76,10 @@ def register(sb: JiraSandbox) -> None:
         name_errors(name)
         if s.state == "closed":  # only the name and goal; the rest of the body is ignored
             with sb.store.lock:
+                changed = (s.name, s.goal) != (name, goal)
                 s.name, s.goal = name, goal
+            if changed:
+                sb.webhooks.on_sprint("sprint_updated", c.r.sprint(s))
             return json_response(c.r.sprint(s))
         start = _ms(body["startDate"]) if "startDate" in body else (None if full else s.start)
         end = _ms(body["endDate"]) if "endDate" in body else (None if full else s.end)
@@ -94,10 +97,15 @@ def register(sb: JiraSandbox) -> None:
                     o.board_id == s.board_id and o.state == "active" and o.id != s.id
                     for o in sb.store.sprints.values()):
                 raise fail(400, ONE_ACTIVE)
+            before = (s.name, s.goal, s.start, s.end, s.state)
             s.name, s.goal, s.start, s.end = name, goal, start, end
             if state == "closed" and s.state != "closed":
                 s.complete = sb.store.now_ms()
             s.state = state
+        event = ("sprint_started" if before[4] != state == "active" else "sprint_closed" if before[4] != state
+                 else "sprint_updated" if before != (s.name, s.goal, s.start, s.end, s.state) else None)
+        if event:
+            sb.webhooks.on_sprint(event, c.r.sprint(s))
         return json_response(c.r.sprint(s))
 
     sb.route("PUT", r"/sprint/(?P<sprint>\d+)", update_sprint, "write", prefix="agile")

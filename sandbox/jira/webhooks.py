@@ -32,8 +32,12 @@ from sandbox.jira.errors import PAYLOAD
 
 RETRY_STATUSES = {408, 409, 425, 429}
 DYNAMIC = ("app", "expires", "fieldIdsFilter", "issuePropertyKeysFilter", "bearer")  # `dynamic_webhooks`
+# Jira Software's sprint events (`on_sprint`), for admin webhooks: `{"timestamp","webhookEvent","sprint"}` with the
+# Agile API's sprint bean; a state change is its own event (started / closed) [unc: whether Cloud also sends
+# sprint_updated then]; the JQL filter is for issue events and does not narrow these [unc]
+SPRINT_EVENTS = ("sprint_created", "sprint_updated", "sprint_started", "sprint_closed", "sprint_deleted")
 EVENTS = {"jira:issue_created", "jira:issue_updated", "jira:issue_deleted", "comment_created", "comment_updated",
-          "comment_deleted", "issue_property_set", "issue_property_deleted"}  # the ones emitted
+          "comment_deleted", "issue_property_set", "issue_property_deleted", *SPRINT_EVENTS}  # the ones emitted
 
 
 class WebhookHub:
@@ -121,6 +125,19 @@ class WebhookHub:
                    .replace("${project.key}", issue.project))
             ident = f"{hook['id']}-{event['timestamp']}-{issue.id}-{time.monotonic_ns()}"
             self._enqueue((hook, b"" if hook["excludeBody"] else payload, url, ident, event["webhookEvent"]))
+
+    def on_sprint(self, name: str, sprint: dict[str, Any]) -> None:
+        """A sprint event (`SPRINT_EVENTS`) to each enabled admin hook that subscribed to it."""
+        assert name in SPRINT_EVENTS, name
+        now = self.now()
+        with self._lock:
+            matching = [h for h in self.hooks.values() if h["enabled"] and "app" not in h and name in h["events"]]
+        if not matching:
+            return
+        payload = json.dumps({"timestamp": now, "webhookEvent": name, "sprint": sprint}, separators=(",", ":"))
+        for hook in matching:
+            ident = f"{hook['id']}-{now}-sprint-{sprint.get('id')}-{time.monotonic_ns()}"
+            self._enqueue((hook, b"" if hook["excludeBody"] else payload.encode(), hook["url"], ident, name))
 
     def _enqueue(self, job: tuple[dict[str, Any], bytes, str, str, str]) -> None:
         with self._lock:
