@@ -176,6 +176,8 @@ def register(sb: JiraSandbox, key: str) -> None:
             name = part.get_filename() or "attachment"
             att = sb.store.add_attachment(issue.id, name, _mime(part, name), data, c.user)
             out.append(c.r.attachment(att))
+            sb.webhooks.on_entity("attachment_created", "attachment", sb.renderer(sb.url, "2").attachment(att),
+                                  sb.store.issues[issue.id])  # `webhooks.ENTITY_EVENTS`
         return json_response(out)
 
     def attachment_or_404(c: Call) -> Any:
@@ -209,7 +211,9 @@ def register(sb: JiraSandbox, key: str) -> None:
         project = sb.store.issues[att.issue_id].project
         if not may_change(sb, c.user, project, att.author, "DELETE_OWN_ATTACHMENTS", "DELETE_ALL_ATTACHMENTS"):
             raise fail(403, "You do not have permission to delete attachment with id: " + str(att.id))  # [unc]
+        bean = sb.renderer(sb.url, "2").attachment(att)
         ops.delete_attachment(sb.store, att, c.user)
+        sb.webhooks.on_entity("attachment_deleted", "attachment", bean, sb.store.issues.get(att.issue_id))
         return Response(status=204)
 
     def add_link(c: Call) -> Response:

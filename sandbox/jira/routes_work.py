@@ -109,8 +109,14 @@ def register(sb: JiraSandbox) -> None:
             before = spent(issue)
             worklogs_of(issue).append(w)
         log = {"timespent": (before or None, spent(issue)), "WorklogId": (None, w["id"])}
-        sb.store.update(issue.id, {"remaining_estimate": remaining, "_worklog": log}, c.user, "issue_work_logged")
+        issue, _ = sb.store.update(issue.id, {"remaining_estimate": remaining, "_worklog": log}, c.user,
+                                   "issue_work_logged")
+        hooked(issue, "worklog_created", w)
         return w
+
+    def hooked(issue: Issue, event: str, w: dict[str, Any]) -> None:
+        """The admin webhooks' worklog event, the bean as REST v2 shows it (`webhooks.ENTITY_EVENTS`)."""
+        sb.webhooks.on_entity(event, "worklog", sb.renderer(sb.url, "2").worklog(issue, w), issue)
 
     def spent(issue: Issue) -> int:
         return sum(x["seconds"] for x in worklogs_of(issue))
@@ -149,6 +155,7 @@ def register(sb: JiraSandbox) -> None:
             changes["_worklog"] = {"timespent": (before, spent(issue)), "WorklogTimeSpent": (old, w["seconds"]),
                                    "WorklogId": (w["id"], w["id"])}
         issue, _ = sb.store.update(issue.id, changes, c.user, "issue_worklog_updated")
+        hooked(issue, "worklog_updated", w)
         return json_response(c.r.worklog(issue, w))
 
     def delete_worklog(c: Call) -> Response:
@@ -160,7 +167,9 @@ def register(sb: JiraSandbox) -> None:
             sb.store.work.setdefault("worklogs_deleted", []).append({"id": w["id"], "time": sb.store.now_ms()})
         log = {"timespent": (before, spent(issue) or None), "WorklogTimeSpent": (w["seconds"], None),
                "WorklogId": (w["id"], None)}  # [unc] the items of a deleted worklog
-        sb.store.update(issue.id, {"remaining_estimate": remaining, "_worklog": log}, c.user, "issue_worklog_deleted")
+        issue, _ = sb.store.update(issue.id, {"remaining_estimate": remaining, "_worklog": log}, c.user,
+                                   "issue_worklog_deleted")
+        hooked(issue, "worklog_deleted", w)
         return Response(status=204)
 
     # --- remote links -------------------------------------------------------------------------

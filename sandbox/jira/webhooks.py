@@ -32,12 +32,16 @@ from sandbox.jira.errors import PAYLOAD
 
 RETRY_STATUSES = {408, 409, 425, 429}
 DYNAMIC = ("app", "expires", "fieldIdsFilter", "issuePropertyKeysFilter", "bearer")  # `dynamic_webhooks`
-# Jira Software's sprint events (`on_sprint`), for admin webhooks: `{"timestamp","webhookEvent","sprint"}` with the
-# Agile API's sprint bean; a state change is its own event (started / closed) [unc: whether Cloud also sends
-# sprint_updated then]; the JQL filter is for issue events and does not narrow these [unc]
+# Jira Software's sprint events and the issue-related worklog and attachment ones (`on_entity`), for admin
+# webhooks: `{"timestamp","webhookEvent",<"sprint"|"worklog"|"attachment">: <its REST bean>}`. A sprint's state
+# change is its own event (started / closed) [unc: whether Cloud also sends sprint_updated then]; the JQL filter
+# narrows the worklog and attachment events by their issue (they are "issue related events" in Jira's webhook
+# form) and not the sprint ones [unc]. Dynamic (app) webhooks do not take them (`dynamic_webhooks.EVENTS`).
 SPRINT_EVENTS = ("sprint_created", "sprint_updated", "sprint_started", "sprint_closed", "sprint_deleted")
+ENTITY_EVENTS = (*SPRINT_EVENTS, "worklog_created", "worklog_updated", "worklog_deleted", "attachment_created",
+                 "attachment_deleted")
 EVENTS = {"jira:issue_created", "jira:issue_updated", "jira:issue_deleted", "comment_created", "comment_updated",
-          "comment_deleted", "issue_property_set", "issue_property_deleted", *SPRINT_EVENTS}  # the ones emitted
+          "comment_deleted", "issue_property_set", "issue_property_deleted", *ENTITY_EVENTS}  # the ones emitted
 
 
 class WebhookHub:
@@ -126,18 +130,26 @@ class WebhookHub:
             ident = f"{hook['id']}-{event['timestamp']}-{issue.id}-{time.monotonic_ns()}"
             self._enqueue((hook, b"" if hook["excludeBody"] else payload, url, ident, event["webhookEvent"]))
 
-    def on_sprint(self, name: str, sprint: dict[str, Any]) -> None:
-        """A sprint event (`SPRINT_EVENTS`) to each enabled admin hook that subscribed to it."""
-        assert name in SPRINT_EVENTS, name
+    def on_entity(self, name: str, key: str, bean: dict[str, Any], issue: Any = None) -> None:
+        """An `ENTITY_EVENTS` event about `bean` (sent under `key`) to each enabled admin hook subscribed to it
+        (whose JQL filter, for an issue's worklog or attachment, the `issue` matches)."""
+        assert name in ENTITY_EVENTS, name
         now = self.now()
         with self._lock:
-            matching = [h for h in self.hooks.values() if h["enabled"] and "app" not in h and name in h["events"]]
+            matching = [h for h in self.hooks.values() if h["enabled"] and "app" not in h and name in h["events"]
+                        and (issue is None or (pred := self._filters.get(h["id"])) is None or pred(issue))]
         if not matching:
             return
-        payload = json.dumps({"timestamp": now, "webhookEvent": name, "sprint": sprint}, separators=(",", ":"))
+        payload = json.dumps({"timestamp": now, "webhookEvent": name, key: bean}, separators=(",", ":")).encode()
         for hook in matching:
-            ident = f"{hook['id']}-{now}-sprint-{sprint.get('id')}-{time.monotonic_ns()}"
-            self._enqueue((hook, b"" if hook["excludeBody"] else payload.encode(), hook["url"], ident, name))
+            url = hook["url"] if issue is None else (hook["url"].replace("${issue.key}", issue.key)
+                                                     .replace("${issue.id}", str(issue.id))
+                                                     .replace("${project.key}", issue.project))
+            ident = f"{hook['id']}-{now}-{key}-{bean.get('id')}-{time.monotonic_ns()}"
+            self._enqueue((hook, b"" if hook["excludeBody"] else payload, url, ident, name))
+
+    def on_sprint(self, name: str, sprint: dict[str, Any]) -> None:
+        self.on_entity(name, "sprint", sprint)
 
     def _enqueue(self, job: tuple[dict[str, Any], bytes, str, str, str]) -> None:
         with self._lock:

@@ -1,13 +1,16 @@
-"""Round 34: Jira Software's sprint webhook events (`sprint_created`, `sprint_updated`, `sprint_started`,
-`sprint_closed`, `sprint_deleted`; the shared reference's event list) for admin webhooks. Registering a hook for
-them was refused ("Unsupported webhook event(s)"), so "sprint completed" notifications could not be driven. Now
-each sprint change made through pycontribs `jira` is delivered, signed as the issue events are, as
-`{"timestamp", "webhookEvent", "sprint": <the Agile API's sprint bean>}`."""
+"""Round 34: admin webhooks for Jira Software's sprint events (`sprint_created`, `sprint_updated`,
+`sprint_started`, `sprint_closed`, `sprint_deleted`) and the issue-related `worklog_created/updated/deleted` and
+`attachment_created/deleted` (the shared reference's event list). Registering a hook for any of them was refused
+("Unsupported webhook event(s)"), so "sprint completed" notifications and attachment mirroring could not be
+driven. Now each change made through pycontribs `jira` is delivered, signed as the issue events are, as
+`{"timestamp", "webhookEvent", "sprint" | "worklog" | "attachment": <its REST bean>}`; the hook's JQL filter
+narrows worklog and attachment events by their issue."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import json
 
 import pytest
@@ -73,3 +76,32 @@ def test_issue_hooks_do_not_get_sprint_events(sb):
         assert r.status_code == 201, r.text
         assert sb.wait_for_webhooks(5)
         assert rx.calls == []
+
+
+def test_worklog_and_attachment_events_follow_the_hooks_jql_filter(sb):
+    with Receiver() as rx, session_for(sb) as s:
+        r = s.post(f"{sb.url}/rest/webhooks/1.0/webhook", json={
+            "name": "evidence", "url": rx.url + "/${issue.key}", "secret": SECRET,
+            "events": ["worklog_created", "worklog_updated", "worklog_deleted", "attachment_created",
+                       "attachment_deleted"], "filters": {"issue-related-events-section": "project = SEC"}})
+        assert r.status_code == 201, r.text
+        pyc = JIRA(server=sb.url, basic_auth=(sb.credentials["email"], sb.credentials["api_token"]), max_retries=0)
+        w = pyc.add_worklog("SEC-3", timeSpent="1h", comment="evidence review")
+        w.update(timeSpent="2h")
+        w.delete()
+        att = pyc.add_attachment("SEC-3", attachment=io.BytesIO(b"audit log"), filename="audit.txt")
+        pyc.delete_attachment(att.id)
+        pyc.add_worklog("GRC-1", timeSpent="1h")  # filtered out
+        pyc.add_attachment("GRC-1", attachment=io.BytesIO(b"x"), filename="x.txt")
+        pyc.close()
+        assert sb.wait_for_webhooks(5)
+        events, paths = _events(rx), [c["path"] for c in rx.calls]
+    assert [e["webhookEvent"] for e in events] == ["worklog_created", "worklog_updated", "worklog_deleted",
+                                                   "attachment_created", "attachment_deleted"]
+    assert set(paths) == {"/hook/SEC-3"}
+    created, updated = events[0]["worklog"], events[1]["worklog"]
+    assert created["id"] == str(w.id) and created["timeSpentSeconds"] == 3600
+    assert created["comment"] == "evidence review"
+    assert updated["timeSpentSeconds"] == 7200 and events[2]["worklog"]["id"] == str(w.id)
+    assert events[3]["attachment"]["filename"] == "audit.txt" and events[3]["attachment"]["size"] == 9
+    assert events[4]["attachment"]["id"] == events[3]["attachment"]["id"]
