@@ -290,6 +290,11 @@ def _check_hierarchy(store: JiraStore, attrs: dict[str, Any], issue: Issue | Non
         return
     if store.issue_types[parent.type_id][1] != store.issue_types[type_id][1] + 1:
         errors["parent"] = "Given parent work item does not belong to appropriate hierarchy."
+        return
+    project = attrs.get("project") or (issue.project if issue else None)
+    if store.issue_types[type_id][1] < 0 and project and parent.project != project:  # a sub-task lives in its
+        # parent's project (an epic's children may sit in other projects) [unc: the wording]
+        errors["parent"] = "Sub-tasks must be created in the same project as their parent."
 
 
 def _user_name(store: JiraStore, account: str | None) -> str | None:
