@@ -12,6 +12,10 @@ guess (``\\'hh``, other control symbols, ``\\u``, an object inside an object) is
 wrapper is opened (its native data, and a ``Package``'s file with its name) so that the innermost bytes are
 what is walked and shown to clamd (``containers.problem``'s ``unseen``, scanned by the library).
 
+Round 34: a picture's hex (``{\\pict ... <hex>}``) and a ``{\\*\\datastore <hex>}`` are decoded the same way and
+walked and shown to clamd as they stand (an EICAR in either came back OK); a ``\\binN`` whose N runs past the end
+of the file is refused (outside objects it made the checker skip the rest of the file, an object after it unread).
+
 Cost: the text between control tokens is stripped at C speed; the tokens themselves are counted and a file
 with more than ``MAX_TOKENS`` of them inside its objects (obfuscation no editor writes: Word puts none) is
 refused, so a crafted file cannot make the decoder loop in Python for long. Every decoded byte is counted
@@ -29,7 +33,10 @@ from resources.evidence.container_readers import Refused, _inside
 
 # a control word outside objects that matters: ``\objdata`` (an object starts) or ``\binN`` (N raw bytes follow);
 # it is one only after an even number of backslashes (``\\objdata`` is text), counted back by ``objects``
-FOUND = re.compile(rb"\\(?:(objdata)(?![a-zA-Z])|bin(?![a-zA-Z])(-?\d{1,250})? ?)")
+FOUND = re.compile(rb"\\(?:(objdata|pict|datastore)(?![a-zA-Z])|bin(?![a-zA-Z])(-?\d{1,250})? ?)")
+# round 34: a picture's hex and a ``\datastore``'s (an OLE2 store of form data) are decoded by Word as an object's
+# are, and clamd reads them as text (an EICAR in either: OK): decoded and shown to clamd too, each as it stands
+KINDS = {b"objdata": "the embedded object", b"pict": "the picture", b"datastore": "the data store"}
 SPECIAL = re.compile(rb"[\\{}]")
 NOT_HEX = bytes(b for b in range(256) if b not in b"0123456789ABCDEFabcdef")  # deleted: bytes.translate
 # Word's tokens: a control word of up to 250 letters (``\binf``, ``\binary`` are not ``\bin``), its parameter of
@@ -63,11 +70,21 @@ def objects(data, where: str) -> Iterator[tuple[str, bytes]]:
         if match.group(1) is None:  # \binN outside objects: its raw bytes are no tokens (Word skips them)
             if match.group(2) and data[match.end() - 1] != 0x20 and data[match.end():match.end() + 1].isdigit():
                 raise _obfuscated(f"byte {start} of {where}", "a \\bin parameter longer than Word reads")
-            at = match.end() + max(0, int(match.group(2) or 0))
+            at = match.end() + _bin_count(data, match.end(), match.group(2), f"byte {start} of {where}")
             continue
-        decoded, at = _decode(data, match.end(), tokens, f"the embedded object at byte {start} of {where}")
+        part = f"{KINDS[match.group(1)]} at byte {start} of {where}"
+        decoded, at = _decode(data, match.end(), tokens, part)
         if decoded:
-            yield _innermost(decoded, f"the embedded object at byte {start} of {where}")
+            yield _innermost(decoded, part) if match.group(1) == b"objdata" else (part, decoded)
+
+
+def _bin_count(data, at: int, digits: bytes | None, part: str) -> int:
+    """The N of a ``\\binN`` whose raw bytes start at ``at``: one running past the end of the file is refused (it
+    would hide the rest of the file from the checks, round 34; no editor writes one [unc: what Word does then])."""
+    count = max(0, int(digits or 0))
+    if count > len(data) - at:
+        raise _obfuscated(part, f"a \\bin of {str(count)[:20]} raw bytes, past the end of the file")
+    return count
 
 
 def _count(tokens: list[int], where: str) -> None:
@@ -128,7 +145,7 @@ def _decode(data, at: int, tokens: list[int], part: str) -> tuple[bytes, int]:
         if not skip and (word in (b"u", b"uc") or (word == b"bin" and (control.group(2) or b"")[:1] == b"-")):
             raise _obfuscated(part, "Unicode escapes" if word != b"bin" else "a negative \\bin")  # text it eats [unc]
         if word == b"bin":  # \binN: N raw bytes follow, taken as they are
-            count = max(0, int(control.group(2) or 0))
+            count = _bin_count(data, at, control.group(2), part)
             if not skip:
                 out += _unhex(hexed)
                 hexed = bytearray()
