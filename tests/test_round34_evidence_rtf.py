@@ -79,6 +79,7 @@ def test_ordinary_pictures_and_datastores_are_stored(tmp_path, clamd):
     for name, content in cases.items():
         out = lib.ingest(content, name, "email")
         assert out.status == "stored", (name, out.reason)
+        assert problem(content, 1 << 30, unseen=(seen := [])) is None and len(seen) == 1, name  # shown to clamd
 
 
 def test_pictures_count_as_members_and_against_the_budget():
