@@ -18,6 +18,9 @@ kept in ``budget.unseen`` for the library to show clamd; a PDF encrypted with an
 refused (nobody can scan it); a OneNote section's attached files (``onenote.py``) are walked, and
 one attaching a script is refused.
 
+Round 34: a PDF stream's ``/Filter`` is read as a reader reads it: names with ``#hh`` escapes decoded, and a filter
+named by reference (``/Filter 5 0 R``) looked up in the file (its objects indexed once); both were left uninflated.
+
 Each decoded part is walked by ``containers._walk`` as a member one level down (bombs, nesting, encryption,
 executables, unread streams), every decoded byte counted against the same budget as an archive's (the ratio
 of a zip bomb, the expansion and scan budgets). A PDF stream that does not inflate cleanly is walked as far
@@ -48,7 +51,12 @@ FILENAME = re.compile(rb'\b(?:file)?name\*?=[ \t]*"?([^";\r\n]{1,200})', re.I)  
 ENCODED = ("quoted-printable", "uuencode", "x-uue", "uue", "base64")  # base64 also by its blocks (``BASE64_BLOCK``)
 DATA_URI = re.compile(rb"data:[\w.+/-]{0,100}(?:;[\w.+=-]{1,100}){0,4};base64,([A-Za-z0-9+/=\s]{16,})", re.I)
 STREAM = re.compile(rb"stream\r?\n")
-FILTER = re.compile(rb"/Filter\s*(\[[^\]]{0,400}\]|/[A-Za-z0-9]+)")
+FILTER = re.compile(rb"/Filter\s*(\[[^\]]{0,400}\]|/[A-Za-z0-9]+|(\d{1,10})\s+\d{1,5}\s+R\b)")
+# round 34: a name as a reader takes it (``/Fl#61teDecode`` is ``/FlateDecode``, ``/F#69lter`` is ``/Filter``), and
+# an object's value when it is a filter (``/Filter 5 0 R`` names object 5): the checker read plain spellings only
+PDF_NAME = re.compile(rb"/[^\s/\[\]<>(){}%]+")
+ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
+FILTER_OBJECT = re.compile(rb"(?<![0-9])(\d{1,10})\s+\d{1,5}\s+obj\s*(\[[^\]]{0,400}\]|/[^\s/\[\]<>(){}%]{1,100})")
 NAMES = {b"FlateDecode": "flate", b"Fl": "flate", b"ASCIIHexDecode": "hex", b"AHx": "hex",
          b"ASCII85Decode": "a85", b"A85": "a85"}
 
@@ -159,6 +167,7 @@ def _data_uris(data, where: str) -> Iterator[tuple[str, io.RawIOBase]]:
 
 def _pdf_streams(data, where: str, budget: _Budget) -> Iterator[tuple[str, io.RawIOBase]]:
     last = 0  # the end of the ``stream`` keyword before: a dictionary is looked for after it, each byte once
+    filters: dict[bytes, bytes] | None = None  # object number -> its value, for filters named by reference
     for match in STREAM.finditer(data):
         at, since, last = match.start(), last, match.end()
         if data[max(0, at - 3):at] == b"end":  # endstream
@@ -167,16 +176,28 @@ def _pdf_streams(data, where: str, budget: _Budget) -> Iterator[tuple[str, io.Ra
         obj = before.rfind(b" obj")
         if obj < 0 or before.rfind(b"endstream") > obj:  # not a stream object's dictionary: text that says so
             continue
-        found = FILTER.search(before, obj)
+        found = FILTER.search(_unescaped(before[obj:]))
         if found is None:
             continue
-        chain = [NAMES.get(name) for name in re.findall(rb"/([A-Za-z0-9]+)", found.group(1))]
+        named = found.group(1)
+        if found.group(2) is not None:  # a reference: the filter object's value (the file indexed once)
+            if filters is None:
+                filters = {m.group(1): _unescaped(m.group(2)) for m in FILTER_OBJECT.finditer(data)}
+            named = filters.get(found.group(2), b"")  # a missing object: no filter (clamd reads it raw too)
+        chain = [NAMES.get(name) for name in re.findall(rb"/([A-Za-z0-9]+)", named)]
         if "flate" not in chain:
             continue
         part = f"the PDF stream at byte {at} of {where}"
         stream = _decoded(data, match.end(), chain[:chain.index("flate") + 1], part, budget)
         if stream is not None:
             yield part, stream
+
+
+def _unescaped(text: bytes) -> bytes:
+    """``text`` with each PDF name's ``#hh`` escapes decoded, as a reader reads them."""
+    if b"#" not in text:
+        return text
+    return PDF_NAME.sub(lambda m: ESCAPE.sub(lambda e: bytes.fromhex(e.group(1).decode()), m.group(0)), text)
 
 
 def _decoded(data, start: int, chain: list[str | None], where: str, budget: _Budget) -> io.RawIOBase | None:
