@@ -8,6 +8,7 @@ many members). ``containers`` decides what to walk and why; this module reads.
 
 from __future__ import annotations
 
+import errno
 import io
 import lzma
 import tarfile
@@ -34,6 +35,24 @@ class Refused(Exception):
 
 class OverBudget(Refused):
     """Past ``max_expanded_bytes``: not settled, it waits for the budget to be raised."""
+
+
+class Fault(Refused):
+    """A fault of the machine, not of the file (round 34): not settled, it waits and is retried."""
+
+
+def machine_fault(exc: BaseException) -> bool:
+    """Whether ``exc`` is the machine's fault: a ``MemoryError``, or an ``OSError`` with an errno (disk full,
+    too many open files, an I/O error). The readers raise an ``OSError`` without one for a file's own bad bytes
+    (``BadGzipFile``, a zip's bad magic): that is the file's."""
+    return isinstance(exc, MemoryError) or (isinstance(exc, OSError) and exc.errno is not None)
+
+
+def fault_reason(where: str, exc: BaseException) -> str:
+    code = errno.errorcode.get(getattr(exc, "errno", None) or 0, "")
+    return (f"{where} could not be checked: {type(exc).__name__}{f' ({code})' if code else ''}, a fault of this "
+            "machine, not of the file: it waits, pending, and is retried (retry_pending) once the machine is "
+            "healthy: free disk space in the temporary directory, memory or open files")
 
 
 @dataclass
@@ -179,6 +198,8 @@ METHOD_NAMES = {zipfile.ZIP_LZMA: "LZMA", 93: "Zstandard", 95: "xz", 96: "JPEG",
 
 
 def _corrupt(name: str, where: str, exc: BaseException) -> Refused:
+    if machine_fault(exc):  # the spool or the machine failed, not the archive (round 34)
+        return Fault(fault_reason(where, exc))
     return Refused(f"{where} is a {name} archive that does not open ({type(exc).__name__}: {str(exc)[:120]}), so "
                    "nothing can say the virus scanner read it: send it again whole")
 

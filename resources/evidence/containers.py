@@ -64,6 +64,7 @@ from __future__ import annotations
 
 import bz2
 import io
+import logging
 import lzma
 import zipfile
 from collections.abc import Sequence
@@ -72,12 +73,14 @@ from dataclasses import dataclass
 import filetype
 
 from resources.evidence import carriers, onenote
+from resources.evidence.base import content_address
 from resources.evidence.container_readers import (
     BROKEN,
     HEAD,
     READ,
     SPOOL,
     WHERE_CHARS,
+    Fault,
     OverBudget,
     Refused,
     _Budget,
@@ -87,6 +90,8 @@ from resources.evidence.container_readers import (
     _Prefixed,
     _tar,
     _zip,
+    fault_reason,
+    machine_fault,
     over_scan,
 )
 from resources.evidence.formats import unopened
@@ -108,6 +113,7 @@ from resources.evidence.metadata import sniff_mime
 
 MAX_RATIO = 200
 RATIO_FLOOR = 100 * 1024 * 1024
+log = logging.getLogger(__name__)
 UNOPENED = {"application/x-rar-compressed": "RAR", "application/x-7z-compressed": "7z",
             "application/vnd.ms-cab-compressed": "CAB", "application/zstd": "zstd", "application/x-lzip": "lzip",
             "application/x-lz4": "LZ4", "application/x-lzop": "lzop", "application/x-compress": "compress (.Z)",
@@ -176,9 +182,17 @@ def problem(content: bytes, max_expanded_bytes: int, max_depth: int = 8, max_mem
                 raise Refused(_polyglot("the file, after the zip archive embedded in it,"))
         else:
             _walk(io.BytesIO(content), "the file", 1, budget, max_depth, tuple(blocked_types), top)
+    except Fault as exc:  # the machine's fault, not the file's (round 34): it waits and is retried
+        log.warning("evidence check of file %s: a fault of the machine, left pending", content_address(content))
+        return Problem(str(exc), pending=True)
     except Refused as exc:
         return Problem(str(exc), pending=isinstance(exc, OverBudget))
     except Exception as exc:  # a walker's bug on a crafted file: that file is quarantined, the ingest run goes on
+        # logged by type and the file's sha256 only: the exception's text may quote the file's bytes (round 34)
+        log.warning("evidence check of file %s failed: %s%s", content_address(content), type(exc).__name__,
+                    " (a fault of the machine, left pending)" if machine_fault(exc) else "; quarantined")
+        if machine_fault(exc):  # out of memory, disk full, an I/O error: retried, never stored meanwhile
+            return Problem(fault_reason("the file", exc), pending=True)
         return Problem(f"the file could not be checked: {type(exc).__name__} (a file built to break the checks, "
                        "or a fault of the library): send it saved again, or ask an administrator to look at it")
     return None
