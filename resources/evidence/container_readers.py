@@ -66,6 +66,7 @@ class _Budget:
     member_limit: int | None = None  # what one file in it may expand to (the size limit): clamd skips a bigger one
     scan_limit: int | None = None  # what clamd reads of it: the file itself and all it expands to (MaxScanSize)
     unseen: list | None = None  # (where, bytes) decoded here that clamd does not decode itself (rtf.py): to scan
+    parts: int = 0  # decoded parts walked (``carriers.MAX_PARTS``), all levels counted
 
     def left(self) -> int:
         """What may still be decompressed before a limit is passed."""
