@@ -70,3 +70,28 @@ def test_a_pending_fault_is_retried_and_stored(tmp_path, clamd, monkeypatch):
     assert out.status == "pending", (out.status, out.reason)
     assert list(lib.store.list()) == []
     assert [o.status for o in lib.retry_pending()] == ["stored"]
+
+
+@pytest.mark.parametrize("where", ["PdfReader", "get_object"])
+def test_out_of_memory_in_an_encrypted_pdf_is_no_verdict(monkeypatch, where):
+    """pypdf's failures were caught whole: out of memory while parsing quarantined the file for good, and while
+    reading one object skipped that object's stream unchecked (the file could be stored clean)."""
+    import pypdf
+
+    from tests.test_round32_evidence_carriers import LZMA_ZIP, pdf_with
+    from tests.test_round33_evidence_pdf_crypt import encrypted
+
+    content = encrypted(pdf_with(LZMA_ZIP))
+    if where == "PdfReader":
+        monkeypatch.setattr(pypdf, "PdfReader", failing(MemoryError()))
+    else:
+        read = pypdf.PdfReader.get_object
+
+        def stream_fails(self, ref):
+            if getattr(ref, "idnum", ref) == 4:  # the content stream, with the LZMA zip
+                raise MemoryError
+            return read(self, ref)
+
+        monkeypatch.setattr(pypdf.PdfReader, "get_object", stream_fails)
+    found = problem(content, 1 << 30)
+    assert found is not None and found.pending and "MemoryError" in found.reason, found

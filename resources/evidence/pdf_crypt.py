@@ -23,7 +23,7 @@ import io
 import re
 from collections.abc import Iterator
 
-from resources.evidence.container_readers import Refused, _Budget
+from resources.evidence.container_readers import Refused, _Budget, machine_fault
 from resources.evidence.layout import find_local
 
 
@@ -69,12 +69,16 @@ def streams(data, where: str, budget: _Budget) -> Iterator[tuple[str, io.RawIOBa
         reader = PdfReader(io.BytesIO(bytes(data)), strict=False, xref_stream_maximum_entries=MAX_OBJECTS)
         if not reader.is_encrypted:
             return None
-    except Exception:  # a file pypdf cannot parse: nobody here can tell what it holds
+    except Exception as exc:  # a file pypdf cannot parse: nobody here can tell what it holds
+        if machine_fault(exc):  # out of memory: no verdict on the file, it waits (round 34)
+            raise
         raise Refused(f"{where} names PDF encryption but could not be parsed (damaged, or built to break "
                       "readers): send it saved again without encryption") from None
     try:
         opened = reader.decrypt("") != PasswordType.NOT_DECRYPTED
-    except Exception:  # an /Encrypt pypdf cannot use (damaged, an unknown handler)
+    except Exception as exc:  # an /Encrypt pypdf cannot use (damaged, an unknown handler)
+        if machine_fault(exc):
+            raise
         opened = False
     if not opened:
         raise Refused(f"{where} is a PDF encrypted with a password (or with an encryption nothing here opens): a "
@@ -100,7 +104,9 @@ def _decrypted(reader, data, where: str, budget: _Budget) -> Iterator[tuple[str,
         read.add(offset)
         try:
             obj = reader.get_object(IndirectObject(num, gen, reader))
-        except Exception:  # a damaged object (common, the scanner skips it too), or plain bytes pypdf decrypted
+        except Exception as exc:  # a damaged object (common, the scanner skips it too), or plain bytes pypdf decrypted
+            if machine_fault(exc):  # out of memory: the stream would go unchecked, the file stored (round 34)
+                raise
             if (plain := _identity(data, offset, where, budget)) is not None:  # (a crypt filter of its own)
                 yield plain
             continue
