@@ -12,14 +12,10 @@ guess (``\\'hh``, other control symbols, ``\\u``, an object inside an object) is
 wrapper is opened (its native data, and a ``Package``'s file with its name) so that the innermost bytes are
 what is walked and shown to clamd (``containers.problem``'s ``unseen``, scanned by the library).
 
-Round 34: a picture's hex (``{\\pict ... <hex>}``) and a ``{\\*\\datastore <hex>}`` are decoded the same way and
-walked and shown to clamd as they stand (an EICAR in either came back OK); a ``\\binN`` whose N runs past the end
-of the file is refused (outside objects it made the checker skip the rest of the file, an object after it unread).
-
-Cost: the text between control tokens is stripped at C speed; the tokens themselves are counted and a file
-with more than ``MAX_TOKENS`` of them inside its objects (obfuscation no editor writes: Word puts none) is
-refused, so a crafted file cannot make the decoder loop in Python for long. Every decoded byte is counted
-against the same budget (expansion, scan budget) as an archive's members by the caller.
+Round 34: a picture's hex (``{\\pict ... <hex>}``), a ``{\\*\\datastore <hex>}`` and a ``\\themedata`` are decoded
+the same way, walked and shown to clamd as they stand (an EICAR in them came back OK); a ``\\binN`` whose N runs past
+the end of the file is refused (outside objects it made the checker skip the rest of the file, an object after it
+unread).
 """
 
 from __future__ import annotations
@@ -33,10 +29,12 @@ from resources.evidence.container_readers import Refused, _inside
 
 # a control word outside objects that matters: ``\objdata`` (an object starts) or ``\binN`` (N raw bytes follow);
 # it is one only after an even number of backslashes (``\\objdata`` is text), counted back by ``objects``
-FOUND = re.compile(rb"\\(?:(objdata|pict|datastore)(?![a-zA-Z])|bin(?![a-zA-Z])(-?\d{1,250})? ?)")
-# round 34: a picture's hex and a ``\datastore``'s (an OLE2 store of form data) are decoded by Word as an object's
-# are, and clamd reads them as text (an EICAR in either: OK): decoded and shown to clamd too, each as it stands
-KINDS = {b"objdata": "the embedded object", b"pict": "the picture", b"datastore": "the data store"}
+FOUND = re.compile(rb"\\(?:(objdata|pict|datastore|themedata)(?![a-zA-Z])|bin(?![a-zA-Z])(-?\d{1,250})? ?)")
+# round 34: a picture's hex, a ``\datastore``'s (an OLE2 store of form data) and a ``\themedata``'s (a zip of the
+# theme) are decoded by Word as an object's are, and clamd reads them as text (an EICAR in them: OK): decoded and
+# shown to clamd too, each as it stands
+KINDS = {b"objdata": "the embedded object", b"pict": "the picture", b"datastore": "the data store",
+         b"themedata": "the theme data"}
 SPECIAL = re.compile(rb"[\\{}]")
 NOT_HEX = bytes(b for b in range(256) if b not in b"0123456789ABCDEFabcdef")  # deleted: bytes.translate
 # Word's tokens: a control word of up to 250 letters (``\binf``, ``\binary`` are not ``\bin``), its parameter of
