@@ -98,3 +98,36 @@ def test_a_file_of_countless_tiny_parts_costs_a_bounded_amount(monkeypatch):
     uris = b"<html>" + b'<img src="data:image/png;base64,iVBORw0KGgoAAAANSUhEUg==">' * 501 + b"</html>"
     found = problem(uris, 1 << 30)
     assert found is not None and "more than 500 encoded parts" in found.reason, found
+
+
+def run_length(data: bytes, width: int = 7) -> bytes:
+    """``data`` as RunLengthDecode reads it, in literal runs of ``width`` (a zip's headers split across runs)."""
+    return b"".join(bytes([len(data[i:i + width]) - 1]) + data[i:i + width]
+                    for i in range(0, len(data), width)) + b"\x80"
+
+
+def test_a_run_length_stream_is_decoded(tmp_path, clamd):
+    """clamd decodes RunLengthDecode (an EICAR split into 7-byte runs is found) and answers OK for an LZMA zip in
+    such a stream; the checker decoded FlateDecode only and stored it clean."""
+    from tests.evidence.clamav import EICAR
+
+    assert not clamd.scan(pdf(EICAR, filters=b"/RunLengthDecode", encode=run_length)).clean
+    for filters in (b"/RunLengthDecode", b"/RL", b"[ /RL ]"):
+        content = pdf(LZMA_ZIP, filters=filters, encode=run_length)
+        assert clamd.scan(content).clean
+        out = make_library(tmp_path / filters.hex(), clamd).ingest(content, "report.pdf", "email")
+        assert out.status == "quarantined" and "is compressed with LZMA" in out.reason, (filters, out.reason)
+    from resources.evidence.carriers import _RunLength
+
+    data = bytes(range(256)) * 40
+    for size in (1, 33, 1 << 20):  # a piece at a time, never more than asked, whatever the runs' lengths
+        stream, out = _RunLength(run_length(data, 100)[:-1] + b"\xfd\x07\x81\x09\x80junk", 0), b""
+        while part := stream.read(size):
+            assert len(part) <= size
+            out += part
+        assert out == data + b"\x07" * 4 + b"\x09" * 128
+    runs = pdf(b"", filters=b"/RL", encode=lambda _: b"\x81\0" * 1_000_000)  # 2 MB -> 128 MB of zeros
+    started = time.monotonic()
+    found = problem(runs, 10 << 20)  # decoded only as far as the budget goes
+    assert found is not None and found.pending and "MAX_EXPANDED_BYTES" in found.reason, found
+    assert time.monotonic() - started < 2

@@ -20,6 +20,8 @@ one attaching a script is refused.
 
 Round 34: a PDF stream's ``/Filter`` is read as a reader reads it: names with ``#hh`` escapes decoded, and a filter
 named by reference (``/Filter 5 0 R``) looked up in the file (its objects indexed once); both were left uninflated.
+A ``RunLengthDecode`` stream (which clamd decodes) is decoded too, a piece at a time; LZW is not (left: clamd
+decodes it, this library does not).
 
 Each decoded part is walked by ``containers._walk`` as a member one level down (bombs, nesting, encryption,
 executables, unread streams), every decoded byte counted against the same budget as an archive's (the ratio
@@ -58,7 +60,7 @@ PDF_NAME = re.compile(rb"/[^\s/\[\]<>(){}%]+")
 ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
 FILTER_OBJECT = re.compile(rb"(?<![0-9])(\d{1,10})\s+\d{1,5}\s+obj\s*(\[[^\]]{0,400}\]|/[^\s/\[\]<>(){}%]{1,100})")
 NAMES = {b"FlateDecode": "flate", b"Fl": "flate", b"ASCIIHexDecode": "hex", b"AHx": "hex",
-         b"ASCII85Decode": "a85", b"A85": "a85"}
+         b"ASCII85Decode": "a85", b"A85": "a85", b"RunLengthDecode": "rl", b"RL": "rl"}
 
 # each decoded part costs ~0.4 ms to walk (its kind sniffed twice): a 100 MiB PDF of 2 million empty streams would
 # take ~15 minutes (extrapolated: 20,000 took 8 s); past this many in a file (all levels) it is refused (round 34).
@@ -195,12 +197,20 @@ def _pdf_streams(data, where: str, budget: _Budget) -> Iterator[tuple[str, io.Ra
                 filters = {m.group(1): _unescaped(m.group(2)) for m in FILTER_OBJECT.finditer(data)}
             named = filters.get(found.group(2), b"")  # a missing object: no filter (clamd reads it raw too)
         chain = [NAMES.get(name) for name in re.findall(rb"/([A-Za-z0-9]+)", named)]
-        if "flate" not in chain:
+        if (walked := decodable(chain)) is None:
             continue
         part = f"the PDF stream at byte {at} of {where}"
-        stream = _decoded(data, match.end(), chain[:chain.index("flate") + 1], part, budget)
+        stream = _decoded(data, match.end(), walked, part, budget)
         if stream is not None:
             yield part, stream
+
+
+def decodable(chain: list[str | None]) -> list[str | None] | None:
+    """The filters of ``chain`` decoded here: up to FlateDecode, or a RunLengthDecode first (round 34: clamd decodes
+    it, and answered OK for an LZMA zip in one), or None."""
+    if "flate" in chain:
+        return chain[:chain.index("flate") + 1]
+    return ["rl"] if chain[:1] == ["rl"] else None
 
 
 def _unescaped(text: bytes) -> bytes:
@@ -214,6 +224,8 @@ def _decoded(data, start: int, chain: list[str | None], where: str, budget: _Bud
     """The stream at ``start`` through its filters up to FlateDecode (a text filter first held whole, up to
     its end marker; None when the chain holds a filter clamd would have to undo first and we cannot)."""
     source: bytes | memoryview
+    if chain == ["rl"]:
+        return _RunLength(data, start)
     if len(chain) == 1:
         return _Inflated(data, start)
     if len(chain) != 2 or chain[0] not in ("hex", "a85"):
@@ -269,6 +281,40 @@ class _Inflated(io.RawIOBase):
             if out:
                 return out
         return b""
+
+    def readinto(self, buffer) -> int:
+        part = self.read(len(buffer))
+        buffer[:len(part)] = part
+        return len(part)
+
+
+class _RunLength(io.RawIOBase):
+    """The RunLengthDecode stream at ``start`` of ``data``, decoded a piece at a time (never held whole: a run
+    expands 64 times); it ends at its end marker or the end of ``data``."""
+
+    def __init__(self, data, start: int):
+        super().__init__()
+        self.data, self.at, self.left = data, start, b""  # left: decoded past what the last read asked for
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        want = READ if size is None or size < 0 else min(size, READ)
+        out, data, end = bytearray(self.left), self.data, len(self.data)
+        while self.at < end and len(out) < want:
+            n = data[self.at]
+            if n == 128:
+                self.at = end
+                break
+            if n < 128:
+                out += data[self.at + 1:self.at + 2 + n]
+                self.at += 2 + n
+            else:
+                out += data[self.at + 1:self.at + 2] * (257 - n)
+                self.at += 2
+        self.left = bytes(out[want:])
+        return bytes(out[:want])
 
     def readinto(self, buffer) -> int:
         part = self.read(len(buffer))

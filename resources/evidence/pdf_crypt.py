@@ -90,7 +90,7 @@ def streams(data, where: str, budget: _Budget) -> Iterator[tuple[str, io.RawIOBa
 def _decrypted(reader, data, where: str, budget: _Budget) -> Iterator[tuple[str, io.RawIOBase]]:
     from pypdf.generic import IndirectObject, StreamObject
 
-    from resources.evidence.carriers import NAMES, _decoded
+    from resources.evidence.carriers import NAMES, _decoded, decodable
 
     refs = [(num, gen) for gen, nums in reader.xref.items() for num in nums]
     if len(refs) > MAX_OBJECTS:
@@ -123,11 +123,11 @@ def _decrypted(reader, data, where: str, budget: _Budget) -> Iterator[tuple[str,
         chain = [NAMES.get(n.lstrip("/").encode()) for n in names]
         for version in versions:
             budget.count(len(version), part)  # decrypted (or copied): bytes the library made, as a decoded part's
-            if "flate" not in chain:
+            if (walked := decodable(chain)) is None:
                 if not chain and find_local(version) >= 0:  # zip entries in the decrypted bytes, which clamd reads
                     yield part, io.BytesIO(version)  # (in an unencrypted PDF they are found in place: a polyglot)
                 continue
-            stream = _decoded(version, 0, chain[:chain.index("flate") + 1], part, budget)
+            stream = _decoded(version, 0, walked, part, budget)
             if stream is not None:
                 yield part, stream
 
@@ -148,17 +148,17 @@ def _in_file(data, offset: int, budget: _Budget) -> bytes:
 
 def _identity(data, offset: int, where: str, budget: _Budget) -> tuple[str, io.RawIOBase] | None:
     """A stream pypdf failed to decrypt whose filters name ``/Crypt``: its bytes as the file holds them."""
-    from resources.evidence.carriers import FILTER, NAMES, STREAM, _decoded
+    from resources.evidence.carriers import FILTER, NAMES, STREAM, _decoded, decodable
 
     found = STREAM.search(data, offset, min(len(data), offset + 4096))
     named = FILTER.search(bytes(data[offset:found.start()])) if found else None
     if named is None or b"/Crypt" not in named.group(1):
         return None
     chain = [NAMES.get(n) for n in re.findall(rb"/(\w+)", named.group(1)) if n != b"Crypt"]
-    if "flate" not in chain:
+    if (walked := decodable(chain)) is None:
         return None
     plain = _in_file(data, offset, budget)
     part = f"the PDF stream at byte {offset} of {where}"
     budget.count(len(plain), part)
-    stream = _decoded(plain, 0, chain[:chain.index("flate") + 1], part, budget)
+    stream = _decoded(plain, 0, walked, part, budget)
     return None if stream is None else (part, stream)
