@@ -53,10 +53,13 @@ def test_a_fault_of_the_machine_leaves_the_file_pending(monkeypatch, caplog, exc
     assert content_address(SECRET) in " ".join(r.getMessage() for r in caplog.records)
 
 
-def test_an_io_error_reading_a_zip_is_no_corrupt_archive(monkeypatch):
+def test_an_io_error_reading_a_zip_is_no_corrupt_archive(monkeypatch, caplog):
     monkeypatch.setattr(container_readers.zipfile, "ZipFile", failing(OSError(errno.EIO, "Input/output error")))
-    found = problem(DOCX, 1 << 30)
+    with caplog.at_level(logging.WARNING, logger="resources.evidence.containers"):
+        found = problem(DOCX, 1 << 30)
     assert found is not None and found.pending and "does not open" not in found.reason, found
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    assert content_address(DOCX) in logged and "OSError" in logged, logged
     monkeypatch.setattr(container_readers.zipfile, "ZipFile", failing(OSError("Not a gzipped file (b'PK')")))
     found = problem(DOCX, 1 << 30)  # no errno: the file's own bytes, settled as before
     assert found is not None and not found.pending and "does not open" in found.reason, found

@@ -40,6 +40,10 @@ class OverBudget(Refused):
 class Fault(Refused):
     """A fault of the machine, not of the file (round 34): not settled, it waits and is retried."""
 
+    def __init__(self, reason: str, kind: str = ""):
+        super().__init__(reason)
+        self.kind = kind  # the exception's type, for the log (its reason may quote the file's member names)
+
 
 def machine_fault(exc: BaseException) -> bool:
     """Whether ``exc`` is the machine's fault: a ``MemoryError``, or an ``OSError`` with an errno (disk full,
@@ -200,7 +204,7 @@ METHOD_NAMES = {zipfile.ZIP_LZMA: "LZMA", 93: "Zstandard", 95: "xz", 96: "JPEG",
 
 def _corrupt(name: str, where: str, exc: BaseException) -> Refused:
     if machine_fault(exc):  # the spool or the machine failed, not the archive (round 34)
-        return Fault(fault_reason(where, exc))
+        return Fault(fault_reason(where, exc), type(exc).__name__)
     return Refused(f"{where} is a {name} archive that does not open ({type(exc).__name__}: {str(exc)[:120]}), so "
                    "nothing can say the virus scanner read it: send it again whole")
 

@@ -183,7 +183,8 @@ def problem(content: bytes, max_expanded_bytes: int, max_depth: int = 8, max_mem
         else:
             _walk(io.BytesIO(content), "the file", 1, budget, max_depth, tuple(blocked_types), top)
     except Fault as exc:  # the machine's fault, not the file's (round 34): it waits and is retried
-        log.warning("evidence check of file %s: a fault of the machine, left pending", content_address(content))
+        log.warning("evidence check of file %s failed: %s (a fault of the machine, left pending)",
+                    content_address(content), exc.kind)
         return Problem(str(exc), pending=True)
     except Refused as exc:
         return Problem(str(exc), pending=isinstance(exc, OverBudget))
