@@ -133,18 +133,19 @@ HOST_VALUE = _answer(
     "the Host header holds no host: send the server's name or address, with its port if any (receiver:8000, "
     "[::1]:8000)",
 )
-# RFC 9112 3.2 (a Host field with an invalid value MUST be answered 400) and RFC 3986 3.2.2-3.2.3: a host is an IP
-# literal in brackets, or a reg-name of unreserved characters, sub-delims and percent-escapes (empty allowed), then
-# an optional port of digits. Both parsers served "a b c", "evil/x", "user@r", "r:abc": a front proxy that routes on
-# Host reads such a value its own way (up to the space, the slash, after the "@"), so the virtual host it picked and
-# the request served here could differ.
-_HOST = re.compile(rb"(?:\[[0-9A-Za-z:._~!$&'()*+,;=%-]+\]"  # an IP literal (an IPv6 zone's %25 too)
-                   rb"|(?:[A-Za-z0-9._~!$&'()*+,;=-]|%[0-9A-Fa-f]{2})*)(?::[0-9]*)?")
+# RFC 9112 3.2 (a Host field with an invalid value MUST be answered 400). Both parsers served "a b c", "evil/x",
+# "user@r": a front proxy that routes on Host reads such a value its own way (up to the space, the slash, after the
+# "@"), so the virtual host it picked and the request served here could differ. Only the characters behind that
+# ambiguity are refused (whitespace, / \\ ? # @ ", a byte outside printable ASCII): the receiver routes on no Host,
+# and health checkers send values that are no RFC 3986 host but harmless here (Envoy's cluster names such as
+# "outbound|8000||receiver.ns.svc.cluster.local", a bare IPv6 address "fe80::1"); refusing those took the receiver
+# out of its load balancer's pool.
+_HOST_AMBIGUOUS = re.compile(rb'[\s/\\?#@"\x00-\x20\x7f-\xff]')
 
 
 def host_valid(value: bytes) -> bool:
-    """Whether a Host field value (its surrounding whitespace stripped) is ``uri-host [ ":" port ]``."""
-    return _HOST.fullmatch(value.strip(b" \t")) is not None
+    """Whether a Host field value (its surrounding whitespace stripped) holds nothing a proxy could split on."""
+    return _HOST_AMBIGUOUS.search(value.strip(b" \t")) is None
 
 
 SERVER_FULL = _answer(503, "Service Unavailable", "try again later: the receiver has no free connection", retry=True)
