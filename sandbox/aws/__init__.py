@@ -38,7 +38,9 @@ the real services moto leaves out, so that the evidence store's handling of them
   (COMPLIANCE never, GOVERNANCE only with the bypass header), lock headers checked, default retention settable on a
   bucket in use, versioning never suspended under Object Lock; CompleteMultipartUpload honours If-Match
   (``s3_writes``); CRC32C / CRC64NVME computed without botocore's CRT extra (``crc``), checked on puts and used by
-  moto in place of its CRC32 fallback.
+  moto in place of its CRC32 fallback;
+- ``s3_versions``: ListObjectVersions answered from moto's store (url encoding, markers, delimiter paging as S3), and
+  removing a delete marker by version id says so (DeleteMarker, in DeleteObject's and DeleteObjects' answers).
 
 A request the sandbox answers itself has its body read first (``server._drain``), so a client that sent it after
 werkzeug's 100 Continue gets the answer over TLS rather than a reset connection.

@@ -24,7 +24,18 @@ import io
 import re
 from urllib.parse import parse_qs, unquote
 
-from sandbox.aws import s3_listing, s3_lock, s3_parts, s3_reads, s3_rules, s3_sse_c, s3_suspended, s3_uploads, s3_writes
+from sandbox.aws import (
+    s3_listing,
+    s3_lock,
+    s3_parts,
+    s3_reads,
+    s3_rules,
+    s3_sse_c,
+    s3_suspended,
+    s3_uploads,
+    s3_versions,
+    s3_writes,
+)
 from sandbox.aws.addressing import bucket_and_key, request_target
 from sandbox.core.numbers import ascii_int
 
@@ -71,6 +82,8 @@ def check(environ: dict):
         return None
     if (answer := _integers(query)) is not None:
         return answer
+    if s3_versions.is_listing(method, key, query):
+        return s3_versions.answer(bucket, query, MAX_LIST)
     if (answer := s3_sse_c.check(environ, bucket, key, method, query)) is not None:
         return answer
     if method in ("GET", "HEAD") and key and _plain_read(query):
@@ -110,7 +123,12 @@ def check(environ: dict):
         if key and (answer := s3_uploads.finishing(environ, bucket, key, method, query["uploadId"][0])) is not None:
             return answer
     if method == "POST" and not key and "delete" in query:
-        return _delete_count(environ) or s3_suspended.delete_objects(environ, bucket)
+        answer = _delete_count(environ) or s3_suspended.delete_objects(environ, bucket)
+        if answer is None:
+            s3_versions.delete_markers_removal(environ, bucket)
+        return answer
+    if method == "DELETE" and key and "versionId" in query:
+        s3_versions.delete_marker_removal(environ, bucket, key, query)
     if method not in ("PUT", "POST") or not key:
         return None
     if len(key.encode("utf-8")) > MAX_KEY:

@@ -5,7 +5,8 @@ request; every function returns None when moto may answer, else (status, body, h
   above 1 for an object put whole): 416 InvalidPartNumber "The requested partnumber is not satisfiable" with
   ``PartNumberRequested`` / ``ActualPartCount`` (moto: 500 KeyError, or the whole object); one outside 1-10000 or no
   integer: 400 InvalidArgument; GET of a part serves that part's bytes (206, Content-Range, x-amz-mp-parts-count;
-  moto served the whole object); with a Range header too: 400 InvalidRequest;
+  moto served the whole object); HEAD of a part is 206 with the object's ETag, Content-Range and the part's length
+  (round 34; moto: 200 with the part's own MD5 as ETag); with a Range header too: 400 InvalidRequest;
 - a ``Range`` header moto cannot split (no ``=``, or several): ignored, the whole object 200 (moto: 500) [unc: S3
   ignores a Range it cannot read, as HTTP says a server may];
 - conditional reads as S3 documents them: If-Match true wins over a false If-Unmodified-Since (200, moto 412); with
@@ -77,6 +78,8 @@ def read(environ: dict, bucket, name: str, method: str, query: dict[str, list[st
             return status, b"" if method == "HEAD" else body, headers
         if method == "GET" and key.multipart is not None:
             _part_range(environ, key, int(number), count)
+        elif key.multipart is not None:
+            _head_part(environ, key, int(number), count)
         return None
     ranged = environ.get("HTTP_RANGE")
     if ranged is not None and (ranged.count("=") != 1 or not ranged.strip().lower().startswith("bytes=")):
@@ -94,6 +97,26 @@ def _part_range(environ: dict, key, number: int, count: int) -> None:
     start = sum(sizes[n] for n in numbers if n < number)
     environ["HTTP_RANGE"] = f"bytes={start}-{start + sizes[number] - 1}"
     environ.setdefault("sandbox.extra_headers", []).append(("x-amz-mp-parts-count", str(count)))
+
+
+def _head_part(environ: dict, key, number: int, count: int) -> None:
+    """HEAD of one part of a multipart object: 206, the object's ETag, Content-Range and the part's Content-Length
+    (moto: 200 with the part's own MD5 as ETag and no Content-Range), as S3 answers GET of the part without a body."""
+    numbers = sorted(key.multipart.parts)
+    sizes = {n: key.multipart.parts[n].size for n in numbers}
+    if len(numbers) != count or sum(sizes.values()) != key.size:
+        return
+    start = sum(sizes[n] for n in numbers if n < number)
+    replaced = {"etag": key.etag, "content-length": str(sizes[number]),
+                "content-range": f"bytes {start}-{start + sizes[number] - 1}/{key.size}"}
+
+    def rewrite(status: str, headers: list) -> tuple[str, list]:
+        if not status.startswith("200"):
+            return status, headers
+        kept = [(k, v) for k, v in headers if k.lower() not in replaced]
+        return "206 Partial Content", kept + [(k.title(), v) for k, v in replaced.items()]
+
+    environ["sandbox.head_rewrite"] = rewrite
 
 
 def _tags(value: str) -> set[str]:
