@@ -76,12 +76,15 @@ FILE["capabilities"] = dict.fromkeys(CAPABILITIES)
 # a user's sub-selection (``owners(emailAddress)``) is checked as Drive checks it: 400 on a name a User lacks
 FILE.update(owners=USER, lastModifyingUser=USER, sharingUser=USER, trashingUser=USER)
 REVISION["lastModifyingUser"] = REPLY["author"] = COMMENT["author"] = RESOURCES["about"]["user"] = USER
+CHANGE["drive"] = CHANGE["teamDrive"] = DRIVE  # drive(nosuch) is 400 as file(nosuch) is (round 34)
 BASIC_FILE = "kind,id,name,mimeType"
 DEFAULTS = {"file": BASIC_FILE, "fileList": f"kind,nextPageToken,incompleteSearch,files({BASIC_FILE})",
             "permission": "kind,id,type,role",
             "permissionList": "kind,nextPageToken,permissions(kind,id,type,role)",
+            # a shared drive's change names its drive by default (round 34: it carried no id, so a removal
+            # could not be told apart from another drive's) [unc: Drive's default set for a drive change]
             "changeList": f"kind,nextPageToken,newStartPageToken,changes(kind,removed,fileId,time,changeType,"
-                          f"file({BASIC_FILE}))",
+                          f"file({BASIC_FILE}),driveId,drive(kind,id,name))",
             "startPageToken": "kind,startPageToken",
             "revision": "kind,id,mimeType,modifiedTime",
             "revisionList": "kind,nextPageToken,revisions(kind,id,mimeType,modifiedTime)",
