@@ -40,7 +40,8 @@ the real services moto leaves out, so that the evidence store's handling of them
   (``s3_writes``); CRC32C / CRC64NVME computed without botocore's CRT extra (``crc``), checked on puts and used by
   moto in place of its CRC32 fallback;
 - ``s3_versions``: ListObjectVersions answered from moto's store (url encoding, markers, delimiter paging as S3), and
-  removing a delete marker by version id says so (DeleteMarker, in DeleteObject's and DeleteObjects' answers).
+  removing a delete marker by version id says so (DeleteMarker, in DeleteObject's and DeleteObjects' answers);
+  ``s3_attributes``: GetObjectAttributes names a multipart object's parts (ObjectParts, paged by max-parts).
 
 A request the sandbox answers itself has its body read first (``server._drain``), so a client that sent it after
 werkzeug's 100 Continue gets the answer over TLS rather than a reset connection.

@@ -25,6 +25,7 @@ import re
 from urllib.parse import parse_qs, unquote
 
 from sandbox.aws import (
+    s3_attributes,
     s3_listing,
     s3_lock,
     s3_parts,
@@ -84,6 +85,8 @@ def check(environ: dict):
         return answer
     if s3_versions.is_listing(method, key, query):
         return s3_versions.answer(bucket, query, MAX_LIST)
+    if method == "GET" and key and "attributes" in query:
+        s3_attributes.object_parts(environ, bucket, key, query)
     if (answer := s3_sse_c.check(environ, bucket, key, method, query)) is not None:
         return answer
     if method in ("GET", "HEAD") and key and _plain_read(query):

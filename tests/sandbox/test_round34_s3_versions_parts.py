@@ -120,3 +120,24 @@ def test_removing_a_delete_marker_says_so(s3):
     gone = s3.delete_object(Bucket="r34-markers", Key="three", VersionId=s3.list_object_versions(
         Bucket="r34-markers", Prefix="three")["Versions"][0]["VersionId"])
     assert "DeleteMarker" not in gone
+
+
+def test_object_attributes_name_the_parts(s3):
+    s3.create_bucket(Bucket="r34-attributes")
+    config = TransferConfig(multipart_threshold=5 * MB, multipart_chunksize=5 * MB)
+    s3.upload_fileobj(io.BytesIO(b"p" * (11 * MB)), "r34-attributes", "three", Config=config)
+    first = s3.get_object_attributes(Bucket="r34-attributes", Key="three", ObjectAttributes=["ObjectParts", "ETag"],
+                                     MaxParts=2)
+    assert first["ETag"].endswith("-3")
+    assert first["ObjectParts"] == {"TotalPartsCount": 3, "PartNumberMarker": 0, "NextPartNumberMarker": 2,
+                                    "MaxParts": 2, "IsTruncated": True,
+                                    "Parts": [{"PartNumber": 1, "Size": 5 * MB}, {"PartNumber": 2, "Size": 5 * MB}]}
+    rest = s3.get_object_attributes(Bucket="r34-attributes", Key="three", ObjectAttributes=["ObjectParts"],
+                                    PartNumberMarker=2)["ObjectParts"]
+    assert (rest["TotalPartsCount"], rest["IsTruncated"], rest["Parts"]) == (3, False, [{"PartNumber": 3, "Size": MB}])
+    # an object put whole has no parts to name; ObjectParts not asked for is not given
+    s3.put_object(Bucket="r34-attributes", Key="whole", Body=b"w")
+    assert "ObjectParts" not in s3.get_object_attributes(Bucket="r34-attributes", Key="whole",
+                                                         ObjectAttributes=["ObjectParts", "ObjectSize"])
+    assert "ObjectParts" not in s3.get_object_attributes(Bucket="r34-attributes", Key="three",
+                                                         ObjectAttributes=["ObjectSize"])
