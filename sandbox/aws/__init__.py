@@ -41,7 +41,8 @@ the real services moto leaves out, so that the evidence store's handling of them
   moto in place of its CRC32 fallback;
 - ``s3_versions``: ListObjectVersions answered from moto's store (url encoding, markers, delimiter paging as S3), and
   removing a delete marker by version id says so (DeleteMarker, in DeleteObject's and DeleteObjects' answers);
-  ``s3_attributes``: GetObjectAttributes names a multipart object's parts (ObjectParts, paged by max-parts).
+  ``s3_attributes``: GetObjectAttributes names a multipart object's parts (ObjectParts, paged by max-parts); an
+  object put whole says ``ChecksumType: FULL_OBJECT`` (PutObject, GET / HEAD with checksum mode).
 
 A request the sandbox answers itself has its body read first (``server._drain``), so a client that sent it after
 werkzeug's 100 Continue gets the answer over TLS rather than a reset connection.

@@ -174,3 +174,25 @@ def finishing(environ: dict, bucket, key: str, method: str, upload_id: str):
 
     environ.setdefault("sandbox.after", []).append(remember)
     return None
+
+
+def full_object_type(environ: dict, status: str, headers: list) -> list:
+    """An object put whole carries ``x-amz-checksum-type: FULL_OBJECT`` beside its checksum, in PutObject's answer and
+    in GET / HEAD with checksum mode ("For PutObject uploads, the checksum type is always FULL_OBJECT", S3's
+    PutObject reference; moto: no type, so boto3's ChecksumType was missing). Parts, copies and answers that already
+    name a type are left as they are."""
+    method, query = environ.get("REQUEST_METHOD", ""), environ.get("QUERY_STRING", "")
+    if not status.startswith(("200", "206")) or re.search(r"(^|&)(uploadId|partNumber|uploads|attributes)(=|&|$)",
+                                                          query):
+        return headers
+    if method == "PUT" and (environ.get("HTTP_X_AMZ_COPY_SOURCE") or re.search(r"(^|&)[a-z-]+(=|&|$)", query)):
+        return headers  # CopyObject, or a subresource (tagging, acl, retention ...)
+    if method not in ("PUT", "GET", "HEAD"):
+        return headers
+    names = {k.lower() for k, _ in headers}
+    etag = next((v for k, v in headers if k.lower() == "etag"), "")
+    if re.search(r'-[0-9]+"?$', etag):
+        return headers  # a multipart object: its type is the upload's (with_checksum)
+    if "x-amz-checksum-type" in names or not any(n.startswith("x-amz-checksum-") for n in names):
+        return headers
+    return [*headers, ("x-amz-checksum-type", "FULL_OBJECT")]

@@ -195,6 +195,7 @@ class _Enforcing:
         headers = headers + environ.get("sandbox.extra_headers", [])
         if environ.get("sandbox.head_rewrite"):  # s3_reads._head_part
             status, headers = environ["sandbox.head_rewrite"](status, headers)
+        headers = s3_uploads.full_object_type(environ, status, headers)
         if not (posted or refused or summed or made):
             start_response(status, headers)
             return chunks

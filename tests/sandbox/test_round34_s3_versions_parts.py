@@ -6,7 +6,8 @@
   delimiter held more than max-keys entries;
 - HeadObject with PartNumber of a multipart object was 200 with the part's own MD5 as ETag and no Content-Range
   (S3: 206, the object's ETag, as GetObject with PartNumber already answered);
-- deleting a delete marker by version id (DeleteObject, DeleteObjects) did not say it was one (DeleteMarker)."""
+- deleting a delete marker by version id (DeleteObject, DeleteObjects) did not say it was one (DeleteMarker);
+- GetObjectAttributes left ObjectParts out; an object put whole had no ChecksumType (S3: FULL_OBJECT)."""
 
 from __future__ import annotations
 
@@ -141,3 +142,20 @@ def test_object_attributes_name_the_parts(s3):
                                                          ObjectAttributes=["ObjectParts", "ObjectSize"])
     assert "ObjectParts" not in s3.get_object_attributes(Bucket="r34-attributes", Key="three",
                                                          ObjectAttributes=["ObjectSize"])
+
+
+def test_an_object_put_whole_has_a_full_object_checksum(s3):
+    s3.create_bucket(Bucket="r34-checksums")
+    put = s3.put_object(Bucket="r34-checksums", Key="whole", Body=b"abc", ChecksumAlgorithm="SHA256")
+    assert (put["ChecksumType"], bool(put["ChecksumSHA256"])) == ("FULL_OBJECT", True)
+    for call in (s3.head_object, s3.get_object):
+        answer = call(Bucket="r34-checksums", Key="whole", ChecksumMode="ENABLED")
+        assert (answer["ChecksumSHA256"], answer["ChecksumType"]) == (put["ChecksumSHA256"], "FULL_OBJECT")
+    # a multipart object keeps its upload's type, and a part's answer names none
+    config = TransferConfig(multipart_threshold=5 * MB, multipart_chunksize=5 * MB)
+    s3.upload_fileobj(io.BytesIO(b"m" * (6 * MB)), "r34-checksums", "parts", Config=config)
+    head = s3.head_object(Bucket="r34-checksums", Key="parts", ChecksumMode="ENABLED")
+    assert head["ChecksumType"] == "COMPOSITE" and head["ChecksumCRC32"].endswith("-2")
+    upload = s3.create_multipart_upload(Bucket="r34-checksums", Key="open")["UploadId"]
+    part = s3.upload_part(Bucket="r34-checksums", Key="open", UploadId=upload, PartNumber=1, Body=b"p")
+    assert "ChecksumType" not in part and part["ChecksumCRC32"]
