@@ -11,7 +11,8 @@ Once the total is known the range is ``"{next}-{total - 1}"``, as SharePoint wri
 ``LargeFileUploadTask`` reads both ends). Graph asks for fragments in multiples of 320 KiB but commits
 others too (that task sends 320 KiB + 1 bytes after the first), so the size is not checked beyond the 60 MiB cap.
 The quota is checked when the session is created (if ``fileSize`` is given) and at the last fragment.
-A session whose folder was deleted before its last fragment is spent with 404 itemNotFound (it was a 500).
+A session whose folder was deleted before its last fragment is spent with 404 itemNotFound (it was a 500), at its
+next fragment, whichever it is (round 34: the earlier ones were still 202).
 """
 
 from __future__ import annotations
@@ -98,6 +99,9 @@ class UploadSessions:
         if end - start + 1 != size or end >= total:
             raise GraphError(400, "invalidRange", "The Content-Range does not match the fragment length.")
         s = self._session(req)
+        if s["parent"] not in self.store.items:  # round 34: any fragment, not only the last (earlier ones were 202)
+            self.store.uploads.pop(req.params["sid"], None)  # [unc: Graph's answer, as the commit's in round 33]
+            raise GraphError(404, "itemNotFound", "The folder this upload goes to no longer exists.")
         if s["total"] not in (None, total):
             raise GraphError(400, "invalidRange", "The total size changed within the upload session.")
         if start != len(s["data"]):
