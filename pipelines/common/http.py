@@ -215,15 +215,18 @@ class VendorSession:
         A body that is not JSON is asked for again (backoff as for a 5xx, up to ``max_attempts``):
         a body cut off in transit comes whole next time; an HTML page in place of the API does not,
         and the :class:`VendorError` says what came back and which setting to check."""
+        # ``attempts_allowed`` (one send for a read that had its retries, or a write) caps these sends too:
+        # it was passed to request() alone, and a body that was not JSON was asked for max_attempts times.
+        most = kwargs.pop("attempts_allowed", None) or self.policy.max_attempts
         attempts = 0
         while True:
-            response = self.request(method, path_or_url, **kwargs)
+            response = self.request(method, path_or_url, attempts_allowed=most - attempts, **kwargs)
             try:
                 return pages.loads(response.content), response
             except ValueError as exc:
                 attempts += 1
                 where = f"{method} {urlsplit(self.url(path_or_url)).path}"
-                if attempts >= self.policy.max_attempts:
+                if attempts >= most:
                     raise VendorError(
                         f"{self.vendor}: {where} answered {response.status_code} with a body that is not "
                         f"JSON on all {attempts} attempts ({_body_summary(response)}; {exc}). An HTML page "
@@ -320,9 +323,11 @@ class VendorSession:
                 attempts += 1
                 self._count("retries_5xx")
                 if attempts >= most:
+                    # the vendor's own words on the last answer (a record it fails to render names it there)
+                    said = _error_detail(response)
                     raise VendorError(
-                        f"{self.vendor}: {where} answered {status} on all {attempts} attempts; "
-                        "the vendor is failing, retry later",
+                        f"{self.vendor}: {where} answered {status} on all {attempts} attempts"
+                        f"{f' ({said})' if said else ''}; the vendor is failing, retry later",
                         status,
                     )
                 self.backoff(attempts, where, str(status))

@@ -139,14 +139,18 @@ class JiraClient:
                               "points at the Jira Cloud site, not a proxy")
         return discover_fields(fields)
 
-    def search(self, jql: str, fields: list[str], *, expand: str | None = None,
-               page_size: int = 100) -> Iterator[list[dict[str, Any]]]:
+    def search(self, jql: str, fields: list[str], *, expand: str | None = None, page_size: int = 100,
+               per_issue: bool = False, requeued: bool = False) -> Iterator[list[dict[str, Any]]]:
         """Yield the issue pages of ``POST /rest/api/3/search/jql``, following ``nextPageToken``.
 
         Stops at ``isLast`` or when no token comes back. Jira may answer an empty page that still
         carries a token (keep going, but not forever) and must never hand back the token we sent
-        with a full page (that would loop).
+        with a full page (that would loop). ``per_issue``: a page that fails on every attempt in a way one
+        issue can cause is narrowed down (:mod:`pipelines.jira.unreadable`; ``requeued``: re-reading
+        quarantined ids), for the issue reads whose issues go through the quarantine.
         """
+        from pipelines.jira import unreadable
+
         body: dict[str, Any] = {"jql": jql, "fields": fields, "maxResults": page_size}
         if expand:
             body["expand"] = expand
@@ -157,16 +161,12 @@ class JiraClient:
         while True:
             if token:
                 body["nextPageToken"] = token
-            data = self._post(SEARCH_PATH, body)
-            if not isinstance(data, dict) or not isinstance(data.get("issues"), list | None):
-                shape = (f"'issues' as a JSON {type(data['issues']).__name__}" if isinstance(data, dict)
-                         else f"a JSON {type(data).__name__}")
-                raise VendorError(f"Jira answered {SEARCH_PATH} with {shape}, not a search page (an 'issues' "
-                                  "list): check JIRA_BASE_URL points at the Jira Cloud site")
-            refused = _search_errors(data)
-            if refused:  # a 200 that carries Jira's error body: no page, and read as an empty one it hid every issue
-                raise VendorError(f"Jira answered {SEARCH_PATH} 200 with an error instead of a search page: "
-                                  f"{refused}; the search is retried by the next run")
+            try:
+                data = self.search_page(body)
+            except VendorError as error:
+                if not per_issue or not unreadable.isolable(error):
+                    raise
+                data = unreadable.read_page(self, body, error, requeued=requeued)
             issues = data.get("issues") or []
             following = data.get("nextPageToken")
             if issues:
@@ -200,9 +200,25 @@ class JiraClient:
                 used.add(token)
             token = following
 
-    def _post(self, path: str, body: dict[str, Any]) -> Any:
+    def search_page(self, body: dict[str, Any], attempts_allowed: int | None = None) -> dict[str, Any]:
+        """One answer of ``POST /rest/api/3/search/jql`` for ``body``; VendorError if it is no search page."""
+        from pipelines.jira.unreadable import ServedError
+
+        data = self._post(SEARCH_PATH, body, attempts_allowed)
+        if not isinstance(data, dict) or not isinstance(data.get("issues"), list | None):
+            shape = (f"'issues' as a JSON {type(data['issues']).__name__}" if isinstance(data, dict)
+                     else f"a JSON {type(data).__name__}")
+            raise VendorError(f"Jira answered {SEARCH_PATH} with {shape}, not a search page (an 'issues' "
+                              "list): check JIRA_BASE_URL points at the Jira Cloud site", 200)
+        refused = _search_errors(data)
+        if refused:  # a 200 that carries Jira's error body: no page, and read as an empty one it hid every issue
+            raise ServedError(f"Jira answered {SEARCH_PATH} 200 with an error instead of a search page: "
+                              f"{refused}; the search is retried by the next run")
+        return data
+
+    def _post(self, path: str, body: dict[str, Any], attempts_allowed: int | None = None) -> Any:
         # orjson: a rich page is ~1 MB of JSON, and the stdlib parser is several times slower.
-        return self.session.request_json("POST", path, data=orjson.dumps(body),
+        return self.session.request_json("POST", path, data=orjson.dumps(body), attempts_allowed=attempts_allowed,
                                          headers={"Content-Type": "application/json"})[0]
 
     def approximate_count(self, jql: str) -> int:

@@ -65,7 +65,7 @@ from pipelines.common.poison import PoisonGuard
 from pipelines.common.quarantine import quarantined
 from pipelines.common.requeue import Requeue
 from pipelines.common.shapes import shape_problem
-from pipelines.jira import attachment_moves, flatten, frames
+from pipelines.jira import attachment_moves, flatten, frames, unreadable
 from pipelines.jira.attachment_ledger import AttachmentLedger
 from pipelines.jira.attachments import CONTENT_COLUMNS, AttachmentContent
 from pipelines.jira.child_twins import ChildTwins
@@ -179,6 +179,8 @@ class IssuePass:
         return self.cursor.admit(row["id"], ts, f"{ts}|{row['updated']}") or force
 
     def page(self, beans: list[dict[str, Any]], force: bool = False) -> Iterator[Any]:
+        beans, unread = unreadable.set_aside(beans, self.requeue, self.run_id)  # pipelines.jira.unreadable
+        yield from unread
         if not all(isinstance(b, dict) for b in beans):  # an entry that is not even a JSON object
             for b in beans:
                 if not isinstance(b, dict):
@@ -369,7 +371,7 @@ def issues_resource(ctx: JiraContext, *, page_size: int, overlap_seconds: int, r
         content = AttachmentContent(client, max_attachment_bytes, evidence_dir, concurrency)
 
         def search(jql: str) -> Iterator[Page]:
-            return client.search(jql, fields, expand="changelog", page_size=page_size)
+            return client.search(jql, fields, expand="changelog", page_size=page_size, per_issue=True)
 
         if bounds is not None:
             work = IssuePass(ctx, None, run_id, content, tombstones=True)
@@ -396,8 +398,8 @@ def issues_resource(ctx: JiraContext, *, page_size: int, overlap_seconds: int, r
         for start in range(0, len(pending), REFETCH_CHUNK):
             chunk = pending[start:start + REFETCH_CHUNK]
             found: set[str] = set()
-            for page in refetch_pages(lambda jql: client.search(jql, fields, expand="changelog",
-                                                                page_size=REFETCH_CHUNK), chunk):
+            for page in refetch_pages(lambda jql: client.search(jql, fields, expand="changelog", per_issue=True,
+                                                                page_size=REFETCH_CHUNK, requeued=True), chunk):
                 found.update(str(b.get(k)) for b in page if isinstance(b, dict) for k in ("id", "key"))
                 yield from work.read(iter([page]), force=True)
             requeue.gone(set(chunk) - found)  # deleted at Jira: the census or the webhook marks it
