@@ -169,3 +169,63 @@ def test_request_json_honours_attempts_allowed_for_a_body_that_is_not_json(allow
         session.request_json("GET", "api/now/table/incident", attempts_allowed=allowed)
     assert session.http.sent == sent  # was 4 (max_attempts) whatever attempts_allowed said
     assert time.monotonic() - started < 5
+
+
+# --- OneTrust: a record that makes its listing page fail -------------------------------------------------------
+
+VENDORS = "/api/inventory/v2/inventories/vendors"
+
+
+def _fail_pages_holding(sb, victim: str, listed: list | None = None) -> None:
+    """Every vendor listing page holding ``victim`` answers 500 (OneTrust has no keys-only listing to spare)."""
+    def rewrite(req, resp):
+        if req.path != VENDORS or req.method != "GET" or resp.status != 200:
+            return resp
+        if listed is not None:
+            listed.append(req.query.get("size"))
+        if victim.encode() in resp.body:
+            return Response(500, b'{"status":500,"error":"Internal Server Error","message":"cannot map vendor"}',
+                            "application/json", [])
+        return resp
+    sb.rewrite_responses(rewrite)
+
+
+def _ot_stored(settings) -> set[str]:
+    return {r[0] for r in sql(settings, "select vendor_id from onetrust.vendors")}
+
+
+def test_a_onetrust_record_failing_its_listing_costs_its_slot_and_the_rest_loads(make_onetrust_sandbox,
+                                                                                 duckdb_warehouse):
+    from tests.test_ingestion_hostile_more import _ot_sync
+
+    sb = make_onetrust_sandbox(size=40)
+    everyone = {v["id"].lower() for v in sb.vendors()}
+    victim = sorted(everyone)[9]
+    listed: list = []
+    _fail_pages_holding(sb, victim, listed)
+    for _ in range(2):  # failed with "answered 500 on all 3 attempts" on every run
+        _ot_sync(duckdb_warehouse, sb, vendor_page_size=10)
+        assert _ot_stored(duckdb_warehouse) == everyone - {victim}
+        rows = sql(duckdb_warehouse, "select record_id, reason from onetrust.quarantine where entity = 'vendors'")
+        assert len(rows) == 1 and not rows[0][0], rows  # one row: the slot, not written again
+        assert "OneTrust fails to serve the record at position" in rows[0][1] and "answered 500" in rows[0][1]
+        assert len(listed) < 40, listed  # narrowed 10 -> 5 -> 1, not endless
+        listed.clear()
+
+    sb.rewrite_responses(None)  # OneTrust serves it again: the cursor stayed, so the next run reads and loads it
+    _ot_sync(duckdb_warehouse, sb, vendor_page_size=10)
+    assert _ot_stored(duckdb_warehouse) == everyone
+
+
+def test_onetrust_narrowing_raises_when_the_tenant_fails_not_a_record():
+    from pipelines.onetrust import unreadable as ot
+
+    calls = []
+
+    def read(number, size):
+        calls.append((number, size))
+        raise VendorError("OneTrust: GET x answered 503 on all 1 attempts", 503)
+    with pytest.raises(VendorError, match="on all 3"):
+        ot.read_page(read, "api/x", 2, 50, VendorError("OneTrust: GET x answered 503 on all 3 attempts", 503))
+    assert calls[:3] == [(4, 25), (20, 5), (100, 1)] and len(calls) == 2 + ot.MAX_FAILED_IN_A_ROW
+    assert [ot._step(n) for n in (2000, 100, 50, 25, 7, 1)] == [1000, 50, 25, 5, 1, 1]

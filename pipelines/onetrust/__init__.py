@@ -121,7 +121,7 @@ def onetrust_source(
         if template_type:
             params["templateTypes"] = template_type
         return lambda c, _: c.pages("GET", S.ASSESSMENTS_PATH, page_size=S.ASSESSMENT_PAGE_SIZE, params=params,
-                                    past_full_last=full)
+                                    past_full_last=full, per_record=True)
 
     def risks(client: OneTrustClient, cursor: OverlapCursor) -> Iterator[Page]:
         body: dict[str, Any] = {"filters": {}, "fullTextSearch": ""}
@@ -129,12 +129,13 @@ def onetrust_source(
             since = utc_text(cursor.start_datetime, "T", ".000Z")
             body["predicates"] = [{"field": S.RISKS.ts_field, "operator": "GREATER_THAN_EQUAL_TO", "value": since}]
         return client.pages("POST", S.RISKS_PATH, page_size=S.RISK_PAGE_SIZE, params={"sort": S.CREATION_SORT},
-                            json=body, past_full_last=full)
+                            json=body, past_full_last=full, per_record=True)
 
     def vendors(client: OneTrustClient, _: OverlapCursor) -> Iterator[Page]:
         params = {"sort": S.CREATION_SORT if full else S.VENDOR_CHANGE_SORT,
                   "markForDelete": str(full).lower()}
-        return client.pages("GET", S.VENDORS_PATH, page_size=vendor_size, params=params, past_full_last=full)
+        return client.pages("GET", S.VENDORS_PATH, page_size=vendor_size, params=params, past_full_last=full,
+                            per_record=True)
 
     # Both assessment resources export the VENDOR assessments: the first to read one keeps it for the other.
     wants = {"assessments": lambda _: True,

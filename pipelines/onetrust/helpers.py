@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipelines.common.http import RetryPolicy, TokenProvider, VendorError, VendorSession
+from pipelines.onetrust import unreadable
 from pipelines.onetrust.auth import ClientCredentials, StaticToken
 from pipelines.onetrust.settings import (
     ASSESSMENT_EXPORT_PATH,
@@ -166,7 +167,8 @@ class OneTrustClient:
             raise
 
     def pages(self, method: str, path: str, *, page_size: int, params: dict[str, Any] | None = None,
-              json: dict[str, Any] | None = None, past_full_last: bool = False) -> Iterator[Page]:
+              json: dict[str, Any] | None = None, past_full_last: bool = False,
+              per_record: bool = False) -> Iterator[Page]:
         """Every page of a list call in order; the next page number comes from the response.
 
         A response numbered other than the page asked for (a proxy dropping ``page``) raises
@@ -177,11 +179,18 @@ class OneTrustClient:
         page holding only records of earlier pages (a gateway looping back to page 0) in a read that proves
         absences (``past_full_last``): it had been taken as read, its own records missed, and a full pass
         recorded them as deleted. ``past_full_last``: see
-        :func:`_more` (for a read that proves absences)."""
+        :func:`_more` (for a read that proves absences). ``per_record``: a page that fails on every attempt in a
+        way one record can cause is narrowed down (:mod:`pipelines.onetrust.unreadable`), for the entity listings
+        whose records go through the quarantine."""
         number, empty, previous, earlier, looping = 0, 0, None, set(), 0
         while True:
             query = {**(params or {}), "page": number, "size": page_size}
-            page = parse_page(self.request(method, path, params=query, json=json), number)
+            try:
+                page = parse_page(self.request(method, path, params=query, json=json), number)
+            except VendorError as error:
+                if not per_record or not unreadable.isolable(error):
+                    raise
+                page = self._narrowed(method, path, query, json, number, page_size, error)
             more = _more(page, page_size, past_full_last)
             if not page.items and more and not empty:
                 log.warning("OneTrust: %s page %d came back empty before the last of %s pages; asking again",
@@ -238,6 +247,17 @@ class OneTrustClient:
                         "tenant's counts are wrong)")
                 return
             number = page.number + 1
+
+    def _narrowed(self, method: str, path: str, query: dict[str, Any], json: dict[str, Any] | None, number: int,
+                  page_size: int, failed: VendorError) -> Page:
+        """Page ``number`` read again in smaller pages, one attempt each (:mod:`pipelines.onetrust.unreadable`)."""
+        def read(sub_number: int, sub_size: int) -> tuple[list[Any], int | None, Any]:
+            body = self.request(method, path, params={**query, "page": sub_number, "size": sub_size}, json=json,
+                                attempts_allowed=1)
+            sub = parse_page(body, sub_number)
+            return sub.items, sub.total_elements, sub.sort
+        items, total, sort = unreadable.read_page(read, path, number, page_size, failed)
+        return Page(items, number, -(-total // page_size) if total is not None else None, total, sort)
 
     def exports(self, assessment_ids: list[str]) -> dict[str, dict[str, Any]]:
         """``/export`` detail per assessment id (in parallel); ids deleted meanwhile (404) are left out."""
