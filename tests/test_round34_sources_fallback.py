@@ -20,7 +20,7 @@ import requests
 from pipelines.common.http import RetryPolicy, VendorError, VendorSession
 from pipelines.jira import unreadable
 from sandbox.core.http import Response
-from tests.ingestion_harness import JIRA_ISSUES, quarantine, sql
+from tests.ingestion_harness import JIRA_ISSUES, OT_ASSESSMENTS, quarantine, sql
 from tests.test_ingestion_hostile_more import SEARCH, _jira_sync
 
 BROKEN = b'{"errorMessages":["Internal server error: the issue could not be rendered"],"errors":{}}'
@@ -229,3 +229,28 @@ def test_onetrust_narrowing_raises_when_the_tenant_fails_not_a_record():
         ot.read_page(read, "api/x", 2, 50, VendorError("OneTrust: GET x answered 503 on all 3 attempts", 503))
     assert calls[:3] == [(4, 25), (20, 5), (100, 1)] and len(calls) == 2 + ot.MAX_FAILED_IN_A_ROW
     assert [ot._step(n) for n in (2000, 100, 50, 25, 7, 1)] == [1000, 50, 25, 5, 1, 1]
+
+
+def test_an_assessment_whose_export_fails_every_attempt_is_quarantined_and_the_rest_loads(make_onetrust_sandbox,
+                                                                                          duckdb_warehouse):
+    from tests.test_ingestion_hostile_more import _ot_sync
+
+    sb = make_onetrust_sandbox(size=20)
+    everyone = {a["assessmentId"].lower() for a in sb.assessments()}
+    victim = sorted(everyone)[4]
+
+    def rewrite(req, resp):
+        if req.path.lower() == f"/api/assessment/v2/assessments/{victim}/export":
+            return Response(502, b"<html>Bad Gateway</html>", "text/html", [])
+        return resp
+    sb.rewrite_responses(rewrite)
+    for _ in range(2):  # failed with "answered 502 on all 3 attempts" on every run
+        _ot_sync(duckdb_warehouse, sb, entities=("assessments",))
+        stored = {r[0] for r in sql(duckdb_warehouse, "select assessment_id from onetrust.assessments")}
+        assert stored == everyone - {victim}
+        reasons = quarantine(duckdb_warehouse, OT_ASSESSMENTS)
+        assert list(reasons) == [victim] and "export" in reasons[victim] and "502" in reasons[victim], reasons
+        assert sql(duckdb_warehouse, "select count(*) from onetrust.quarantine") == [(1,)]
+    sb.rewrite_responses(None)
+    _ot_sync(duckdb_warehouse, sb, entities=("assessments",))
+    assert {r[0] for r in sql(duckdb_warehouse, "select assessment_id from onetrust.assessments")} == everyone

@@ -151,13 +151,17 @@ def onetrust_source(
             details: dict[str, Any] = {}
             if share is not None:
                 details = {rid: d for rid, k in key.items() if (d := share.take(resource, k)) is not None}
-            read = client.exports([i["assessmentId"] for i in items if i["assessmentId"] not in details])
+            failures: dict[str, str] = {}  # an export failing on every attempt: that assessment quarantined
+            read = client.exports([i["assessmentId"] for i in items if i["assessmentId"] not in details], failures)
             if share is not None:
                 share.offer(resource, ((key[rid], d) for rid, d in read.items()))
             details.update(read)
             rows, rejected = [], []
             for i in items:
                 detail = details.get(i["assessmentId"])
+                if i["assessmentId"] in failures:  # read again by id next run (the re-read ledger)
+                    rejected.append(({"assessment": i}, failures[i["assessmentId"]], R.uuid_key(i["assessmentId"])))
+                    continue
                 if detail is None:  # deleted since it was listed (404): the delete log marks it
                     continue
                 # The list entry was checked; its export, read after it, may hold what no warehouse stores.

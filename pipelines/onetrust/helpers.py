@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from pipelines.common import pages as common_pages
 from pipelines.common.http import RetryPolicy, TokenProvider, VendorError, VendorSession
 from pipelines.onetrust import unreadable
 from pipelines.onetrust.auth import ClientCredentials, StaticToken
@@ -259,8 +260,16 @@ class OneTrustClient:
         items, total, sort = unreadable.read_page(read, path, number, page_size, failed)
         return Page(items, number, -(-total // page_size) if total is not None else None, total, sort)
 
-    def exports(self, assessment_ids: list[str]) -> dict[str, dict[str, Any]]:
-        """``/export`` detail per assessment id (in parallel); ids deleted meanwhile (404) are left out."""
+    def exports(self, assessment_ids: list[str],
+                failures: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
+        """``/export`` detail per assessment id (in parallel); ids deleted meanwhile (404) are left out.
+
+        ``failures``: an export that fails on every attempt in a way one record can cause (5xx, no answer) is
+        noted there (id -> reason, for the caller to quarantine) instead of failing the run; it failed every run.
+        Unless every export of the call fails, :data:`unreadable.MAX_FAILED_IN_A_ROW` or more: the tenant is
+        failing, not a record, and the first error is raised."""
+        errors: dict[str, VendorError] = {}
+
         def one(assessment_id: str) -> tuple[str, dict[str, Any] | None]:
             try:
                 return assessment_id, self.request("GET", ASSESSMENT_EXPORT_PATH.format(id=assessment_id))
@@ -268,12 +277,20 @@ class OneTrustClient:
                 if exc.status == 404:
                     log.info("OneTrust: assessment %s vanished before its export was read", assessment_id)
                     return assessment_id, None
-                raise
+                if failures is None or not unreadable.isolable(exc):
+                    raise
+                errors[assessment_id] = exc
+                return assessment_id, None
         if len(assessment_ids) <= 1 or self.detail_workers == 1:
             found = [one(a) for a in assessment_ids]
         else:
             with ThreadPoolExecutor(max_workers=self.detail_workers) as pool:
                 found = list(pool.map(one, assessment_ids))
+        if errors and len(errors) == len(assessment_ids) >= unreadable.MAX_FAILED_IN_A_ROW:
+            raise next(iter(errors.values()))
+        if failures is not None:
+            failures.update((a, f"OneTrust fails to serve this assessment's export: "
+                                f"{common_pages.safe_text(str(e))[:300]}") for a, e in errors.items())
         return {a: detail for a, detail in found if detail is not None}
 
     def exists(self, path: str) -> bool:
