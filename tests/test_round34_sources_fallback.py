@@ -254,3 +254,26 @@ def test_an_assessment_whose_export_fails_every_attempt_is_quarantined_and_the_r
     sb.rewrite_responses(None)
     _ot_sync(duckdb_warehouse, sb, entities=("assessments",))
     assert {r[0] for r in sql(duckdb_warehouse, "select assessment_id from onetrust.assessments")} == everyone
+
+
+def test_an_issue_whose_comment_list_fails_every_attempt_is_quarantined_not_a_failed_sync(make_jira_sandbox,
+                                                                                          duckdb_warehouse):
+    """Search cut an issue's comments short and its comment endpoint answers 500 on every attempt (Jira failing
+    to render one comment [unc]): the whole sync failed, every run. That issue is quarantined with the reason and
+    loads once the endpoint answers; every other issue loads."""
+    from tests.ingestion_harness import cut_one_issues_comments_short
+
+    sb = make_jira_sandbox(size=20)
+
+    def broken(resp):
+        resp.status, resp.body = 500, BROKEN
+    victim, failing = cut_one_issues_comments_short(sb, broken)
+    _jira_sync(duckdb_warehouse, sb, concurrency=1)
+    ids = {str(i) for i in sb.store.issues}
+    assert _stored(duckdb_warehouse) == ids - {victim["id"]}
+    reasons = quarantine(duckdb_warehouse, JIRA_ISSUES)
+    assert list(reasons) == [victim["id"]] and "comments or changelog" in reasons[victim["id"]], reasons
+    assert "answered 500" in reasons[victim["id"]] and "could not be rendered" in reasons[victim["id"]]
+    failing["on"] = False
+    _jira_sync(duckdb_warehouse, sb, concurrency=1)
+    assert _stored(duckdb_warehouse) == ids

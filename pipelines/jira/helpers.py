@@ -104,6 +104,7 @@ class JiraClient:
         self.api_base = api_base.rstrip("/")
         self.session = VendorSession("Jira", self.api_base, auth, policy=policy, verify=verify,
                                      config_hint=config_hint)
+        self._children_failed = 0  # issues whose comment or changelog read failed in a row (complete)
 
     def get(self, path: str, **params: Any) -> Any:
         return self.session.get_json(path, params=params or None)
@@ -304,6 +305,15 @@ class JiraClient:
         except VendorError as exc:
             if exc.status is not None and 400 <= exc.status < 500 and exc.status not in (401, 404, 429):
                 raise RefusedChildren(str(exc), exc.status) from exc
+            # 5xx or no answer on every attempt, for this issue's list alone (one it fails to render): that issue
+            # is quarantined and read again next run; it failed the whole sync, every run. Three issues in a row:
+            # the site is failing, not an issue, and the run fails as before.
+            from pipelines.jira.unreadable import MAX_FAILED_IN_A_ROW, isolable
+
+            if exc.status != 404 and isolable(exc) and self._children_failed + 1 < MAX_FAILED_IN_A_ROW:
+                self._children_failed += 1
+                raise RefusedChildren(f"Jira fails to serve this issue's comments or changelog: {exc}",
+                                      exc.status) from exc
             if exc.status != 404:
                 raise
             log.info("Jira: issue %s vanished while we read its comments/changelog", bean.get("key"))
@@ -314,7 +324,9 @@ class JiraClient:
 
     def _all(self, path: str, bean: dict[str, Any], key: str) -> list[Any]:
         """Every item of an issue's comment or changelog endpoint (``path`` formatted with its id)."""
-        return [item for page in self.paged_values(path.format(issue_id=bean["id"]), key, 100) for item in page]
+        items = [item for page in self.paged_values(path.format(issue_id=bean["id"]), key, 100) for item in page]
+        self._children_failed = 0  # issues whose lists failed in a row (complete)
+        return items
 
     def download(self, path: str) -> bytes:
         return self.session.request("GET", path, headers={"Accept": "*/*"}).content
