@@ -264,7 +264,7 @@ class OneTrustClient:
                 failures: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
         """``/export`` detail per assessment id (in parallel); ids deleted meanwhile (404) are left out.
 
-        ``failures``: an export that fails on every attempt in a way one record can cause (5xx, no answer) is
+        ``failures``: an export that fails on every attempt in a way one record can cause (a 5xx) is
         noted there (id -> reason, for the caller to quarantine) instead of failing the run; it failed every run.
         Unless every export of the call fails, :data:`unreadable.MAX_FAILED_IN_A_ROW` or more: the tenant is
         failing, not a record, and the first error is raised."""

@@ -1,7 +1,7 @@
 """A OneTrust listing page that fails on every attempt is narrowed down: one unreadable record costs its slot.
 
 Why: one record OneTrust fails to serialise (a broken custom attribute, a dangling reference [unc]) makes every
-listing page holding it answer 5xx or nothing. The run failed after its retries, and the next run asked for the
+listing page holding it answer 5xx. The run failed after its retries, and the next run asked for the
 same page and failed again, for ever: nothing past it loaded.
 
 How (:func:`read_page`, for the entity listings only, ``OneTrustClient.pages(per_record=True)``; the
@@ -47,10 +47,12 @@ class Slot(dict):
 
 
 def isolable(error: VendorError) -> bool:
-    """A failure one record can cause: 5xx or no answer on every attempt (not auth, 4xx, rate limits)."""
+    """A failure one record can cause: a 5xx on every attempt (not auth, 4xx, rate limits). Not a timeout
+    [unc]: every OneTrust attempt is bounded by ONETRUST_TIMEOUT_SECONDS, and a tenant slower than that for every
+    page (the usual cause) would pay the narrowed reads' timeouts too before failing the run, as it must."""
     if isinstance(error, VendorAuthError | RateLimitBudgetSpent):
         return False
-    return error.status is None or error.status in RETRYABLE_STATUSES
+    return error.status is not None and error.status in RETRYABLE_STATUSES
 
 
 def _step(size: int) -> int:
