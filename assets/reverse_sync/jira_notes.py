@@ -94,19 +94,20 @@ def owed(writes: Any, vendor_id: str) -> Owed | None:
 
 def with_owed(writes: Any, vendor_id: str, steps: list[Any], snap: Any = None) -> list[Any]:
     """``steps`` with the comment an earlier edit of the issue still owes (if any) first, after any leading
-    reopen ``transition``. None when this plan edits the note's fields again (its own comment says what it changes),
-    nor when the edit was only meant (the push died before Jira answered the PUT) and the issue (``snap``, as this
-    push read it) does not hold the note's after-values: that edit was never made, and the note is dropped."""
+    reopen ``transition``. None when the edit was only meant (Jira never answered the PUT) and this plan edits the
+    note's fields again (its own comment says what it changes), nor when such an edit was never made (``_made``:
+    the fields nobody else edited since do not hold the note's after-values in ``snap``, the issue as this push
+    read it): the note is dropped. A note of an edit Jira answered is always posted, even when this plan edits the
+    same field again (a person changed it since): that second edit may yet be refused."""
     row = owed(writes, vendor_id)
     if row is None:
         return steps
     planned = {c.field for op, changes in steps if op == "update" for c in changes}
-    if row.fields is not None and set(row.fields) <= planned:
-        return steps  # edited again by this run: its comment is the note (once the edit is made)
+    if row.fields is not None and not row.made and set(row.fields) <= planned:
+        return steps  # an edit perhaps never made, planned again: its comment is the note (once the edit is made)
     if row.fields is None and row.note in {c.after for op, changes in steps if op == "comment" for c in changes}:
         return steps  # a row without fields: the same text planned again
-    if (row.fields is not None and not row.made and snap is not None
-            and not all(_same(snap.fields.get(k), v) for k, v in row.fields.items())):
+    if row.fields is not None and not row.made and snap is not None and not _made(row.fields, snap):
         if getattr(writes, "enabled", False):  # not in a dry run
             log.info("Jira issue %s does not hold the values of the edit an earlier push meant to make (killed "
                      "before Jira answered it): that edit was not made, so its change comment is dropped", vendor_id)
@@ -115,6 +116,17 @@ def with_owed(writes: Any, vendor_id: str, steps: list[Any], snap: Any = None) -
     # after a leading reopen: a Closed issue may take no comment till then (``JiraTaskWriter.steps``)
     lead = next((i for i, (op, _) in enumerate(steps) if op != "transition"), len(steps))
     return [*steps[:lead], ("comment", [Change(FIELD, None, row.note)]), *steps[lead:]]
+
+
+def _made(fields: dict[str, Any], snap: Any) -> bool:
+    """Whether the issue shows an edit of ``fields`` (their after-values) that Jira never answered was made. Jira
+    makes a PUT's fields all or none, so the fields nobody else changed since the last sync (``snap.foreign``, from
+    the changelog; all of them when Jira kept none) tell: made when one holds its after-value. A field a person
+    edited since says nothing (its value is the person's), so when every field was edited since, the note is kept
+    (told rather than lost: [unc] whether it was made cannot be read from the values then)."""
+    foreign = snap.foreign if isinstance(snap.foreign, set) else set()
+    told = {k: v for k, v in fields.items() if k not in foreign}
+    return not told or any(_same(snap.fields.get(k), v) for k, v in told.items())
 
 
 def _same(have: Any, want: Any) -> bool:
