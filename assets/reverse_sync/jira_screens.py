@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import unicodedata
 from typing import Any
 
 from assets.reverse_sync.jira_shapes import obj, refused_for_only
@@ -301,5 +302,19 @@ def edit_note(edits: list[Any]) -> str:
 
 
 def _short(value: Any) -> str:
+    """A value quoted in the note: cut to 60 characters, control characters shown as ``<U+XXXX>`` (line breaks and
+    tabs as a space). A value a person typed in Jira may hold a lone UTF-16 surrogate (JSON's ``\\ud800``, kept by
+    Jira), which no warehouse stores (the note is kept in ``jira_owed_notes`` before the edit: the push crashed), a
+    NUL (PostgreSQL refuses it) or a bidirectional override (the rest of the comment read right to left)."""
     text = "(none)" if value in (None, "") else str(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    text = text if len(text) <= 60 else text[:57] + "..."
+    return "".join(" " if ch in "\t\n\r" else f"<U+{ord(ch):04X}>" if _hidden(ch) else ch for ch in text)
+
+
+BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _hidden(ch: str) -> bool:
+    """Control, surrogate and line/paragraph separator code points, and the bidirectional marks and overrides
+    (not the other format characters: a zero-width joiner belongs to an emoji)."""
+    return ch in BIDI or unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp")
