@@ -289,12 +289,19 @@ class ReverseSync:
             snap = w.read(c.link["vendor_id"], c.link.get("vendor_updated"))
             if snap is None:  # deleted at the vendor (or unseen: Jira's 404 also means Browse was taken away, so a
                 # comment an earlier push owes it stays owed; jira_notes prunes it after 30 days)
-                if c.closing:
-                    return [], merge(w.policy, {}, base, {}, None), None
                 # An earlier re-create of it may have made a record that its link never got (a push killed
                 # before the link, an answer lost): looked up by our id first, as an unlinked record is, and
-                # adopted, or every push after the hold would make another one.
+                # adopted, or every push after the hold would make another one. A search showing the linked
+                # record itself says the 404 was wrong (a record hidden for a moment): neither created again (a
+                # second record) nor closed unwritten (left open at the vendor), the record waits in dead letters.
                 again = w.prefetch([c.internal_id]).get(c.internal_id)
+                if again is not None and str(again.vendor_id) == str(c.link["vendor_id"]):
+                    raise VendorError(
+                        f"{w.vendor} answered 404 for {w.vendor_object} {str(c.link['vendor_id'])[:80]} of "
+                        f"{c.internal_id[:80]}, yet its search shows that record: taken as not deleted (neither "
+                        "created again nor closed unwritten); the next push reads it again", 409)
+                if c.closing:
+                    return [], merge(w.policy, {}, base, {}, None), None
                 if again is not None and str(again.vendor_id) != str(c.link["vendor_id"]):
                     m = merge(w.policy, c.desired, dict(again.fields), again.fields, set())
                     return w.steps(m.changes, False), m, again
