@@ -303,7 +303,9 @@ class OneTrustAttestationWriter:
                         "description": "Evaluated in SQL by Project X from synced vendor data."}
                 if desired["library_control"] in self.library():
                     body["controlIdentifier"] = desired["library_control"]
-                self._impl[ext] = writes.once(self.session, "POST", IMPLEMENTATIONS, json=body, parse=_record_id,
+                self._impl[ext] = writes.once(self.session, "POST", IMPLEMENTATIONS, json=body,
+                                              parse=lambda r: shapes.implementation_answered(
+                                                  self.client, r, ext, IMPLEMENTATIONS),
                                               find=lambda: self._by_external_id(IMPLEMENTATIONS, ext),
                                               what="implementation's id", operation="create_implementation",
                                               object_id=ext, internal_id=internal_id,

@@ -43,6 +43,18 @@ def _record_id(response: Any, external_id: str | None = None) -> str:
     return str(rec["id"])
 
 
+def implementation_answered(client: Any, response: Any, ext: str, path: str) -> str:
+    """A control implementation's id from its create's answer, only when that record is this control's: one
+    carrying another ``externalId`` (ValueError), or none and read back by its id as another's, is not taken (its
+    id put our attestations on another control); the implementation is then looked up by ``ext``."""
+    found = _record_id(response, ext)
+    if response.json().get("externalId") != ext:  # an answer without it: read back (a consistent read)
+        answer = client.request("GET", f"{path}/{found}")
+        if not isinstance(answer, dict) or answer.get("externalId") != ext:
+            raise ValueError("externalId")
+    return found
+
+
 def _json_type(value: Any) -> str:
     """A value's JSON type for an error (never the value: it may carry personal data)."""
     kind = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number"}
