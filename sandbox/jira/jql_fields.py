@@ -224,6 +224,7 @@ def scalar_field(c: Clause, field: str, ctx: Context) -> tuple[Callable[[Issue],
                         raise JQLError(f"Function '{v.shown}' expected between '0' and '1' arguments but received "
                                        f"'{len(v.args)}'.")  # [unc] wording
                     who = resolve_user(Value(v.args[0])) if v.args else ctx.me
+                    ctx.volatile = True  # a component's lead is not an issue attribute the index versions
                     return {x["id"] for x in things if x.get("lead") == who}
                 raise JQLError(f"Function '{v.name}' is not supported for field '{c.field}'.")
             hits = {x["id"] for x in things if v.text == str(x["id"]) or v.text.lower() == x["name"].lower()}

@@ -189,7 +189,8 @@ def _remote_linked(f: Func, ctx: Context) -> set[int]:
     ctx.volatile = True  # remote links are not issue attributes the index versions
     wanted = set(f.args)
     remote = ctx.work.get("remote", {})
-    return {iid for iid, links in list(remote.items()) if any(x.get("globalId") in wanted for x in list(links))}
+    return {iid for iid, links in list(remote.items())
+            if any(isinstance(g := x.get("globalId"), str) and g in wanted for x in list(links))}
 
 
 def _link_type(c: Clause, ctx: Context) -> Callable[[Issue], bool]:

@@ -258,6 +258,7 @@ def register(sb: JiraSandbox) -> None:
                         item[name] = body[name]
                 if "leadAccountId" in body:
                     item["lead"] = body["leadAccountId"]
+                    sb.store.relations_version += 1  # componentsLeadByUser() results are cached on it
             return json_response(bean(c, item))
 
         def delete(c: Call) -> Response:

@@ -108,6 +108,7 @@ def register(sb: JiraSandbox) -> None:
         with sb.store.lock:
             before = spent(issue)
             worklogs_of(issue).append(w)
+            sb.store.relations_version += 1  # worklogDate/Author/Comment results are cached on it
         log = {"timespent": (before or None, spent(issue)), "WorklogId": (None, w["id"])}
         issue, _ = sb.store.update(issue.id, {"remaining_estimate": remaining, "_worklog": log}, c.user,
                                    "issue_work_logged")
@@ -150,6 +151,7 @@ def register(sb: JiraSandbox) -> None:
         with sb.store.lock:
             before, old = spent(issue), w["seconds"]
             w.update(data, updated=sb.store.now_ms(), update_author=c.user)
+            sb.store.relations_version += 1  # a new `started` or comment: worklogDate/Comment results move
         changes: dict[str, Any] = {"remaining_estimate": remaining}
         if w["seconds"] != old:  # [unc] the items Jira logs for a changed worklog
             changes["_worklog"] = {"timespent": (before, spent(issue)), "WorklogTimeSpent": (old, w["seconds"]),
@@ -164,6 +166,7 @@ def register(sb: JiraSandbox) -> None:
         with sb.store.lock:
             before = spent(issue)
             worklogs_of(issue).remove(w)
+            sb.store.relations_version += 1
             sb.store.work.setdefault("worklogs_deleted", []).append({"id": w["id"], "time": sb.store.now_ms()})
         log = {"timespent": (before, spent(issue) or None), "WorklogTimeSpent": (w["seconds"], None),
                "WorklogId": (w["id"], None)}  # [unc] the items of a deleted worklog
@@ -190,6 +193,10 @@ def register(sb: JiraSandbox) -> None:
             errors["url"] = "'url' is required."
         if not isinstance(obj, dict) or not obj.get("title"):
             errors["title"] = "'title' is required."
+        gid = body.get("globalId")
+        if gid is not None and (not isinstance(gid, str) or len(gid) > 255):  # a list or dict was stored and
+            # `issuesWithRemoteLinksByGlobalId` hashed it: a 500 [unc: the wording; Jira's column is 255 long]
+            errors["globalId"] = "The globalId must be a string of at most 255 characters."
         if errors:
             raise fail(400, None, errors)
         return {k: body[k] for k in ("globalId", "application", "relationship", "object") if k in body}
@@ -219,6 +226,7 @@ def register(sb: JiraSandbox) -> None:
             else:
                 link, status = {"id": sb.store.new_id(), **data}, 201
                 links.append(link)
+            sb.store.relations_version += 1  # issuesWithRemoteLinksByGlobalId() results are cached on it
         return json_response({"id": link["id"], "self": f"{c.r.api}/issue/{issue.key}/remotelink/{link['id']}"},
                              status)
 
@@ -240,12 +248,15 @@ def register(sb: JiraSandbox) -> None:
             ident = link["id"]
             link.clear()
             link.update(data, id=ident)
+            sb.store.relations_version += 1
         return Response(status=204)
 
     def delete_remote(c: Call) -> Response:
         issue, link = find_remote(c)
         with sb.store.lock:
-            remote_of(issue).remove(link)
+            links = remote_of(issue)
+            links[:] = [x for x in links if x is not link]  # not remove(): a concurrent DELETE may have taken it
+            sb.store.relations_version += 1
         return Response(status=204)
 
     def delete_remote_by_global(c: Call) -> Response:
@@ -259,6 +270,7 @@ def register(sb: JiraSandbox) -> None:
             if hit is None:
                 raise fail(404, "No remote link with the given globalId exists.")
             links.remove(hit)
+            sb.store.relations_version += 1
         return Response(status=204)
 
     # --- watchers -----------------------------------------------------------------------------

@@ -74,6 +74,7 @@ def register(sb: JiraSandbox) -> None:
             before = sum(w["seconds"] for w in logs_of(issue))
             gone = {w["id"] for w in picked}
             logs_of(issue)[:] = [w for w in logs_of(issue) if w["id"] not in gone]
+            sb.store.relations_version += 1  # worklogDate/Author/Comment results are cached on it
             now = sb.store.now_ms()
             sb.store.work.setdefault("worklogs_deleted", []).extend({"id": i, "time": now} for i in sorted(gone))
         log = {"timespent": (before, (before - seconds) or None)}  # [unc] the items of a bulk delete
@@ -105,6 +106,7 @@ def register(sb: JiraSandbox) -> None:
             gone = {w["id"] for w in picked}
             logs_of(issue)[:] = [w for w in logs_of(issue) if w["id"] not in gone]
             logs_of(target).extend(picked)
+            sb.store.relations_version += 1
         quietly(issue, source_left)
         quietly(target, target_left)
         return Response(status=204)

@@ -51,7 +51,8 @@ class JiraStore:
         self._links_by: dict[int, set[int]] = {}
         for lk in data.links:
             self._index_link(lk)
-        self.relations_version = 0  # bumped by watcher, vote, link and group changes (JQL result caches key on it)
+        self.relations_version = 0  # bumped by watcher, vote, (remote) link, worklog, group and
+        # component-lead changes (JQL result caches key on it)
         self.next_num = {k: 0 for k in self.projects}
         for i in data.issues:
             self.next_num[i.project] = max(self.next_num[i.project], i.num)
