@@ -67,26 +67,48 @@ def _dates(c: Clause, ctx: Context, visible: Callable[[Issue], list[dict[str, An
     def days(i: Issue) -> set[int]:
         return {day_of(w["started"]) for w in visible(i)}
 
+    def operand_day(v: Any) -> int:
+        """The day an operand names: a date out of datetime's range (`999999999999999`, `"9999999w"`) is Jira's
+        invalid-date error, not a 500."""
+        ms = instant(v)
+        if not _MIN_MS <= ms <= _MAX_MS:
+            raise JQLError(f"Date value '{getattr(v, 'text', getattr(v, 'shown', v))}' for field '{c.field}' is "
+                           "invalid. Valid formats include: 'yyyy/MM/dd HH:mm', 'yyyy-MM-dd HH:mm', 'yyyy/MM/dd', "
+                           "'yyyy-MM-dd', or a period format e.g. '-5d', '4w 2d'.")
+        return day_of(ms)
+
     if c.op in CMP and not isinstance(c.operand, tuple):
-        target, cmp = instant(c.operand), CMP[c.op]
-        if c.op in ("=", "!="):  # a date operand names a day
-            target = day_of(target)
-            if c.op == "=":
-                return lambda i: target in days(i)
+        # every operator compares days (`>= -1w` at 15:00 takes a worklog started at 16:00 seven days ago)
+        # [unc: Jira indexes the worklog's start date]
+        target, cmp = operand_day(c.operand), CMP[c.op]
+        if c.op == "=":
+            return lambda i: target in days(i)
+        if c.op == "!=":
             return lambda i: bool(days(i)) and target not in days(i)  # [unc] != on a multi-valued date
         return lambda i: any(cmp(d, target) for d in days(i))
     if c.op in ("in", "not in"):
-        wanted = {day_of(instant(v)) for v in values_of(c)}
+        wanted = {operand_day(v) for v in values_of(c)}
         if c.op == "in":
             return lambda i: not wanted.isdisjoint(days(i))
         return lambda i: bool(days(i)) and wanted.isdisjoint(days(i))
     raise unsupported(c)
 
 
+# datetime's range with a day to spare on either side, so every zone's local day exists (0001-01-01 UTC is
+# year 0 in America/New_York: fromtimestamp raised, a 500)
+_MIN_MS = -62_135_596_800_000 + _DAY_MS  # 0001-01-02T00:00Z
+_MAX_MS = 253_402_300_799_999 - _DAY_MS  # 9999-12-30T23:59:59.999Z
+
+
 def _start_of_day(ms: int, ctx: Context) -> int:
+    """The start of `ms`'s day in the searcher's zone; a stored instant outside datetime's range is clamped."""
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    local = datetime.fromtimestamp(ms / 1000, ZoneInfo(ctx.tz))
-    start = jql_time(local.strftime("%Y-%m-%d"), ctx.tz, ctx.now_ms)
+    ms = min(max(ms, _MIN_MS), _MAX_MS)
+    try:
+        local = datetime.fromtimestamp(ms / 1000, ZoneInfo(ctx.tz))
+    except (ValueError, OverflowError, OSError):
+        return ms - ms % _DAY_MS
+    start = jql_time(f"{local.year:04d}-{local.month:02d}-{local.day:02d}", ctx.tz, ctx.now_ms)
     return start if start is not None else ms - ms % _DAY_MS
