@@ -5,9 +5,10 @@ call with plain requests. `sprints`: the board's closed sprints, the most recent
 7, the report's default window [unc]), each as GreenHopper's short sprint bean; `velocityStatEntries`:
 `{"<sprint id>": {"estimated": {"value", "text"}, "completed": {"value", "text"}}}` in story points, where
 `estimated` is the commitment (the issues in the sprint when it started: those in it now that were not added
-after the start, plus those taken out after it) and `completed` the issues in it now in the done category, as
-the sprint report (`routes_sprint_report`) counts them. [unc: the wording of the errors, as the sprint
-report's: no board id 400, an unknown board 404.]
+after the start, plus those there at the start and taken out after it) and `completed` the issues in it now
+in the done category, as the sprint report (`routes_sprint_report`) counts them. One walk of the issues serves
+every sprint of the window. [unc: the wording of the errors, as the sprint report's: no board id 400, an
+unknown board 404.]
 """
 
 from __future__ import annotations
@@ -28,31 +29,40 @@ WINDOW = 7
 
 
 def register(sb: JiraSandbox) -> None:
-    def moves(issue: Issue, sid: int) -> tuple[int | None, int | None]:
-        added = removed = None
+    def moves(issue: Issue, wanted: set[int]) -> dict[int, tuple[int | None, int | None]]:
+        """For each sprint of `wanted` the issue's history names: when it was last put in and taken out."""
+        out: dict[int, tuple[int | None, int | None]] = {}
         for h in sb.store.history_of(issue):
             for item in h.items:
                 if item.get("field") != "Sprint":
                     continue
                 before, after = _sprint_ids(item.get("from")), _sprint_ids(item.get("to"))
-                if sid in after and sid not in before:
-                    added = h.created
-                elif sid in before and sid not in after:
-                    removed = h.created
-        return added, removed
+                for sid in (after ^ before) & wanted:
+                    added, removed = out.get(sid, (None, None))
+                    out[sid] = (h.created, removed) if sid in after else (added, h.created)
+        return out
 
-    def entry(s: Sprint) -> dict[str, dict[str, float | str]]:
-        committed, done = [], []
+    def entries(closed: list[Sprint]) -> dict[str, dict[str, dict[str, float | str]]]:
+        """Every windowed sprint's commitment and completed points, walking the issues once."""
+        wanted = {s.id for s in closed}
+        committed: dict[int, list[Issue]] = {s.id: [] for s in closed}
+        done: dict[int, list[Issue]] = {s.id: [] for s in closed}
         for issue in list(sb.store.issues.values()):
-            put_in, taken_out = moves(issue, s.id)
-            if s.id in issue.sprints:
-                if C.STATUSES[issue.status_id][1] == "done":
-                    done.append(issue)
-                if put_in is None or s.start is None or put_in <= s.start:
-                    committed.append(issue)
-            elif taken_out is not None and s.start is not None and taken_out > s.start:
-                committed.append(issue)
-        return {"estimated": _sum(committed), "completed": _sum(done)}
+            now_in = wanted.intersection(issue.sprints)
+            history = moves(issue, wanted)  # one walk of its changelog for every sprint
+            if not now_in and not history:
+                continue  # neither in a windowed sprint nor ever moved in or out of one
+            for s in closed:
+                put_in, taken_out = history.get(s.id, (None, None))
+                early = put_in is None or s.start is None or put_in <= s.start  # there when the sprint started
+                if s.id in now_in:
+                    if C.STATUSES[issue.status_id][1] == "done":
+                        done[s.id].append(issue)
+                    if early:
+                        committed[s.id].append(issue)
+                elif taken_out is not None and s.start is not None and taken_out > s.start and early:
+                    committed[s.id].append(issue)  # taken out after the start: still the commitment
+        return {str(s.id): {"estimated": _sum(committed[s.id]), "completed": _sum(done[s.id])} for s in closed}
 
     def velocity(req: Request) -> Response:
         sb.context(req, "read", default_ver="2")
@@ -67,6 +77,6 @@ def register(sb: JiraSandbox) -> None:
                          and s.state == "closed"), key=lambda s: (s.complete or 0, s.id), reverse=True)[:WINDOW]
         sprints = [{"id": s.id, "sequence": s.id, "name": s.name, "state": "CLOSED", "linkedPagesCount": 0,
                     "goal": s.goal} for s in closed]
-        return json_response({"sprints": sprints, "velocityStatEntries": {str(s.id): entry(s) for s in closed}})
+        return json_response({"sprints": sprints, "velocityStatEntries": entries(closed)})
 
     sb.router.add("GET", GREENHOPPER + r"/rapid/charts/velocity(?:\.json)?", velocity)
