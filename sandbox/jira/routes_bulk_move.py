@@ -9,10 +9,11 @@ key still resolves, `moves`) and the target issue type; sub-tasks go with their 
 keeps every status, so status mappings are not needed here.
 
 400 `{"errors": [{"message"}]}` (BulkOperationErrorResponse) when: the mapping is missing or empty, a key does
-not name a project and an issue type, a sub-task type has no parent (or the parent does not exist), an entry has
-no `issueIdsOrKeys`, an issue does not exist ("Some of the issues in the issueIdsOrKeys are not valid", the
-spec's example), more than 1,000 issues (sub-tasks counted), or the caller lacks Make bulk changes, Move Issues in
-a source project or Create Issues in the target (the spec lists no 403 for this operation) [unc: wordings].
+not name a project and an issue type, a sub-task type has no parent (or the parent does not exist, or sits in
+another project than the target, which create refuses too), an entry has no `issueIdsOrKeys`, an issue does not
+exist ("Some of the issues in the issueIdsOrKeys are not valid", the spec's example), more than 1,000 issues
+(sub-tasks counted), or the caller lacks Make bulk changes, Move Issues in a source project or Create Issues in
+the target (the spec lists no 403 for this operation) [unc: wordings].
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ def register(sb: JiraSandbox) -> None:
         types = sb.store.issue_types
         if parent is not None and parent.type_id in types and types[parent.type_id][1] != types[parts[1]][1] + 1:
             raise BulkError(400, "Given parent work item does not belong to appropriate hierarchy.")  # [unc] wording
+        if parent is not None and types[parts[1]][1] < 0 and parent.project != project:  # as create refuses it
+            raise BulkError(400, "Sub-tasks must be created in the same project as their parent.")  # [unc] wording
         return project, parts[1], parent
 
     def with_subtasks(issue: Issue) -> list[Issue]:
