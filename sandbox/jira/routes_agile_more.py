@@ -40,16 +40,18 @@ def register(sb: JiraSandbox) -> None:
 
     def delete_sprint(c: Call) -> Response:
         sid = int(c.p["sprint"])
-        if sid not in sb.store.sprints:
+        sprint = sb.store.sprints.get(sid)
+        if sprint is None:
             raise fail(404, f"Sprint with id {sid} does not exist or you do not have permission to see it.")
-        if not manages_sprints(sb, c.user, sb.store.sprints[sid].board_id):
+        if not manages_sprints(sb, c.user, sprint.board_id):
             raise fail(403, NO_SPRINT_PERMISSION)
         for issue in [i for i in list(sb.store.issues.values()) if sid in i.sprints]:
             sb.store.update(issue.id, {"sprints": tuple(s for s in issue.sprints if s != sid)}, c.user)
-        bean = c.r.sprint(sb.store.sprints[sid])
-        with sb.store.lock:
-            sb.store.sprints.pop(sid, None)
-        sb.webhooks.on_sprint("sprint_deleted", bean)
+        with sb.store.lock:  # two concurrent DELETEs: one takes it, the other is a 404 (and no second event)
+            gone = sb.store.sprints.pop(sid, None)
+        if gone is None:
+            raise fail(404, f"Sprint with id {sid} does not exist or you do not have permission to see it.")
+        sb.webhooks.on_sprint("sprint_deleted", c.r.sprint(gone))
         return Response(status=204)
 
     def swap_sprint(c: Call) -> Response:
