@@ -5,7 +5,9 @@
 - with ``key-marker`` alone listed that key's versions again (S3 starts after the key) [unc: inferred from the
   ListObjectVersions reference ("the key to start with") and from every paginator passing both markers];
 - with a ``version-id-marker`` that is none of the key marker's versions returned nothing, ``IsTruncated`` false (a
-  client took the listing for finished): now 400 InvalidArgument [unc: S3's words for a well-formed unknown id];
+  client took the listing for finished): now 400 InvalidArgument [unc: S3's words for a well-formed unknown id],
+  unless this listing gave that marker out and its version was deleted since (a bucket emptied page by page): then
+  the listing carries on after the marker's place, the key's older versions then the next keys [unc];
 - took a ``version-id-marker`` without ``key-marker`` (S3: 400 InvalidArgument);
 - let a page with a delimiter hold more than ``max-keys`` versions and common prefixes together.
 
@@ -15,10 +17,15 @@ counts once towards max-keys, and a key marker that is a common prefix resumes a
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from urllib.parse import quote
 
 from sandbox.aws.s3_listing import NS, OWNER, _xml
 
+MARKERS_KEPT = 10000  # NextVersionIdMarkers remembered per bucket
+_ATTR = "_sandbox_version_markers"
+_LOCK = threading.Lock()
 PARAMS = {"versions", "prefix", "delimiter", "max-keys", "key-marker", "version-id-marker", "encoding-type", "x-id"}
 
 
@@ -80,10 +87,15 @@ def answer(bucket, query: dict[str, list[str]], max_list: int):
     if version_marker:
         ids = [i for i, (name, version, _) in enumerate(entries)
                if name == key_marker and version is not None and _version_id(version) == version_marker]
-        if not ids:
+        place = _handed_out(bucket, key_marker, version_marker) if not ids else None
+        if ids:
+            rest = entries[ids[0] + 1:]
+        elif place is not None:  # the marker's version is gone since (deleted page by page): carry on after it
+            rest = [e for e in entries if (e[0] == key_marker and e[1] is not None and e[1].last_modified <= place)
+                    or e[0] > key_marker]
+        else:
             return _error(400, "InvalidArgument", "Invalid version id specified", ArgumentName="version-id-marker",
                           ArgumentValue=_xml(version_marker[:64]))
-        rest = entries[ids[0] + 1:]
     else:
         rest = [e for e in entries if e[0] > key_marker] if key_marker else entries
     page = rest[:max_keys]
@@ -95,6 +107,7 @@ def answer(bucket, query: dict[str, list[str]], max_list: int):
         name, version, _ = page[-1]
         out.append(f"<NextKeyMarker>{enc(name)}</NextKeyMarker>")
         if version is not None:
+            _hand_out(bucket, name, version)
             out.append(f"<NextVersionIdMarker>{_xml(_version_id(version))}</NextVersionIdMarker>")
     out.append(f"<MaxKeys>{max_keys}</MaxKeys>")
     if delimiter:
@@ -107,6 +120,24 @@ def answer(bucket, query: dict[str, list[str]], max_list: int):
                for name, version, _ in page if version is None)
     out.append("</ListVersionsResult>")
     return 200, "".join(out).encode("utf-8"), [("Content-Type", "application/xml")]
+
+
+def _hand_out(bucket, key: str, version) -> None:
+    """Remember a NextVersionIdMarker given out (its key and its place: the version's time), so that the next page
+    can still be asked for once that version is deleted, as a client emptying a bucket page by page does (boto3's
+    ``object_versions.delete()``): the table keeps the newest MARKERS_KEPT per bucket."""
+    with _LOCK:
+        table = bucket.__dict__.setdefault(_ATTR, OrderedDict())
+        table[(key, _version_id(version))] = version.last_modified
+        table.move_to_end((key, _version_id(version)))
+        while len(table) > MARKERS_KEPT:
+            table.popitem(last=False)
+
+
+def _handed_out(bucket, key: str, version_id: str):
+    """The place (time) of a version marker this bucket's listing gave out, else None."""
+    with _LOCK:
+        return bucket.__dict__.get(_ATTR, {}).get((key, version_id))
 
 
 def _entry(name: str, version, latest: bool, enc) -> str:
@@ -157,19 +188,24 @@ def delete_markers_removal(environ: dict, bucket) -> None:
         root = ET.fromstring(body)
     except ET.ParseError:
         return
-    found: set[str] = set()
+    found: set[tuple[str, str]] = set()  # (key, version id): "null" is every unversioned key's id
     for node in (c for c in root if c.tag.rpartition("}")[2] == "Object"):
         fields = {c.tag.rpartition("}")[2]: (c.text or "") for c in node}
         if fields.get("Key") and fields.get("VersionId") in _markers(bucket, fields["Key"]):
-            found.add(fields["VersionId"])
+            found.add((fields["Key"], fields["VersionId"]))
     if not found:
         return
 
     def rewrite(status: str, text: bytes) -> bytes:
         def flag(match: re.Match) -> bytes:
             entry = match.group(0)
+            try:
+                fields = {c.tag.rpartition("}")[2]: (c.text or "") for c in ET.fromstring(entry)}
+            except ET.ParseError:
+                return entry
             version = re.search(rb"<VersionId>([^<]*)</VersionId>", entry)
-            if version is None or version.group(1).decode() not in found or b"<DeleteMarker>" in entry:
+            if (version is None or (fields.get("Key", ""), fields.get("VersionId", "")) not in found
+                    or b"<DeleteMarker>" in entry):
                 return entry
             extra = (b"<DeleteMarker>true</DeleteMarker><DeleteMarkerVersionId>" + version.group(1)
                      + b"</DeleteMarkerVersionId>")
