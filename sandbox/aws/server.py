@@ -192,7 +192,9 @@ class _Enforcing:
         summed = status.startswith("200") and ((method == "POST" and "uploadId=" in query) or (
             method == "HEAD" and "versionId=" not in query and checksum_mode))
         made = status.startswith("200") and method == "POST" and re.search(r"(^|&)uploads(=|&|$)", query)
-        headers = headers + environ.get("sandbox.extra_headers", [])
+        extra = environ.get("sandbox.extra_headers", [])  # each replaces moto's own of that name: two copies of
+        named = {k.lower() for k, _ in extra}  # x-amz-delete-marker reached boto3 as "true, true", read as False
+        headers = [(k, v) for k, v in headers if k.lower() not in named] + extra
         if environ.get("sandbox.head_rewrite"):  # s3_reads._head_part
             status, headers = environ["sandbox.head_rewrite"](status, headers)
         headers = s3_uploads.full_object_type(environ, status, headers)
