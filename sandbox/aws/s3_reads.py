@@ -5,8 +5,9 @@ request; every function returns None when moto may answer, else (status, body, h
   above 1 for an object put whole): 416 InvalidPartNumber "The requested partnumber is not satisfiable" with
   ``PartNumberRequested`` / ``ActualPartCount`` (moto: 500 KeyError, or the whole object); one outside 1-10000 or no
   integer: 400 InvalidArgument; GET of a part serves that part's bytes (206, Content-Range, x-amz-mp-parts-count;
-  moto served the whole object); HEAD of a part is 206 with the object's ETag, Content-Range and the part's length
-  (round 34; moto: 200 with the part's own MD5 as ETag); with a Range header too: 400 InvalidRequest;
+  moto served the whole object); HEAD of a part is 206 with the object's headers (ETag, metadata, Content-Type,
+  VersionId), Content-Range and the part's length (round 34; moto: 200 from the part's own record); with a Range
+  header too: 400 InvalidRequest;
 - a ``Range`` header moto cannot split (no ``=``, or several): ignored, the whole object 200 (moto: 500) [unc: S3
   ignores a Range it cannot read, as HTTP says a server may];
 - conditional reads as S3 documents them: If-Match true wins over a false If-Unmodified-Since (200, moto 412); with
@@ -100,20 +101,26 @@ def _part_range(environ: dict, key, number: int, count: int) -> None:
 
 
 def _head_part(environ: dict, key, number: int, count: int) -> None:
-    """HEAD of one part of a multipart object: 206, the object's ETag, Content-Range and the part's Content-Length
-    (moto: 200 with the part's own MD5 as ETag and no Content-Range), as S3 answers GET of the part without a body."""
+    """HEAD of one part of a multipart object, answered as S3 answers GET of the part without a body: moto is asked
+    for HEAD of the object itself (its answer from the part's record had no x-amz-meta-*, no Content-Type or
+    VersionId of the object, and the part's own MD5 as ETag and time as Last-Modified), then made 206 with the
+    part's Content-Length and Content-Range and x-amz-mp-parts-count (moto: 200, no Content-Range). The object's
+    whole checksum is left out: it does not describe the part [unc]."""
     numbers = sorted(key.multipart.parts)
     sizes = {n: key.multipart.parts[n].size for n in numbers}
     if len(numbers) != count or sum(sizes.values()) != key.size:
         return
     start = sum(sizes[n] for n in numbers if n < number)
-    replaced = {"etag": key.etag, "content-length": str(sizes[number]),
+    environ["QUERY_STRING"] = "&".join(p for p in environ.get("QUERY_STRING", "").split("&")
+                                       if p.partition("=")[0] != "partNumber")
+    environ.pop("HTTP_X_AMZ_CHECKSUM_MODE", None)
+    replaced = {"content-length": str(sizes[number]), "x-amz-mp-parts-count": str(count),
                 "content-range": f"bytes {start}-{start + sizes[number] - 1}/{key.size}"}
 
     def rewrite(status: str, headers: list) -> tuple[str, list]:
         if not status.startswith("200"):
             return status, headers
-        kept = [(k, v) for k, v in headers if k.lower() not in replaced]
+        kept = [(k, v) for k, v in headers if k.lower() not in replaced and not k.lower().startswith("x-amz-checksum")]
         return "206 Partial Content", kept + [(k.title(), v) for k, v in replaced.items()]
 
     environ["sandbox.head_rewrite"] = rewrite
