@@ -85,8 +85,9 @@ def check(environ: dict):
         return answer
     if s3_versions.is_listing(method, key, query):
         return s3_versions.answer(bucket, query, MAX_LIST)
-    if method == "GET" and key and "attributes" in query:
-        s3_attributes.object_parts(environ, bucket, key, query)
+    attributes = method == "GET" and key and "attributes" in query
+    if attributes and (answer := s3_attributes.object_parts(environ, bucket, key, query)) is not None:
+        return answer
     if (answer := s3_sse_c.check(environ, bucket, key, method, query)) is not None:
         return answer
     if method in ("GET", "HEAD") and key and _plain_read(query):
