@@ -81,8 +81,10 @@ def _delete_version(bucket, key: str, version: str):
     left = [v for v in versions if v is not found[0]]
     if left:
         bucket.keys.setlist(key, left)  # disposes of the one removed
-    else:
-        bucket.keys.pop(key)
+    else:  # moto's pop disposes of each version: a delete marker has no dispose (AttributeError: a 500)
+        if hasattr(found[0], "dispose"):
+            found[0].dispose()
+        dict.pop(bucket.keys, key)
     headers = [("x-amz-version-id", version)]
     if isinstance(found[0], FakeDeleteMarker):
         headers.append(("x-amz-delete-marker", "true"))
