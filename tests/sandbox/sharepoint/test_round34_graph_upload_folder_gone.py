@@ -31,6 +31,9 @@ def test_a_fragment_after_the_folder_went_is_not_found(sharepoint):
 
     first, second, third, left = _sdk(sharepoint, run)
     assert (first.status_code, first.json()["nextExpectedRanges"]) == (202, ["100-299"])
+    # the change under test is `second` (round 33 answered it 202): what it means for the product is that an upload
+    # of a large evidence file into a folder deleted meanwhile fails at the next fragment, not after every byte is
+    # sent; `first` and `third` held before too
     assert (second.status_code, second.json()["error"]["code"]) == (404, "itemNotFound")
     assert third.status_code == 404  # the session is spent
     assert left.value == []
