@@ -97,38 +97,49 @@ def owed(writes: Any, vendor_id: str) -> Owed | None:
 
 def with_owed(writes: Any, vendor_id: str, steps: list[Any], snap: Any = None) -> list[Any]:
     """``steps`` with the comment an earlier edit of the issue still owes (if any) first, after any leading
-    reopen ``transition``. None when the edit was only meant (Jira never answered the PUT) and this plan edits the
-    note's fields again (its own comment says what it changes), nor when such an edit was never made (``_made``:
-    the fields nobody else edited since do not hold the note's after-values in ``snap``, the issue as this push
-    read it): the note is dropped. A note of an edit Jira answered is always posted, even when this plan edits the
-    same field again (a person changed it since): that second edit may yet be refused."""
+    reopen ``transition``. An edit that was only meant (Jira never answered the PUT) is first read from ``snap``, the
+    issue as this push read it (``_made``): never made (the fields nobody else edited since do not hold the note's
+    after-values), its note is not posted: dropped, or left to this plan's own comment when it edits the note's
+    fields again; made (or every field edited by a person since), it is posted even when this plan edits the same
+    field again (a person set it since the gateway's 504), as is a note of an edit Jira answered: that second edit
+    may yet be refused. Unknown (no changelog) and planned again, this plan's own comment tells those fields."""
     row = owed(writes, vendor_id)
     if row is None:
         return steps
     planned = {c.field for op, changes in steps if op == "update" for c in changes}
-    if row.fields is not None and not row.made and set(row.fields) <= planned:
-        return steps  # an edit perhaps never made, planned again: its comment is the note (once the edit is made)
     if row.fields is None and row.note in {c.after for op, changes in steps if op == "comment" for c in changes}:
         return steps  # a row without fields: the same text planned again
-    if row.fields is not None and not row.made and snap is not None and not _made(row.fields, snap):
-        if getattr(writes, "enabled", False):  # not in a dry run
-            log.info("Jira issue %s does not hold the values of the edit an earlier push meant to make (killed "
-                     "before Jira answered it): that edit was not made, so its change comment is dropped", vendor_id)
-            paid(writes, vendor_id)
-        return steps
+    if row.fields is not None and not row.made:
+        # read first: an edit Jira made but never answered (a gateway's 504), planned again because a person
+        # changed its field since, is still told, or the next edit's ``owe`` overwrote it (and its refusal dropped it)
+        made = _made(row.fields, snap) if snap is not None else None
+        if made is None and set(row.fields) <= planned:
+            return steps  # unknown (unread, no changelog), planned again: this plan's comment tells those fields
+        if made is False:
+            if set(row.fields) <= planned:
+                return steps  # not made and planned again: this plan's own comment is the note (``owe`` replaces it)
+            if getattr(writes, "enabled", False):  # not in a dry run
+                log.info("Jira issue %s does not hold the values of the edit an earlier push meant to make (killed "
+                         "before Jira answered it): that edit was not made, so its change comment is dropped",
+                         vendor_id)
+                paid(writes, vendor_id)
+            return steps
     # after a leading reopen: a Closed issue may take no comment till then (``JiraTaskWriter.steps``)
     lead = next((i for i, (op, _) in enumerate(steps) if op != "transition"), len(steps))
     return [*steps[:lead], ("comment", [Change(FIELD, None, row.note)]), *steps[lead:]]
 
 
-def _made(fields: dict[str, Any], snap: Any) -> bool:
+def _made(fields: dict[str, Any], snap: Any) -> bool | None:
     """Whether the issue shows an edit of ``fields`` (their after-values) that Jira never answered was made. Jira
     makes a PUT's fields all or none, so the fields nobody else changed since the last sync (``snap.foreign``, from
-    the changelog; all of them when Jira kept none) tell: made when one holds its after-value. A field a person
-    edited since says nothing (its value is the person's), so when every field was edited since, the note is kept
-    (told rather than lost: [unc] whether it was made cannot be read from the values then)."""
-    foreign = snap.foreign if isinstance(snap.foreign, set) else set()
-    told = {k: v for k, v in fields.items() if k not in foreign}
+    the changelog; all of them when it lists no one else's change) tell: made when one holds its after-value. A field
+    a person edited since says nothing (its value is the person's), so when every field was edited since, the note
+    is kept (True: told rather than lost; [unc] whether it was made cannot be read from the values then). Without a
+    changelog (``foreign`` None: who changed what unknown) a field holding its after-value still says made, but none
+    holding it proves nothing (each may be a person's): None, unknown."""
+    if not isinstance(snap.foreign, set):
+        return True if any(_same(snap.fields.get(k), v) for k, v in fields.items()) else None
+    told = {k: v for k, v in fields.items() if k not in snap.foreign}
     return not told or any(_same(snap.fields.get(k), v) for k, v in told.items())
 
 
