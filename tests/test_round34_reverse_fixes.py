@@ -12,14 +12,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import re
 from types import SimpleNamespace
 
 from assets.reverse_sync import jira_notes
+from sandbox.core.http import json_response
 from tests import test_reverse_sync_attacks as attacks
-from tests.reverse_sync_helpers import jira_rows, query, run, write_outbound
+from tests.reverse_sync_helpers import attestation_rows, jira_rows, query, run, write_outbound
 from tests.test_round34_reverse_notes import EDIT, _answer_after_making, _heal, _notes, _refuse
 
-jira = attacks.jira  # the sandbox fixture
+jira, onetrust = attacks.jira, attacks.onetrust  # the sandbox fixtures
 _jira_keys = attacks._jira_keys
 
 
@@ -59,3 +63,73 @@ def test_made_reads_an_unknown_changelog_as_unknown_unless_a_field_holds_its_val
     assert jira_notes._made(owed, _snap({"priority": "Medium", "duedate": "2026-12-01"}, set())) is False
     assert jira_notes._made(owed, _snap({"priority": "Medium", "duedate": "2027-03-01"}, {"priority"})) is True
     assert jira_notes._made(owed, _snap({"priority": "Medium", "duedate": "x"}, {"priority", "duedate"})) is True
+
+
+def _not_found_first(sb, pattern: str, body: dict) -> list[str]:
+    """The first GET of each path matching ``pattern`` is answered 404 (not carried out); later ones as usual."""
+    decide, answer = sb.faults.decide, sb.fault_response
+    hit: list[str] = []
+
+    def fake(auth_faults: bool = True, m: str = "", path: str = ""):
+        decision = decide(auth_faults, m, path)
+        if m == "GET" and re.search(pattern, path) and path not in hit:
+            hit.append(path)
+            return dataclasses.replace(decision, status=297)
+        return decision
+
+    sb.faults.decide = fake
+    sb.fault_response = lambda d: json_response(body, 404) if d.status == 297 else answer(d)
+    return hit
+
+
+def test_a_404_for_a_onetrust_attestation_its_upsert_still_finds_is_sent_not_dead_lettered(onetrust,
+                                                                                           duckdb_warehouse):
+    rows = attestation_rows(2)
+    write_outbound(duckdb_warehouse, "onetrust", rows)
+    assert run("onetrust").created == 2
+    before = {a["externalId"]: a["id"] for a in onetrust.attestations() if a.get("externalId") in ("att-0000",
+                                                                                                   "att-0001")}
+    for r in rows:
+        r["onetrust_result"] = "EFFECTIVE"
+    write_outbound(duckdb_warehouse, "onetrust", rows)
+    hit = _not_found_first(onetrust, r"/attestations/[^/]+$", {"status": 404, "error": "Not Found"})
+    onetrust.clear_request_log()
+    report = run("onetrust")
+    _heal(onetrust)
+    assert hit, "no attestation was read"
+    assert report.dead_lettered == 0, report.failures  # was: 409 "its search shows that record", every push
+    after = {a["externalId"]: a for a in onetrust.attestations() if a.get("externalId") in before}
+    assert {k: a["id"] for k, a in after.items()} == before, "the upsert went into the same attestation"
+    assert all(a["result"] == "EFFECTIVE" for a in after.values()), after
+    listings = [r for r in onetrust.request_log if r["method"] == "GET" and r["path"].endswith("/attestations")
+                and "externalId" not in (r.get("query") or "")]
+    assert listings == [], "an upsert by our id needs no listing of every attestation per 404"
+    assert run("onetrust").writes == 0
+
+
+def test_a_404_looks_the_issue_up_by_its_own_label_not_every_projectx_issue(jira, duckdb_warehouse):
+    rows = jira_rows(3)
+    write_outbound(duckdb_warehouse, "jira", rows)
+    assert run("jira").created == 3
+    for r in rows[:2]:
+        r["priority"] = "Low"
+    write_outbound(duckdb_warehouse, "jira", rows)
+    searched: list[str] = []
+
+    def jql(req, resp):
+        if req.path.endswith("/search/jql"):
+            searched.append(json.loads(req.body or b"{}").get("jql", ""))
+        return resp
+
+    jira.rewrite_responses(jql)
+    hit = _not_found_first(jira, EDIT, {"errorMessages": ["Issue does not exist"], "errors": {}})
+    report = run("jira")
+    _heal(jira)
+    assert len(hit) == 2, hit
+    assert not any(q.startswith("labels = projectx ") for q in searched), f"a whole prefetch per 404: {searched}"
+    by_label = [q for q in searched if "projectx:rem-0000" in q]
+    assert sorted(by_label)[:2] == [f'labels = "projectx:rem-0000{i}" ORDER BY created ASC, id ASC' for i in (0, 1)]
+    assert len(searched) == 2, searched  # one search per 404
+    assert report.created == 0 and report.dead_lettered == 2, report.failures  # the linked issue is there: re-read
+    report = run("jira")
+    assert (report.updated, report.dead_lettered, report.created) == (2, 0, 0), report.failures

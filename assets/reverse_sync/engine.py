@@ -79,6 +79,8 @@ class VendorWriter(Protocol):
     vendor_object: str
     policy: dict[str, Field]
     reads: bool  # False: the vendor is not re-read; the last synced values stand in for it
+    # A writer may define ``keyed_creates = True`` (its create is an upsert keyed by our id: sent again after a 404)
+    # and ``find_one(internal_id) -> Snapshot | None`` (the record carrying our id, looked up alone after a 404).
     # A writer with reads = False may define ``open_at_vendor(vendor_id) -> bool``: read once while
     # planning a close, so a record already closed (or gone) at the vendor plans no close, in a dry run
     # and in the real run alike (the vendor wins the status).
@@ -289,12 +291,18 @@ class ReverseSync:
             snap = w.read(c.link["vendor_id"], c.link.get("vendor_updated"))
             if snap is None:  # deleted at the vendor (or unseen: Jira's 404 also means Browse was taken away, so a
                 # comment an earlier push owes it stays owed; jira_notes prunes it after 30 days)
-                # An earlier re-create of it may have made a record that its link never got (a push killed
-                # before the link, an answer lost): looked up by our id first, as an unlinked record is, and
-                # adopted, or every push after the hold would make another one. A search showing the linked
-                # record itself says the 404 was wrong (a record hidden for a moment): neither created again (a
-                # second record) nor closed unwritten (left open at the vendor), the record waits in dead letters.
-                again = w.prefetch([c.internal_id]).get(c.internal_id)
+                # A writer whose create is an upsert keyed by our id (OneTrust's externalId) sends it: it lands on
+                # the record holding our id, whether the 404 was a deletion or a moment's (harmless, self-healing).
+                # Else an earlier re-create of it may have made a record that its link never got (a push killed
+                # before the link, an answer lost): looked up by our id first (``find_one``: that record alone,
+                # never the whole prefetch per 404), and adopted, or every push after the hold would make another
+                # one. A search showing the linked record itself says the 404 was wrong (a record hidden for a
+                # moment): neither created again (a second record) nor closed unwritten (left open at the vendor),
+                # the record waits in dead letters.
+                again = None
+                if not getattr(w, "keyed_creates", False):
+                    one = getattr(w, "find_one", None)
+                    again = one(c.internal_id) if one is not None else w.prefetch([c.internal_id]).get(c.internal_id)
                 if again is not None and str(again.vendor_id) == str(c.link["vendor_id"]):
                     raise VendorError(
                         f"{w.vendor} answered 404 for {w.vendor_object} {str(c.link['vendor_id'])[:80]} of "

@@ -136,6 +136,18 @@ class JiraIssueWriter(Lookups):
                         found.setdefault(internal_id, self._snapshot(bean))
         return found
 
+    def find_one(self, internal_id: str) -> Snapshot | None:
+        """The issue carrying our id's label (the oldest), searched by that label alone: after a 404 (engine)."""
+        from assets.reverse_sync.jira_text import jql_string
+
+        label = f"projectx:{internal_id}"
+        for page in self.client.search(f"labels = {jql_string(label)} ORDER BY created ASC, id ASC", READ_FIELDS):
+            for bean in page:
+                labels = obj(obj(bean).get("fields")).get("labels")
+                if isinstance(labels, list) and label in labels:
+                    return self._snapshot(bean)
+        return None
+
     def read(self, vendor_id: str, since: str | None) -> Snapshot | None:
         from pipelines.common.http import VendorError
 

@@ -74,6 +74,7 @@ class OneTrustAttestationWriter:
     vendor = "onetrust"
     vendor_object = "attestation"
     reads = True
+    keyed_creates = True  # a create is an upsert by externalId (our id): after a 404 it is sent, never held (engine)
     policy = {"result": Field(PROJECTX), "period_start": Field(PROJECTX), "period_end": Field(PROJECTX),
               "comment": Field(PROJECTX), "evidence": Field(PROJECTX), "owner": Field(PROJECTX),
               "control": Field(VENDOR), "library_control": Field(VENDOR), "attachments": Field(PROJECTX),
