@@ -133,3 +133,58 @@ def test_a_404_looks_the_issue_up_by_its_own_label_not_every_projectx_issue(jira
     assert report.created == 0 and report.dead_lettered == 2, report.failures  # the linked issue is there: re-read
     report = run("jira")
     assert (report.updated, report.dead_lettered, report.created) == (2, 0, 0), report.failures
+
+
+IMPLEMENTATIONS = r"/api/controls/v1/control-implementations"
+
+
+def _impls(sb) -> dict[str, dict]:
+    return {i["externalId"]: i for i in sb.control_implementations() if str(i.get("externalId")).startswith(
+        "projectx:")}
+
+
+def test_an_implementation_whose_read_back_lags_its_create_is_found_by_its_external_id(onetrust, duckdb_warehouse):
+    rows = attestation_rows(2)
+    write_outbound(duckdb_warehouse, "onetrust", rows[:1])
+    assert run("onetrust").created == 1
+
+    def rewrite(req, resp):
+        if req.method == "POST" and re.search(IMPLEMENTATIONS + "$", req.path):
+            return json_response({"id": json.loads(resp.body)["id"]}, 201)  # made; answered with its id alone
+        if req.method == "GET" and re.search(IMPLEMENTATIONS + "/[^/]+$", req.path):
+            return json_response({"status": 404, "error": "Not Found"}, 404)  # a read lagging the write [unc]
+        return resp
+
+    onetrust.rewrite_responses(rewrite)
+    write_outbound(duckdb_warehouse, "onetrust", rows[:2])
+    report = run("onetrust")
+    onetrust.rewrite_responses(None)
+    assert report.dead_lettered == 0, report.failures  # was: the read-back's 404 failed the record
+    impls = {i["id"]: i["externalId"] for i in onetrust.control_implementations()}
+    [att] = [a for a in onetrust.attestations() if a.get("externalId") == "att-0001"]
+    assert impls[att["controlImplementationId"]] == "projectx:OT-PIA-01"
+    assert sorted(_impls(onetrust)) == ["projectx:OT-PIA-01", "projectx:SN-CHG-01"]
+
+
+def test_an_implementation_answered_as_another_controls_and_not_found_says_so(onetrust, duckdb_warehouse):
+    rows = attestation_rows(2)
+    write_outbound(duckdb_warehouse, "onetrust", rows[:1])
+    assert run("onetrust").created == 1
+    other = _impls(onetrust)["projectx:SN-CHG-01"]
+
+    def rewrite(req, resp):
+        if req.method == "POST" and re.search(IMPLEMENTATIONS + "$", req.path):
+            return json_response(other, 201)  # another control's implementation
+        if req.method == "GET" and req.path.endswith("control-implementations") and "OT-PIA-01" in req.raw_query:
+            return json_response({"content": [], "totalPages": 0, "last": True}, 200)  # the search lags
+        return resp
+
+    onetrust.rewrite_responses(rewrite)
+    write_outbound(duckdb_warehouse, "onetrust", rows[:2])
+    report = run("onetrust")
+    onetrust.rewrite_responses(None)
+    assert report.dead_lettered == 1
+    [why] = report.failures
+    assert "another control's implementation" in why, why
+    assert "check" not in why and "base URL" not in why, why  # was: "answered 201 without the id ... base URL"
+    assert not [a for a in onetrust.attestations() if a.get("externalId") == "att-0001"], "put on another control"

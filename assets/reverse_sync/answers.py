@@ -57,6 +57,11 @@ def _is_page(response: requests.Response) -> bool:
     return bool(response.content) and kind in ("text/html", "application/xhtml+xml")
 
 
+class NotTaken(ValueError):
+    """Raised by a write's ``parse``: the answer is not the record written, and why (``str``: "another control's
+    implementation ..."), said in the dead-letter reason when the look-up misses it too (``Writes._once``)."""
+
+
 class RecordRefused(VendorError):
     """A write the vendor refused with 403 and its own reason although the credentials work (the client renewed
     its token and was refused again): an ACL on the record or a field, a business rule aborting the write, a

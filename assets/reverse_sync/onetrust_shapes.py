@@ -45,13 +45,25 @@ def _record_id(response: Any, external_id: str | None = None) -> str:
 
 def implementation_answered(client: Any, response: Any, ext: str, path: str) -> str:
     """A control implementation's id from its create's answer, only when that record is this control's: one
-    carrying another ``externalId`` (ValueError), or none and read back by its id as another's, is not taken (its
-    id put our attestations on another control); the implementation is then looked up by ``ext``."""
-    found = _record_id(response, ext)
+    carrying another ``externalId``, or none and read back by its id as another's (or not read back at all: a 404
+    of a read lagging the write, a 5xx, a 401/403), is not taken (its id put our attestations on another control):
+    ``NotTaken`` (a ValueError), so the implementation is looked up by ``ext`` (``Writes._once``) and, when that
+    misses too, the reason says the answer was another control's implementation."""
+    from assets.reverse_sync.answers import NotTaken
+    from pipelines.common.http import VendorError
+
+    try:
+        found = _record_id(response, ext)
+    except ValueError:
+        raise NotTaken(f"another control's implementation (externalId other than {ext})") from None
     if response.json().get("externalId") != ext:  # an answer without it: read back (a consistent read)
-        answer = client.request("GET", f"{path}/{found}")
+        try:
+            answer = client.request("GET", f"{path}/{found}")
+        except VendorError as exc:
+            raise NotTaken(f"an implementation id without its externalId, whose read-back failed ("
+                           f"{exc.status or 'no answer'}): perhaps another control's implementation") from None
         if not isinstance(answer, dict) or answer.get("externalId") != ext:
-            raise ValueError("externalId")
+            raise NotTaken(f"another control's implementation (its id read back is not {ext}'s)")
     return found
 
 

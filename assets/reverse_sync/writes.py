@@ -45,6 +45,7 @@ from resources.warehouse import Connection
 
 from . import unsettled
 from .answers import (  # noqa: F401  (re-exported: callers import them from here)
+    NotTaken,
     RecordRefused,
     _body_kind,
     _is_page,
@@ -189,8 +190,12 @@ class Writes:
                     if said is not None:  # 2xx with an error: not the result, whatever parse reads
                         raise ValueError("an error body")
                     result = parse(response)
-                except (ValueError, KeyError, TypeError, AttributeError, IndexError):
-                    if said is not None:  # a gateway's 504/502 passed on as 2xx: the vendor may still be writing it
+                except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+                    if isinstance(exc, NotTaken) and said is None:  # a record, not the one written: say which
+                        error = VendorError(f"{self.vendor}: {method} {path.split('?')[0]} answered "
+                                            f"{response.status_code} with {exc}, not the {what} it wrote", None)
+                        why = f"{response.status_code} with {exc}"
+                    elif said is not None:  # a gateway's 504/502 passed on as 2xx: the vendor may still be writing it
                         error = VendorError(
                             f"{self.vendor}: {method} {path.split('?')[0]} answered {response.status_code} with an "
                             f"error body ({vendor_text(said, response, 200)}) instead of the {what} it wrote, so "
