@@ -188,3 +188,17 @@ def test_an_implementation_answered_as_another_controls_and_not_found_says_so(on
     assert "another control's implementation" in why, why
     assert "check" not in why and "base URL" not in why, why  # was: "answered 201 without the id ... base URL"
     assert not [a for a in onetrust.attestations() if a.get("externalId") == "att-0001"], "put on another control"
+
+
+def test_the_change_note_keeps_direction_marks_and_turns_separators_into_spaces():
+    from assets.reverse_sync.jira_screens import edit_note
+    from assets.reverse_sync.policy import Change
+
+    hebrew, arabic = "שלום\u200e (v2)\u200f", "مرحبا\u061c 2"
+    note = edit_note([Change("summary", hebrew, arabic)])
+    assert note == f"Project X updated this issue: summary {hebrew} -> {arabic}", note  # was: <U+200E> etc.
+    assert edit_note([Change("summary", "a\u2028b\u2029c", "x")]).endswith("summary a b c -> x")
+    hostile = edit_note([Change("summary", "\u202ax\u202by\u202cz\u202d\u202e\u2066\u2067\u2068\u2069\x00\x07", "ok")])
+    for cp in ("202A", "202B", "202C", "202D", "202E", "2066", "2067", "2068", "2069", "0000", "0007"):
+        assert f"<U+{cp}>" in hostile, (cp, hostile)
+    assert edit_note([Change("summary", "\ud800", "ok")]).encode("utf-8")

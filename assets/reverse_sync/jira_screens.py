@@ -302,19 +302,23 @@ def edit_note(edits: list[Any]) -> str:
 
 
 def _short(value: Any) -> str:
-    """A value quoted in the note: cut to 60 characters, control characters shown as ``<U+XXXX>`` (line breaks and
-    tabs as a space). A value a person typed in Jira may hold a lone UTF-16 surrogate (JSON's ``\\ud800``, kept by
-    Jira), which no warehouse stores (the note is kept in ``jira_owed_notes`` before the edit: the push crashed), a
-    NUL (PostgreSQL refuses it) or a bidirectional override (the rest of the comment read right to left)."""
+    """A value quoted in the note: cut to 60 characters, control characters shown as ``<U+XXXX>`` (line breaks,
+    tabs and U+2028/U+2029 as a space). A value a person typed in Jira may hold a lone UTF-16 surrogate (JSON's
+    ``\\ud800``, kept by Jira), which no warehouse stores (the note is kept in ``jira_owed_notes`` before the edit:
+    the push crashed), a NUL (PostgreSQL refuses it) or a bidirectional override (the rest of the comment read right
+    to left); the direction marks Hebrew and Arabic text holds are kept."""
     text = "(none)" if value in (None, "") else str(value)
     text = text if len(text) <= 60 else text[:57] + "..."
-    return "".join(" " if ch in "\t\n\r" else f"<U+{ord(ch):04X}>" if _hidden(ch) else ch for ch in text)
+    return "".join(" " if ch in BREAKS else f"<U+{ord(ch):04X}>" if _hidden(ch) else ch for ch in text)
 
 
-BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+BREAKS = frozenset("\t\n\r\u2028\u2029")  # tabs, line breaks and the line/paragraph separators: a space
+# The bidirectional embeddings, overrides and isolates (they turn the text after them around), not the direction
+# marks U+200E, U+200F, U+061C that Hebrew and Arabic text holds (they turn nothing after them).
+BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def _hidden(ch: str) -> bool:
-    """Control, surrogate and line/paragraph separator code points, and the bidirectional marks and overrides
-    (not the other format characters: a zero-width joiner belongs to an emoji)."""
-    return ch in BIDI or unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp")
+    """Control (NUL included) and surrogate code points, and the bidirectional embeddings, overrides and isolates
+    (not the direction marks, nor the other format characters: a zero-width joiner belongs to an emoji)."""
+    return ch in BIDI or unicodedata.category(ch) in ("Cc", "Cs")
