@@ -5,10 +5,11 @@ killed after Jira carried the edit out and before the comment was posted (or who
 without it for good: the next run finds the issue holding our values (our own changelog entries are echoes) and
 plans nothing. So the note is kept, committed, *before* the edit is sent (what the edit means to change), set to
 what it really changed once Jira has answered, and dropped once the comment is posted or found; an edit Jira refused
-(4xx) made no change and owes none; one Jira never answered that the next run plans again is noted by that run's own
-comment, and is taken as never made (its note dropped) only when the fields nobody else edited since do not hold its
-values (a person's edit of one of them says nothing: round 34). The note of an edit Jira answered is posted even
-when the run edits the same field again (that edit may be refused). The next run that plans anything for the issue,
+(4xx) made no change and owes none; one Jira never answered is read first: taken as never made (its note dropped, or
+left to the next edit's own comment when that run plans its fields again) only when the fields nobody else edited
+since do not hold its values (a person's edit of one of them says nothing: round 34); made (a gateway's 504 after
+Jira made it), its note is posted even when the run edits the same field again, as is the note of an edit Jira
+answered (that second edit may be refused). The next run that plans anything for the issue,
 or nothing at all, posts a note still owed first (:func:`with_owed`), unless the integration account's latest
 comment on the issue already says it (a push killed after Jira kept the comment): one comment, never two. A note
 Jira refuses for the issue (400/404/409 or a 403 with Jira's reason: a status that takes no comment, deleted) is
