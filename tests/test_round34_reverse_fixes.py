@@ -202,3 +202,28 @@ def test_the_change_note_keeps_direction_marks_and_turns_separators_into_spaces(
     for cp in ("202A", "202B", "202C", "202D", "202E", "2066", "2067", "2068", "2069", "0000", "0007"):
         assert f"<U+{cp}>" in hostile, (cp, hostile)
     assert edit_note([Change("summary", "\ud800", "ok")]).encode("utf-8")
+
+
+def test_the_latest_of_two_comments_in_one_millisecond_is_the_newer_one():
+    """Jira lists comments newest first (orderBy=-created); two posted in the same millisecond kept that order
+    under a sort by time alone, so "the latest" was the older one (a flaky review test showed it)."""
+    from assets.reverse_sync.jira_lookups import Lookups
+
+    stamp = "2026-12-07T10:00:00.000+0000"
+    listed = {"comments": [
+        {"id": "10011", "created": stamp, "author": {"accountId": "me"}, "body": "reopened"},
+        {"id": "10010", "created": stamp, "author": {"accountId": "me"}, "body": "note"},
+        {"id": "9999", "created": "2026-12-07T09:59:59.999+0000", "author": {"accountId": "me"}, "body": "old"}]}
+
+    class Client:
+        def get(self, path, **params):
+            return listed
+
+    class Writer(Lookups):
+        client = Client()
+
+        def me(self):
+            return "me"
+
+    assert Writer().latest_comment("1")["id"] == "10011"
+    assert [c["id"] for c in Writer()._mine("1")] == ["9999", "10010", "10011"]

@@ -75,7 +75,9 @@ class Lookups:
             raise VendorError(f"Jira answered the comments of issue {vendor_id} with {_shape(listed, 'comments')} "
                               "where a list of comment objects belongs", None)
         mine = [c for c in comments if isinstance(c.get("author"), dict) and c["author"].get("accountId") == self.me()]
-        mine.sort(key=lambda c: str(c.get("created") or ""))
+        # oldest first by time, then by id (Jira's ids grow): two comments in the same millisecond came newest first
+        # (orderBy=-created), and a sort by time alone kept them so, so "the latest" was the older of the two
+        mine.sort(key=lambda c: (str(c.get("created") or ""), _id_order(c.get("id"))))
         return mine
 
     comment_text = staticmethod(adf_text)
@@ -156,3 +158,9 @@ def _shape(value: Any, *keys: str) -> str:
     kind = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number",
             float: "number"}.get(type(value), type(value).__name__)
     return f"a JSON {kind}" + (f" as '{'.'.join(path)}'" if path else "")
+
+
+def _id_order(value: Any) -> tuple[int, int, str]:
+    """A comment id's place among others: numeric ids by number, anything else after them, as text."""
+    text = str(value or "")
+    return (0, int(text), "") if text.isdigit() and len(text) < 20 else (1, 0, text)
