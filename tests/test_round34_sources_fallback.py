@@ -74,17 +74,22 @@ def test_an_issue_failing_every_read_is_quarantined_and_the_rest_loads(make_jira
     assert _stored(duckdb_warehouse) == everyone
 
 
-def test_two_bad_issues_on_one_page_cost_themselves_in_few_reads(make_jira_sandbox, duckdb_warehouse):
+@pytest.mark.parametrize("page_size, picks, bound", [
+    (10, (2, 7), 10),  # two bad issues on one page of 10 (updated ASC, key ASC)
+    (40, (17,), 14),  # one on a page of 40: halving reads about 2 * log2(40); one by one would be 40
+])
+def test_bad_issues_on_one_page_cost_themselves_in_few_reads(make_jira_sandbox, duckdb_warehouse, page_size, picks,
+                                                             bound):
     sb = make_jira_sandbox(size=40)
     ordered = sorted((i["fields"]["updated"], i["key"], i["id"]) for i in sb.issues())
-    victims = {ordered[2][2], ordered[7][2]}  # one page of 10 (updated ASC, key ASC)
+    victims = {ordered[p][2] for p in picks}
     searched: list[str] = []
     _fail_whole_reads_of(sb, victims, searched=searched)
-    _jira_sync(duckdb_warehouse, sb)
+    _jira_sync(duckdb_warehouse, sb, page_size=page_size)
     assert _stored(duckdb_warehouse) == {i[2] for i in ordered} - victims
     assert set(quarantine(duckdb_warehouse, JIRA_ISSUES)) == victims
     narrowed = [q for q in searched if q and q.startswith("id in (")]
-    assert 0 < len(narrowed) <= 10, narrowed  # halves, not ten reads one by one and not endless
+    assert 0 < len(narrowed) <= bound, narrowed  # halves, not reads one by one and not endless
 
 
 class _Client:
@@ -134,11 +139,13 @@ def test_read_page_raises_the_pages_error_when_the_site_fails_not_an_issue():
 
 def test_read_page_past_its_budget_keeps_the_rest_for_the_next_run(monkeypatch):
     monkeypatch.setattr(unreadable, "PAGE_BUDGET_SECONDS", -1.0)
-    client = _Client(5, set())
-    data = unreadable.read_page(client, {"jql": "q", "fields": ["summary"]}, FAILED)
+    client = _Client(5, set())  # re-reading quarantined ids: no read by id answered yet is no sign of the site
+    data = unreadable.read_page(client, {"jql": "q", "fields": ["summary"]}, FAILED, requeued=True)
     assert [b["id"] for b in data["issues"]] == [k["id"] for k in client.keys]
     assert all(type(b) is unreadable.Unreadable and "not read this run" in b.reason for b in data["issues"])
     assert len(client.calls) == 1  # the keys-only read alone
+    with pytest.raises(VendorError, match="500 on all 3"):  # a new page: nothing answered, the site is down
+        unreadable.read_page(_Client(5, set()), {"jql": "q", "fields": ["summary"]}, FAILED)
 
 
 # --- request_json and attempts_allowed -------------------------------------------------------------------------
@@ -210,6 +217,10 @@ def test_a_onetrust_record_failing_its_listing_costs_its_slot_and_the_rest_loads
         assert len(rows) == 1 and not rows[0][0], rows  # one row: the slot, not written again
         assert "OneTrust fails to serve the record at position" in rows[0][1] and "answered 500" in rows[0][1]
         assert len(listed) < 40, listed  # narrowed 10 -> 5 -> 1, not endless
+        sizes = [int(n) for n in listed]
+        assert set(sizes) == {10, 5, 1} and sizes.count(1) == 5, sizes  # the failing half alone, one by one
+        position = int(rows[0][1].split("position ")[1].split()[0])
+        assert 0 <= position < 40 and sizes.count(5) == 2, (position, sizes)
         listed.clear()
 
     sb.rewrite_responses(None)  # OneTrust serves it again: the cursor stayed, so the next run reads and loads it

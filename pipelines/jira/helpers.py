@@ -277,12 +277,14 @@ class JiraClient:
             if not values or data.get("isLast") is True or (total is not None and start >= total):
                 return
 
-    def complete(self, bean: dict[str, Any]) -> dict[str, Any]:
+    def complete(self, bean: dict[str, Any], requeued: bool = False) -> dict[str, Any]:
         """Fetch the rest of a comment list or changelog that search cut short (``total`` > returned), or the whole
         of one search left out.
 
         An issue deleted since the search (404) keeps what search returned; reconciliation marks it. Another
         refusal of that issue's list (:class:`RefusedChildren`) is the caller's to quarantine the issue for.
+        ``requeued``: the issue is re-read from the quarantine (or forced): its failing list is no sign of a failing
+        site and does not count toward the three-in-a-row rule (two such issues plus one new failed every run).
         """
         fields = bean.get("fields") or {}
         comment = fields.get("comment")
@@ -310,13 +312,17 @@ class JiraClient:
             # the site is failing, not an issue, and the run fails as before.
             from pipelines.jira.unreadable import MAX_FAILED_IN_A_ROW, isolable
 
-            if exc.status != 404 and isolable(exc) and self._children_failed + 1 < MAX_FAILED_IN_A_ROW:
-                self._children_failed += 1
+            if exc.status != 404 and isolable(exc) and (requeued or self._children_failed + 1 < MAX_FAILED_IN_A_ROW):
+                self._children_failed += 0 if requeued else 1
                 raise RefusedChildren(f"Jira fails to serve this issue's comments or changelog: {exc}",
                                       exc.status) from exc
             if exc.status != 404:
                 raise
             log.info("Jira: issue %s vanished while we read its comments/changelog", bean.get("key"))
+        else:
+            # read whole, or needing no read at all (most issues): the streak of failing issues is broken. It was
+            # reset only by a successful list read, so three failures spread over a run failed it, every run.
+            self._children_failed = 0
         children = (comment or {}).get("comments") or [], (changelog or {}).get("histories") or []
         if any(pages.is_lenient(c) for part in children for c in part):
             return pages.Lenient(bean)  # a page read leniently: the caller checks the bean's text whole
@@ -324,9 +330,7 @@ class JiraClient:
 
     def _all(self, path: str, bean: dict[str, Any], key: str) -> list[Any]:
         """Every item of an issue's comment or changelog endpoint (``path`` formatted with its id)."""
-        items = [item for page in self.paged_values(path.format(issue_id=bean["id"]), key, 100) for item in page]
-        self._children_failed = 0  # issues whose lists failed in a row (complete)
-        return items
+        return [item for page in self.paged_values(path.format(issue_id=bean["id"]), key, 100) for item in page]
 
     def download(self, path: str) -> bytes:
         return self.session.request("GET", path, headers={"Accept": "*/*"}).content

@@ -209,7 +209,7 @@ class IssuePass:
             problem = shape_problem(bean, ISSUE_PARTS)  # before complete(), which counts the lists
             if not problem:
                 try:
-                    bean = self.client.complete(bean)
+                    bean = self.client.complete(bean, requeued=force)
                 except RepeatedPage as exc:  # this issue's comments or changelog cannot be read whole
                     problem = str(exc)
                 else:

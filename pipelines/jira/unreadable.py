@@ -14,9 +14,13 @@ its retries. An issue that fails alone comes back as an :class:`Unreadable` hold
 the issue pass quarantines it, and it is read again by id every later run (the re-read ledger,
 :mod:`pipelines.common.requeue`) until it loads: the cursor may pass it, the ledger, committed with the cursor,
 keeps it. If the keys-only read fails too, or :data:`MAX_FAILED_IN_A_ROW` issues in a row fail alone (the site is
-failing, not an issue), the page's own error is raised, as before. The reads of one page are bounded by
-:data:`PAGE_BUDGET_SECONDS`: the issues not read by then come back as :class:`Unreadable` ("not read this run"),
-kept by id and read next run, never an endless loop.
+failing, not an issue), the page's own error is raised, as before. Failed reads of groups count too: more than
+:data:`MAX_FAILED_IN_A_ROW` failed reads in a row beyond the halvings one issue explains (the depth of the
+narrowing) raise the page's error. The reads of one page are bounded by :data:`PAGE_BUDGET_SECONDS`: the issues
+not read by then come back as :class:`Unreadable` ("not read this run"), kept by id and read next run, never an
+endless loop; but if the budget runs out before any read by id on the page succeeded, the site is down (a site
+that hangs for every read: its timeouts ate the budget) and the page's own error is raised: those pages became
+"not read this run" rows and the run succeeded.
 
 The re-read of quarantined ids (``requeued=True``) has no streak rule: the issues it reads are the ones already
 quarantined, and three of them failing in a row would fail every later run.
@@ -25,6 +29,7 @@ quarantined, and three of them failing in a row would fail every later run.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from typing import Any
 
@@ -80,11 +85,16 @@ def read_page(client: Any, body: dict[str, Any], failed: VendorError, *, requeue
             readable.append(key)
         else:  # no id to read it by: validation quarantines it as it is
             rows.append(key)
-    streak = 0
+    streak = 0  # issues read alone failing in a row
+    # failed reads (groups or one issue) since the last success: one bad issue explains one per halving level
+    misses, depth = 0, math.ceil(math.log2(max(len(readable), 1)))
+    succeeded = False  # a read by id on this page answered
 
     def narrow(group: list[dict[str, Any]]) -> None:
-        nonlocal streak
+        nonlocal streak, misses, succeeded
         if time.monotonic() > deadline:
+            if not succeeded and not requeued:  # no read by id answered before the budget ran out: the site
+                raise failed from None
             rows.extend(Unreadable(k, f"Jira: not read this run: its search page failed on every attempt and "
                                       f"narrowing it down took over {PAGE_BUDGET_SECONDS:.0f} s") for k in group)
             return
@@ -93,6 +103,9 @@ def read_page(client: Any, body: dict[str, Any], failed: VendorError, *, requeue
         except VendorError as error:
             if not isolable(error):
                 raise
+            misses += 1
+            if misses >= MAX_FAILED_IN_A_ROW + depth and not requeued:
+                raise failed from None
             if len(group) > 1:
                 half = len(group) // 2
                 narrow(group[:half])
@@ -105,7 +118,7 @@ def read_page(client: Any, body: dict[str, Any], failed: VendorError, *, requeue
             rows.append(Unreadable(group[0], f"Jira fails to serve this issue: its search page and its read by id "
                                              f"failed ({pages.safe_text(str(error))[:300]})"))
             return
-        streak = 0
+        streak, misses, succeeded = 0, 0, True
         rows.extend(found)  # an issue missing: deleted or moved out of the search meanwhile (reconciliation)
 
     if len(readable) == 1:
