@@ -12,11 +12,14 @@ comment/changelog and export rules); each test fails on the code before the fix.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from pipelines.common.http import VendorError
 from pipelines.jira import unreadable
 from pipelines.jira.helpers import JiraClient, RefusedChildren
+from tests.ingestion_harness import sql
 from tests.test_round34_sources_fallback import FAILED, _Client
 
 # --- 1. Jira comment/changelog streak ---------------------------------------------------------------------------
@@ -99,3 +102,120 @@ def test_a_site_hanging_on_every_read_fails_the_run_when_the_budget_runs_out(mon
     assert len(data["issues"]) == 8
     assert any(type(b) is unreadable.Unreadable and "not read this run" in b.reason for b in data["issues"])
     assert any(type(b) is not unreadable.Unreadable for b in data["issues"])
+
+
+# --- 2. OneTrust narrowing: a short sub-page is the end only if the total says so ------------------------------
+
+def _ot_read(records: int, bad: set[int], short_at: int | None = None, total: int | None = None):
+    """read(number, size) over ``records`` listing positions failing the pages holding ``bad``; the sub-page
+    starting at ``short_at`` comes back one record short (a gateway, a record deleted meanwhile [unc])."""
+    def read(number, size):
+        first = number * size
+        positions = [p for p in range(first, min(first + size, records))]
+        if set(positions) & bad:
+            raise VendorError("OneTrust: GET x answered 500 on all 1 attempts", 500)
+        if first == short_at:
+            positions = positions[:-1]
+        return [{"id": f"r{p}"} for p in positions], total, None
+    return read
+
+
+def test_a_short_sub_page_the_total_does_not_confirm_leaves_slots_not_a_silent_gap():
+    from pipelines.onetrust import unreadable as ot
+
+    failed = VendorError("OneTrust: GET x answered 500 on all 3 attempts", 500)
+    items, _, _ = ot.read_page(_ot_read(100, {3}, short_at=5, total=100), "api/x", 0, 10, failed)
+    ids = [i.get("id") for i in items if not isinstance(i, ot.Slot)]
+    slots = [i["position"] for i in items if isinstance(i, ot.Slot)]
+    assert ids == ["r0", "r1", "r2", "r4", "r5", "r6", "r7", "r8"]
+    assert slots == [3, 9], items  # was: [3]; position 9 skipped silently, the pass stable
+    # no total: unconfirmed as well
+    items, _, _ = ot.read_page(_ot_read(100, {3}, short_at=5), "api/x", 0, 10, failed)
+    assert [i["position"] for i in items if isinstance(i, ot.Slot)] == [3, 9]
+    # the listing really ends there (the total says so): no slot for positions past it
+    items, _, _ = ot.read_page(_ot_read(8, {3}, total=8), "api/x", 0, 10, failed)
+    assert [i["position"] for i in items if isinstance(i, ot.Slot)] == [3] and len(items) == 8
+
+
+def test_a_sub_page_echoing_another_number_or_size_raises():
+    from pipelines.onetrust.helpers import OneTrustClient
+
+    client = object.__new__(OneTrustClient)
+    answers = {5: {"content": [{"id": "a"}] * 5, "page": {"number": 0, "size": 10, "totalElements": 50}}}
+
+    def request(method, path, params=None, json=None, attempts_allowed=None):
+        if attempts_allowed is None:
+            raise VendorError("OneTrust: GET x answered 500 on all 3 attempts", 500)
+        return answers[params["size"]]  # a proxy dropping page and size: page 0 of 10 every time
+    client.request = request
+    with pytest.raises(VendorError, match="answered page 0 of size 10 to a request for page 0 of size 5"):
+        list(client.pages("GET", "api/x", page_size=10, per_record=True))
+
+
+# --- 5. OneTrust exports: the tenant-down rule spans calls ----------------------------------------------------
+
+def test_exports_failing_in_a_row_across_calls_fail_the_run():
+    from pipelines.onetrust.helpers import OneTrustClient
+
+    client = object.__new__(OneTrustClient)
+    client.detail_workers = 1
+    down = {"on": False}
+
+    def request(method, path, **kwargs):
+        if down["on"] or "bad" in path:
+            raise VendorError(f"OneTrust: GET {path} answered 503 on all 3 attempts", 503)
+        return {"id": path}
+    client.request = request
+    failures: dict[str, str] = {}
+    assert list(client.exports(["ok1", "bad1"], failures)) == ["ok1"]  # one record: quarantined
+    assert list(client.exports(["ok2"], failures)) == ["ok2"]  # a success breaks the streak
+    assert list(client.exports(["bad2", "bad3"], failures)) == [] and set(failures) == {"bad1", "bad2", "bad3"}
+    down["on"] = True  # the tenant down for exports: calls of one or two each quarantined all (the run green)
+    with pytest.raises(VendorError, match="503 on all 3"):
+        client.exports(["x1"], failures)
+
+
+# --- 4. Window runs (Dagster partitions) fail, naming what they set aside ------------------------------------
+
+WINDOW = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+
+
+def test_a_jira_window_run_fails_naming_the_issue_it_set_aside(make_jira_sandbox, duckdb_warehouse):
+    from tests.test_ingestion_hostile_more import _jira_sync
+    from tests.test_round34_sources_fallback import _fail_whole_reads_of
+
+    sb = make_jira_sandbox(size=20)
+    victim = sorted(i["id"] for i in sb.issues())[5]
+    _fail_whole_reads_of(sb, {victim})
+    with pytest.raises(Exception, match=f"set 1 issues record.*aside.*{victim}.*rerun this partition"):
+        _jira_sync(duckdb_warehouse, sb, window=WINDOW)  # was: quarantined, never read again, the partition green
+    sb.rewrite_responses(None)
+    _jira_sync(duckdb_warehouse, sb, window=WINDOW)  # the retry loads it
+    assert victim in {r[0] for r in sql(duckdb_warehouse, "select id from jira.issues")}
+
+
+def test_a_onetrust_window_run_fails_naming_the_slot_it_set_aside(make_onetrust_sandbox, duckdb_warehouse):
+    from tests.test_ingestion_hostile_more import _ot_sync
+    from tests.test_round34_sources_fallback import _fail_pages_holding
+
+    sb = make_onetrust_sandbox(size=20)
+    victim = sorted(v["id"].lower() for v in sb.vendors())[3]
+    _fail_pages_holding(sb, victim)
+    with pytest.raises(Exception, match=r"set 1 vendors record.*aside.*position.*rerun this partition"):
+        _ot_sync(duckdb_warehouse, sb, vendor_page_size=10, window=WINDOW)
+
+
+def test_a_servicenow_window_run_fails_naming_the_record_it_set_aside(make_servicenow_sandbox, duckdb_warehouse):
+    from pipelines.servicenow import servicenow_source
+    from tests.test_ingestion_hostile_more import FAST
+    from tests.test_round33_sources_unreadable import _fail_whole_reads_of as fail_sn
+
+    sb = make_servicenow_sandbox(size=20)
+    victim = sb.records("incident")[7]["sys_id"]
+    fail_sn(sb, {victim})
+    creds = sb.credentials
+    source = servicenow_source(base_url=sb.url, client_id=creds["client_id"], client_secret=creds["client_secret"],
+                               username=creds["username"], password=creds["password"], tables=["incident"],
+                               attachments=False, policy=FAST, page_size=10, window=WINDOW)
+    with pytest.raises(Exception, match=f"set 1 incidents record.*aside.*{victim}.*rerun this partition"):
+        duckdb_warehouse.pipeline("servicenow").run(source, loader_file_format="parquet")

@@ -64,13 +64,14 @@ from pipelines.common.pages import is_lenient, text_problem
 from pipelines.common.poison import PoisonGuard
 from pipelines.common.quarantine import quarantined
 from pipelines.common.requeue import Requeue
+from pipelines.common.set_aside import SetAside
 from pipelines.common.shapes import shape_problem
 from pipelines.jira import attachment_moves, flatten, frames, unreadable
 from pipelines.jira.attachment_ledger import AttachmentLedger
 from pipelines.jira.attachments import CONTENT_COLUMNS, AttachmentContent
 from pipelines.jira.child_twins import ChildTwins
 from pipelines.jira.context import JiraContext
-from pipelines.jira.helpers import RepeatedPage
+from pipelines.jira.helpers import RefusedChildren, RepeatedPage
 from pipelines.jira.refetch import refetch_jql, refetch_pages  # noqa: F401 (refetch_jql: imported from here)
 from pipelines.jira.schemas import checked
 from pipelines.jira.search import Page, plan, read_all
@@ -145,6 +146,7 @@ class IssuePass:
         self.client, self.fields = ctx.client(), ctx.fields()
         self.cursor, self.run_id, self.content, self.tombstones = cursor, run_id, content, tombstones
         self.append, self.requeue = append, requeue
+        self.set_aside = SetAside("Jira", "issues")  # window runs: what the site failed to serve (checked at the end)
         self.attachments = attachments or AttachmentLedger(None, run_id)  # pipelines.jira.attachment_ledger
         self.loaded: set[str] = set()
         self._versions: dict[str, Any] = {}  # id -> ``updated`` of the copy loaded this run
@@ -179,6 +181,8 @@ class IssuePass:
         return self.cursor.admit(row["id"], ts, f"{ts}|{row['updated']}") or force
 
     def page(self, beans: list[dict[str, Any]], force: bool = False) -> Iterator[Any]:
+        if self.requeue is None:  # a window run: no ledger reads them again (pipelines.common.set_aside)
+            self.set_aside.add(*(b["id"] for b in beans if isinstance(b, unreadable.Unreadable)))
         beans, unread = unreadable.set_aside(beans, self.requeue, self.run_id)  # pipelines.jira.unreadable
         yield from unread
         if not all(isinstance(b, dict) for b in beans):  # an entry that is not even a JSON object
@@ -212,6 +216,8 @@ class IssuePass:
                     bean = self.client.complete(bean, requeued=force)
                 except RepeatedPage as exc:  # this issue's comments or changelog cannot be read whole
                     problem = str(exc)
+                    if self.requeue is None and isinstance(exc, RefusedChildren) and unreadable.isolable(exc):
+                        self.set_aside.add(row["id"])  # Jira failed to serve its lists: a window run must fail
                 else:
                     problem = shape_problem(bean, ISSUE_PARTS)  # the pages fetched for it
             if not problem and is_lenient(bean):  # a page holds text no warehouse stores
@@ -377,6 +383,7 @@ def issues_resource(ctx: JiraContext, *, page_size: int, overlap_seconds: int, r
             work = IssuePass(ctx, None, run_id, content, tombstones=True)
             yield from work.read(read_all(search, plan(client, scope, *bounds, None, concurrency)))
             yield from moved_attachments(work)
+            work.set_aside.check()  # the partition fails, naming them: nothing else reads them again
             return
         state = dlt.current.resource_state()
         cursor = OverlapCursor(state, initial_value=INITIAL_CURSOR, overlap_seconds=overlap_seconds)

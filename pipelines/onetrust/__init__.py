@@ -41,8 +41,10 @@ from pipelines.common.pages import is_lenient, text_problem
 from pipelines.common.poison import PoisonGuard
 from pipelines.common.quarantine import quarantined
 from pipelines.common.requeue import Requeue
+from pipelines.common.set_aside import SetAside
 from pipelines.onetrust import rows as R
 from pipelines.onetrust import settings as S
+from pipelines.onetrust import unreadable
 from pipelines.onetrust.copies import Shadowed, stored_instants
 from pipelines.onetrust.helpers import OneTrustClient, Page, make_auth, resolve_base_url
 from pipelines.onetrust.reread import reread_by_id
@@ -240,6 +242,7 @@ def _entity_resource(spec: S.EntitySpec, lister: Lister, mapper: Mapper, change_
         deleted = set(known_deletion_times(spec.resource))  # a record listed again has its delete withdrawn
         client = make_client()
         guard = PoisonGuard("onetrust", spec.resource, run_id, requeue)
+        aside = SetAside("OneTrust", spec.resource)
         shadowed = Shadowed(state, spec.resource, run_id)
 
         def skipped(rid: str | None) -> None:  # held or quarantined for killing the sync: not loaded
@@ -250,6 +253,8 @@ def _entity_resource(spec: S.EntitySpec, lister: Lister, mapper: Mapper, change_
         def built(items: list[dict[str, Any]]) -> Iterator[Any]:
             loadable, rejected = mapper(client, items)
             for sent, reason, rid in rejected:
+                if window and reason.startswith(unreadable.EXPORT_FAILED):
+                    aside.add(rid)  # no ledger in a window run: it fails at its end (pipelines.common.set_aside)
                 cursor.forget(rid)  # not loaded: the next run must read it again
                 outcome.loaded_ids.discard(rid)
                 bad = (quarantined(spec.resource, sent, reason, run_id, rid) if requeue is None
@@ -301,6 +306,9 @@ def _entity_resource(spec: S.EntitySpec, lister: Lister, mapper: Mapper, change_
         shadowed.commit(state)
         if window is None:
             finish(spec, cursor, outcome, state, run_id)
+        else:  # what OneTrust failed to serve: no ledger reads it again, the partition must fail and be retried
+            aside.add(*outcome.set_aside)
+            aside.check()
 
     nesting: dict[str, Any] = {}
     if spec.resource == "assessments":  # answers become the child table assessments__responses

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -91,6 +92,16 @@ def parse_page(body: Any, requested: int) -> Page:
                 _count(info.get("totalPages")), _count(info.get("totalElements")), _echoed_sort(info.get("sort")))
 
 
+def _echoed_size(body: Any) -> int | None:
+    """The page size a listing answer says it served (``meta.page.size``, ``page.size`` or ``size``), if any."""
+    if not isinstance(body, dict):
+        return None
+    meta = body.get("meta")
+    info = meta.get("page") if isinstance(meta, dict) else body.get("page")
+    info = info if isinstance(info, dict) else body
+    return _count(info.get("size"))
+
+
 def _count(value: Any) -> int | None:
     """A page number or count as an integer; anything else (``"4"``, ``"many"``, ``true``) is unknown:
     text crashed the pager's comparisons, and ``true`` (1) ended a read after its first page."""
@@ -153,6 +164,10 @@ class OneTrustClient:
                                      config_hint=config_hint(isinstance(auth, StaticToken), scopes_hint),
                                      pool_size=max(8, detail_workers))
         self.detail_workers = max(1, detail_workers)
+        self.exports_failed = 0  # exports failing in a row, across calls (exports)
+
+    _exports_lock = threading.Lock()  # guards exports_failed across the export workers
+    exports_failed = 0
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         """JSON body of a successful call; failures say which setting to change."""
@@ -256,6 +271,12 @@ class OneTrustClient:
             body = self.request(method, path, params={**query, "page": sub_number, "size": sub_size}, json=json,
                                 attempts_allowed=1)
             sub = parse_page(body, sub_number)
+            echoed = (sub.number, _echoed_size(body))
+            if sub.number != sub_number or echoed[1] not in (None, sub_size):
+                # a proxy dropping ``page`` or ``size``: every position read would be another record's
+                raise VendorError(f"OneTrust answered page {sub.number} of size {echoed[1]} to a request for page "
+                                  f"{sub_number} of size {sub_size} on {path}; check that no proxy rewrites the "
+                                  "query (ONETRUST_BASE_URL)")
             return sub.items, sub.total_elements, sub.sort
         items, total, sort = unreadable.read_page(read, path, number, page_size, failed)
         return Page(items, number, -(-total // page_size) if total is not None else None, total, sort)
@@ -266,30 +287,37 @@ class OneTrustClient:
 
         ``failures``: an export that fails on every attempt in a way one record can cause (a 5xx) is
         noted there (id -> reason, for the caller to quarantine) instead of failing the run; it failed every run.
-        Unless every export of the call fails, :data:`unreadable.MAX_FAILED_IN_A_ROW` or more: the tenant is
-        failing, not a record, and the first error is raised."""
+        Unless :data:`unreadable.MAX_FAILED_IN_A_ROW` exports fail in a row, counted on the client across calls
+        (in the order they end): the tenant is failing, not a record, and that error is raised. The rule was per
+        call ("every export of the call"), so a tenant down for exports quarantined every assessment of the
+        calls of one or two (the last page of a listing, a pass that changed little) and the run succeeded."""
         errors: dict[str, VendorError] = {}
 
         def one(assessment_id: str) -> tuple[str, dict[str, Any] | None]:
             try:
-                return assessment_id, self.request("GET", ASSESSMENT_EXPORT_PATH.format(id=assessment_id))
+                detail = self.request("GET", ASSESSMENT_EXPORT_PATH.format(id=assessment_id))
             except VendorError as exc:
                 if exc.status == 404:
                     log.info("OneTrust: assessment %s vanished before its export was read", assessment_id)
                     return assessment_id, None
                 if failures is None or not unreadable.isolable(exc):
                     raise
+                with self._exports_lock:
+                    self.exports_failed += 1
+                    if self.exports_failed >= unreadable.MAX_FAILED_IN_A_ROW:
+                        raise
                 errors[assessment_id] = exc
                 return assessment_id, None
+            with self._exports_lock:
+                self.exports_failed = 0
+            return assessment_id, detail
         if len(assessment_ids) <= 1 or self.detail_workers == 1:
             found = [one(a) for a in assessment_ids]
         else:
             with ThreadPoolExecutor(max_workers=self.detail_workers) as pool:
                 found = list(pool.map(one, assessment_ids))
-        if errors and len(errors) == len(assessment_ids) >= unreadable.MAX_FAILED_IN_A_ROW:
-            raise next(iter(errors.values()))
         if failures is not None:
-            failures.update((a, f"OneTrust fails to serve this assessment's export: "
+            failures.update((a, f"{unreadable.EXPORT_FAILED}: "
                                 f"{common_pages.safe_text(str(e))[:300]}") for a, e in errors.items())
         return {a: detail for a, detail in found if detail is not None}
 

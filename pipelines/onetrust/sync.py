@@ -62,6 +62,7 @@ class ScanOutcome:
     blind: int = 0  # listed records without a usable id: absence proves nothing
     stable: bool = True  # the listing did not shrink between pages
     complete: bool = False  # every page was read (no early stop at the cursor)
+    set_aside: list[str] = field(default_factory=list)  # listing positions OneTrust failed to serve (slots)
 
 
 class ChangeOrder:

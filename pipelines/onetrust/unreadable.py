@@ -18,7 +18,11 @@ run reads the same window again, the slot with it, and nothing the slot hides is
 
 Bounds: if :data:`MAX_FAILED_IN_A_ROW` slots in a row fail (the tenant is failing, not a record), the page's own
 error is raised, as before; the reads of one page stop after :data:`PAGE_BUDGET_SECONDS`, the records not read by
-then standing as slots "not read this run" (the pass unstable: read next run).
+then standing as slots "not read this run" (the pass unstable: read next run). A sub-page that comes back short
+ends the listing only if its total (``totalElements``) says so; otherwise the rest of the failed page stands as
+slots "not read this run" (it was taken for the end, and the records after it skipped silently). A sub-page whose
+echoed number or size is not the one asked for raises (:func:`pipelines.onetrust.helpers`: a gateway dropping
+``page`` or ``size`` would shift every position).
 """
 
 from __future__ import annotations
@@ -36,6 +40,9 @@ log = logging.getLogger(__name__)
 
 MAX_FAILED_IN_A_ROW = 3  # pages of one record failing in a row: the tenant is failing, not a record
 PAGE_BUDGET_SECONDS = 300.0  # a failed page's narrowed reads (one attempt each); the rest next run
+
+
+EXPORT_FAILED = "OneTrust fails to serve this assessment's export"  # the reason's start (helpers.exports)
 
 
 class Slot(dict):
@@ -108,9 +115,18 @@ def read_page(read: Read, path: str, number: int, size: int,
             meta.update(total=total if total is not None else meta["total"], sort=sort, read=True)
             items.extend(got)
             if len(got) < sub:
-                return False  # the listing ends here
+                if total is not None and first + len(got) >= total:
+                    return False  # the listing ends here, as its total says
+                # A short sub-page the total does not confirm (none, or more records than read) was taken for the
+                # end: the rest of the page was skipped silently. Its positions stand as slots: the pass is
+                # unstable, the next run reads them again.
+                items.extend(Slot(path, p, f"OneTrust: not read this run: page {first // sub} of size {sub} "
+                                           f"held {len(got)} records while the listing's total ({total}) says "
+                                           f"more follow") for p in range(first + len(got), end))
+                return False
         return True
 
+    end = number * size + size
     narrow(number * size, size, _step(size))
     return items, meta["total"], meta["sort"]
 
@@ -124,5 +140,6 @@ def set_aside(page: Any, outcome: Any, quarantine: Callable[[Slot], Any]) -> tup
     if not slots:
         return page, []
     outcome.stable = False
+    outcome.set_aside.extend(f"position {s['position']}" for s in slots)  # a window run fails on them
     items = [item for item in map(quarantine, slots) if item is not None]
     return dataclasses.replace(page, items=[i for i in page.items if not isinstance(i, Slot)]), items

@@ -47,6 +47,7 @@ from pipelines.common.http import RetryPolicy
 from pipelines.common.poison import PoisonGuard
 from pipelines.common.quarantine import quarantined
 from pipelines.common.requeue import Requeue
+from pipelines.common.set_aside import SetAside
 from pipelines.common.validation import json_type, validate_page
 from pipelines.servicenow.attachment_ledger import id_chunks, is_stamp, usable_id
 from pipelines.servicenow.attachments import Prefetch, attachments_resource
@@ -202,16 +203,20 @@ def _window_resource(spec: TableSpec, make_client, page_size: int, concurrency: 
         client = make_client()
         deleted = known_deletion_times(spec.resource)
         guard = PoisonGuard("servicenow", spec.resource, run_id)
+        aside = SetAside("ServiceNow", spec.resource)
         try:
             query = f"{spec.cursor_field}>={start}^{spec.cursor_field}<{end}"
             pages = client.read_concurrently(spec.table, query, page_size=page_size, concurrency=concurrency,
                                              fields=list(spec.fields), per_record=True)
             for page in _batched(pages, max(page_size, VALIDATION_BATCH)):
+                # what the instance failed to serve: no ledger reads it again, the window run fails at its end
+                aside.add(*(r.get("sys_id") for r in page if isinstance(r, Unreadable)))
                 yield from guard.handle(page, lambda p: _checked(p, spec, None, run_id, None, None, deleted),
                                         _record_id)
             yield from run.audit.deletes(client, Due(spec, start, end, deleted))
         finally:
             client.close()
+        aside.check()  # pipelines.common.set_aside: the partition fails, naming them, and is retried
 
     return dlt.resource(run.table(rows), name=spec.resource, primary_key="sys_id", write_disposition="merge")
 

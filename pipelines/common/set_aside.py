@@ -1,0 +1,42 @@
+"""A window run (a Dagster time partition re-read) that set records aside fails at its end, naming them.
+
+Why: the live sync keeps a record the vendor fails to serve in the re-read ledger (:mod:`pipelines.common.requeue`)
+and reads it again every run until it loads. A window run has no ledger (it leaves the live state alone): the
+record was quarantined, never read again, and the partition reported success, so nothing retried it.
+
+How: the window resources note what they set aside (:class:`SetAside`) and, after yielding everything else, raise
+:class:`SetAsideError` naming the ids (or listing positions) and how to retry. [unc] dlt discards the extract of a
+resource that raises, so the window's other records load with the retry, not with the failed run: nothing is
+lost, the partition fails and is retried (rerun the partition once the vendor serves the records).
+"""
+
+from __future__ import annotations
+
+from pipelines.common.http import VendorError
+
+SHOWN = 20  # ids named in the error; the rest counted
+
+
+class SetAsideError(VendorError):
+    """A window run set records aside that no later run would read again."""
+
+
+class SetAside:
+    """The records one window resource set aside because the vendor failed to serve them."""
+
+    def __init__(self, vendor: str, table: str):
+        self.vendor, self.table, self.ids = vendor, table, []
+
+    def add(self, *ids: object) -> None:
+        self.ids.extend(str(i) for i in ids)
+
+    def check(self) -> None:
+        """Raise :class:`SetAsideError` if anything was set aside (call after yielding the rest)."""
+        if not self.ids:
+            return
+        shown = ", ".join(self.ids[:SHOWN]) + (f" and {len(self.ids) - SHOWN} more" if len(self.ids) > SHOWN else "")
+        raise SetAsideError(
+            f"{self.vendor}: this window re-read set {len(self.ids)} {self.table} record(s) aside that "
+            f"{self.vendor} failed to serve ({shown}); they are in the quarantine with the reason, and a window run "
+            "reads nothing again by itself: rerun this partition once the vendor serves them (the live sync reads "
+            "them again on its own)")
