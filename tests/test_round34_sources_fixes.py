@@ -219,3 +219,28 @@ def test_a_servicenow_window_run_fails_naming_the_record_it_set_aside(make_servi
                                attachments=False, policy=FAST, page_size=10, window=WINDOW)
     with pytest.raises(Exception, match=f"set 1 incidents record.*aside.*{victim}.*rerun this partition"):
         duckdb_warehouse.pipeline("servicenow").run(source, loader_file_format="parquet")
+
+
+# --- 6. A OneTrust slot whose message changes every run (a gateway's request id) is one quarantine row ----------
+
+def test_a_slot_failing_with_a_new_request_id_each_time_is_quarantined_once(make_onetrust_sandbox, duckdb_warehouse):
+    from sandbox.core.http import Response
+    from tests.test_ingestion_hostile_more import _ot_sync
+    from tests.test_round34_sources_fallback import VENDORS
+
+    sb = make_onetrust_sandbox(size=20)
+    victim = sorted(v["id"].lower() for v in sb.vendors())[3]
+    sent = {"n": 0}
+
+    def rewrite(req, resp):
+        if req.path != VENDORS or req.method != "GET" or resp.status != 200 or victim.encode() not in resp.body:
+            return resp
+        sent["n"] += 1
+        return Response(502, f'{{"status":502,"message":"upstream failed, request id {sent["n"]:08d}"}}'.encode(),
+                        "application/json", [])
+    sb.rewrite_responses(rewrite)
+    for _ in range(3):
+        _ot_sync(duckdb_warehouse, sb, vendor_page_size=10)
+    rows = sql(duckdb_warehouse, "select reason from onetrust.quarantine where entity = 'vendors'")
+    assert len(rows) == 1, rows  # was one new row every run: the vendor's text was part of the hashed record
+    assert "request id" in rows[0][0]  # the reason keeps the vendor's words

@@ -48,8 +48,11 @@ EXPORT_FAILED = "OneTrust fails to serve this assessment's export"  # the reason
 class Slot(dict):
     """A listing position OneTrust fails to serve, as the quarantine keeps it (no id: the listing told none)."""
 
-    def __init__(self, path: str, position: int, reason: str):
-        super().__init__(listing=path, position=position, unreadable=reason)
+    def __init__(self, path: str, position: int, reason: str, failure: str):
+        # The record the quarantine keeps and hashes for its duplicate check: where, and how it failed
+        # (``failure``: a status, "not read this run"), never the vendor's message text, which may carry a request
+        # id or a time: a slot failing the same way wrote a new quarantine row every run. ``reason`` has it.
+        super().__init__(listing=path, position=position, unreadable=failure)
         self.reason = reason
 
 
@@ -91,8 +94,8 @@ def read_page(read: Read, path: str, number: int, size: int,
         for first in range(start, start + length, sub):
             if time.monotonic() > deadline:
                 items.extend(Slot(path, p, f"OneTrust: not read this run: its listing page failed on every "
-                                           f"attempt and narrowing it took over {PAGE_BUDGET_SECONDS:.0f} s")
-                             for p in range(first, start + length))
+                                           f"attempt and narrowing it took over {PAGE_BUDGET_SECONDS:.0f} s",
+                                  "not read this run") for p in range(first, start + length))
                 return True
             try:
                 got, total, sort = read(first // sub, sub)
@@ -109,7 +112,7 @@ def read_page(read: Read, path: str, number: int, size: int,
                 log.warning("OneTrust: record %d of %s fails on every read; quarantining its slot", first, path)
                 said = common_pages.safe_text(str(error))[:300]
                 items.append(Slot(path, first, f"OneTrust fails to serve the record at position {first} of this "
-                                               f"listing, alone or in its page: {said}"))
+                                               f"listing, alone or in its page: {said}", f"answered {error.status}"))
                 continue
             streak = 0
             meta.update(total=total if total is not None else meta["total"], sort=sort, read=True)
@@ -122,7 +125,8 @@ def read_page(read: Read, path: str, number: int, size: int,
                 # unstable, the next run reads them again.
                 items.extend(Slot(path, p, f"OneTrust: not read this run: page {first // sub} of size {sub} "
                                            f"held {len(got)} records while the listing's total ({total}) says "
-                                           f"more follow") for p in range(first + len(got), end))
+                                           f"more follow", "not read this run: short page")
+                             for p in range(first + len(got), end))
                 return False
         return True
 
