@@ -19,6 +19,7 @@ import pytest
 from pipelines.common.http import VendorError
 from pipelines.jira import unreadable
 from pipelines.jira.helpers import JiraClient, RefusedChildren
+from sandbox.core.http import Response
 from tests.ingestion_harness import sql
 from tests.test_round34_sources_fallback import FAILED, _Client
 
@@ -173,6 +174,47 @@ def test_exports_failing_in_a_row_across_calls_fail_the_run():
     down["on"] = True  # the tenant down for exports: calls of one or two each quarantined all (the run green)
     with pytest.raises(VendorError, match="503 on all 3"):
         client.exports(["x1"], failures)
+
+
+def test_quarantined_assessments_read_again_never_count_toward_the_tenant_down_rule():
+    """Three assessments quarantined for their exports, read back to back by a later delta (its only changes),
+    failed the run as "the tenant is down", on every run after: a crash loop. Records read again are exempt;
+    a new failure still counts."""
+    from pipelines.onetrust.helpers import OneTrustClient
+
+    client = object.__new__(OneTrustClient)
+    client.detail_workers = 1
+    client.request = lambda method, path, **kwargs: (_ for _ in ()).throw(
+        VendorError(f"OneTrust: GET {path} answered 502 on all 3 attempts", 502))
+    client.exports_requeued = {"bad1", "bad2", "bad3"}
+    failures: dict[str, str] = {}
+    assert client.exports(["BAD1", "bad2", "bad3"], failures) == {} and set(failures) == {"BAD1", "bad2", "bad3"}
+    assert client.exports(["new1", "new2"], failures) == {}
+    with pytest.raises(VendorError, match="502 on all 3"):
+        client.exports(["new3"], failures)
+
+
+def test_three_assessments_whose_exports_keep_failing_do_not_fail_every_later_run(make_onetrust_sandbox,
+                                                                                 duckdb_warehouse):
+    from tests.test_ingestion_hostile_more import _ot_sync
+
+    sb = make_onetrust_sandbox(size=20)
+    everyone = sorted(a["assessmentId"].lower() for a in sb.assessments())
+    victims = {everyone[2], everyone[9], everyone[16]}  # apart: the first (full) run reads successes between
+
+    def rewrite(req, resp):
+        parts = req.path.lower().split("/")
+        if req.path.lower().endswith("/export") and len(parts) > 2 and parts[-2] in victims:
+            return Response(502, b"<html>Bad Gateway</html>", "text/html", [])
+        return resp
+    sb.rewrite_responses(rewrite)
+    for _ in range(3):  # the later runs read the three back to back: "tenant down", every run
+        _ot_sync(duckdb_warehouse, sb, entities=("assessments",), detail_workers=1)
+        stored = {r[0] for r in sql(duckdb_warehouse, "select assessment_id from onetrust.assessments")}
+        assert stored == set(everyone) - victims
+    sb.rewrite_responses(None)
+    _ot_sync(duckdb_warehouse, sb, entities=("assessments",), detail_workers=1)
+    assert {r[0] for r in sql(duckdb_warehouse, "select assessment_id from onetrust.assessments")} == set(everyone)
 
 
 # --- 4. Window runs (Dagster partitions) fail, naming what they set aside ------------------------------------

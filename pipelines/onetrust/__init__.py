@@ -241,6 +241,8 @@ def _entity_resource(spec: S.EntitySpec, lister: Lister, mapper: Mapper, change_
         requeue = Requeue(state, spec.resource, run_id) if window is None else None
         deleted = set(known_deletion_times(spec.resource))  # a record listed again has its delete withdrawn
         client = make_client()
+        if requeue is not None:  # their exports failing again is those records: never the "tenant down" rule
+            client.exports_requeued = {str(k).lower() for k in requeue.due()}
         guard = PoisonGuard("onetrust", spec.resource, run_id, requeue)
         aside = SetAside("OneTrust", spec.resource)
         shadowed = Shadowed(state, spec.resource, run_id)

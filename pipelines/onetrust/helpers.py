@@ -165,9 +165,14 @@ class OneTrustClient:
                                      pool_size=max(8, detail_workers))
         self.detail_workers = max(1, detail_workers)
         self.exports_failed = 0  # exports failing in a row, across calls (exports)
+        # assessments quarantined earlier and read again this run (lower case): their exports failing again is
+        # that record, not the tenant, and never counts toward the rule (three of them read back to back, the
+        # only changes of a delta, had failed every run: a crash loop)
+        self.exports_requeued: set[str] = set()
 
     _exports_lock = threading.Lock()  # guards exports_failed across the export workers
     exports_failed = 0
+    exports_requeued: set[str] = frozenset()  # type: ignore[assignment]  # a client built without __init__
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         """JSON body of a successful call; failures say which setting to change."""
@@ -302,6 +307,9 @@ class OneTrustClient:
                     return assessment_id, None
                 if failures is None or not unreadable.isolable(exc):
                     raise
+                if assessment_id.lower() in self.exports_requeued:
+                    errors[assessment_id] = exc
+                    return assessment_id, None
                 with self._exports_lock:
                     self.exports_failed += 1
                     if self.exports_failed >= unreadable.MAX_FAILED_IN_A_ROW:
