@@ -45,11 +45,16 @@ class Fault(Refused):
         self.kind = kind  # the exception's type, for the log (its reason may quote the file's member names)
 
 
+# round 34 review: only these errnos are the machine's; seeking a spooled temporary file to an offset the file
+# chose raises EINVAL (a negative offset), and ESPIPE, EFBIG ... come from the file's numbers too: corrupt, settled
+MACHINE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.EIO})
+
+
 def machine_fault(exc: BaseException) -> bool:
-    """Whether ``exc`` is the machine's fault: a ``MemoryError``, or an ``OSError`` with an errno (disk full,
-    too many open files, an I/O error). The readers raise an ``OSError`` without one for a file's own bad bytes
-    (``BadGzipFile``, a zip's bad magic): that is the file's."""
-    return isinstance(exc, MemoryError) or (isinstance(exc, OSError) and exc.errno is not None)
+    """Whether ``exc`` is the machine's fault: a ``MemoryError``, or an ``OSError`` whose errno says disk full,
+    quota, too many open files, out of memory or an I/O error. Any other ``OSError`` (none, or EINVAL from a seek
+    to an offset the file chose) is the file's."""
+    return isinstance(exc, MemoryError) or (isinstance(exc, OSError) and exc.errno in MACHINE_ERRNOS)
 
 
 def fault_reason(where: str, exc: BaseException) -> str:
@@ -228,7 +233,7 @@ def _zip(stream, where: str, budget: _Budget) -> Iterator[tuple[str, _Counted]]:
         with archive:
             try:
                 starts = data_starts(source, archive.start_dir, infos)
-            except ValueError as exc:
+            except (ValueError, OSError) as exc:  # OSError: a seek of the spool on disk to a negative offset
                 raise _corrupt("zip", where, exc) from None
             if starts is None:
                 raise Refused(f"{where} is a zip archive holding data its directory does not list (another archive "

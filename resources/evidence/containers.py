@@ -128,6 +128,7 @@ STREAMS = {b"\x1f\x8b": ("gzip", lambda raw: Strict(raw, GzipDecoder, "adjacent"
 class Problem:
     reason: str
     pending: bool = False  # True: over the budget, not a verdict on the file; False: quarantine it
+    fault: bool = False  # pending for a fault of the machine (retried a few times only: library.MAX_FAULTS)
 
 
 def kind(content: bytes) -> str | None:
@@ -185,7 +186,7 @@ def problem(content: bytes, max_expanded_bytes: int, max_depth: int = 8, max_mem
     except Fault as exc:  # the machine's fault, not the file's (round 34): it waits and is retried
         log.warning("evidence check of file %s failed: %s (a fault of the machine, left pending)",
                     content_address(content), exc.kind)
-        return Problem(str(exc), pending=True)
+        return Problem(str(exc), pending=True, fault=True)
     except Refused as exc:
         return Problem(str(exc), pending=isinstance(exc, OverBudget))
     except Exception as exc:  # a walker's bug on a crafted file: that file is quarantined, the ingest run goes on
@@ -193,7 +194,7 @@ def problem(content: bytes, max_expanded_bytes: int, max_depth: int = 8, max_mem
         log.warning("evidence check of file %s failed: %s%s", content_address(content), type(exc).__name__,
                     " (a fault of the machine, left pending)" if machine_fault(exc) else "; quarantined")
         if machine_fault(exc):  # out of memory, disk full, an I/O error: retried, never stored meanwhile
-            return Problem(fault_reason("the file", exc), pending=True)
+            return Problem(fault_reason("the file", exc), pending=True, fault=True)
         return Problem(f"the file could not be checked: {type(exc).__name__} (a file built to break the checks, "
                        "or a fault of the library): send it saved again, or ask an administrator to look at it")
     return None

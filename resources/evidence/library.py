@@ -64,6 +64,9 @@ from resources.evidence.select import data_dir, store_from_env
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
 MIN_EXPANDED_BYTES = 1024 * 1024 * 1024  # the expansion budget is at least 1 GiB, 10 x the size limit if more
 DEFAULT_MAX_SCAN_BYTES = 400 * 1024 * 1024  # clamd's default MaxScanSize: the file and all it expands to
+# a file left pending for a fault of the machine (disk full, out of memory ...) this many times in a row is
+# quarantined on the next: one that faults every check (built to exhaust memory) must not wait forever (round 34)
+MAX_FAULTS = 5
 BLOCKED_TYPES = ("application/x-msdownload", "application/x-executable", "application/x-elf",
                  "application/x-mach-binary", "application/x-dosexec", "application/x-sharedlib",
                  "application/vnd.microsoft.portable-executable", "application/x-msi")
@@ -210,8 +213,13 @@ class EvidenceLibrary:
                                       max_ratio=self.max_ratio, ratio_floor=self.ratio_floor,
                                       max_member_bytes=self.max_bytes, max_scan_bytes=self.max_scan_bytes,
                                       unseen=unseen)
+        if unscanned is not None and unscanned.fault and self._faults(base) >= MAX_FAULTS:
+            return self._quarantine(content, base, f"{unscanned.reason[:300]}; it failed so {MAX_FAULTS} times "
+                                    "(a file that faults every time it is checked is taken as built to): fix the "
+                                    "machine, then ingest it again from its source", meta, scan_status)
         if unscanned is not None and unscanned.pending:  # over the budget: waits for it to be raised
-            return self._pending(content, base, unscanned.reason[:500], {**meta, "scan_status": scan_status})
+            return self._pending(content, base, unscanned.reason[:500], {**meta, "scan_status": scan_status},
+                                 faults=self._faults(base) + 1 if unscanned.fault else 0)
         if unscanned is not None:
             return self._quarantine(content, base, unscanned.reason[:500], meta, scan_status)
         for where, decoded in unseen if self.scanner is not None else ():  # counted in the scan budget above
@@ -308,15 +316,25 @@ class EvidenceLibrary:
         self._forget_pending(base["sha256"], base["source"], base["source_ref"], base["filename"])
         return self._outcome(row)
 
-    def _pending(self, content: bytes, base: dict, reason: str, meta: dict | None = None) -> EvidenceOutcome:
+    def _pending(self, content: bytes, base: dict, reason: str, meta: dict | None = None,
+                 faults: int = 0) -> EvidenceOutcome:
         self.pending_dir.mkdir(parents=True, exist_ok=True)
         key = self._pending_key(base["sha256"], base["source"], base["source_ref"], base["filename"])
         # each written whole or not at all: a crash mid-write must not leave other bytes under the sidecar
         atomic_write(self.pending_dir / key, content)
-        atomic_write(self.pending_dir / f"{key}.json", json.dumps({**base, "reason": reason}).encode())
+        side = {**base, "reason": reason, **({"faults": faults} if faults else {})}
+        atomic_write(self.pending_dir / f"{key}.json", json.dumps(side).encode())
         row = {**base, **(meta or {}), "status": "pending", "reason": reason, "storage_uri": None}
         self.ledger.record_file(row)
         return self._outcome(row)
+
+    def _faults(self, base: dict) -> int:
+        """How many checks of this pending file failed for a fault of the machine (its sidecar's count)."""
+        key = self._pending_key(base["sha256"], base["source"], base["source_ref"], base["filename"])
+        try:
+            return int(json.loads((self.pending_dir / f"{key}.json").read_text()).get("faults", 0))
+        except (OSError, ValueError, TypeError, AttributeError):
+            return 0
 
     @staticmethod
     def _pending_key(sha256: str, source: str, source_ref: str | None, filename: str | None = None) -> str:
