@@ -4,19 +4,30 @@
    an offset the zip chose raises ``OSError(EINVAL)``: such a zip waited, pending, forever. Only disk full, quota,
    open files, memory and I/O errors are the machine's now; and a file pending for faults more than
    ``MAX_FAULTS`` times is quarantined.
+2. A RunLengthDecode stream with no end marker was decoded to the end of the file, each such stream: 64 s for a
+   4 MiB PDF of 200. It stops at its own extent now, and runs past ``MAX_RUNS`` in a file are refused.
+5. A chain of filters was decoded only up to its first FlateDecode or RunLengthDecode (``[/Fl /RL]`` walked
+   run-length bytes, an LZMA zip in them stored clean); any chain of the decoded filters is undone in order now,
+   and one reaching LZWDecode (clamd decodes it, the library does not) is refused.
 """
 
 from __future__ import annotations
 
+import base64
 import errno
 import io
 import struct
+import time
 import zipfile
+import zlib
+
+import pytest
 
 from resources.evidence import containers, library
 from resources.evidence.containers import problem
 from tests.evidence.library import make_library
-from tests.test_round32_evidence_carriers import zipped
+from tests.test_round32_evidence_carriers import LZMA_ZIP, zipped
+from tests.test_round34_evidence_pdf_filters import pdf, run_length
 
 
 def negative_offset_zip(size: int = 9 * 1024 * 1024) -> bytes:
@@ -56,3 +67,58 @@ def test_a_file_that_faults_every_time_is_quarantined_at_last(tmp_path, monkeypa
     (last,) = lib.retry_pending()
     assert last.status == "quarantined" and f"failed so {library.MAX_FAULTS} times" in last.reason, last.reason
     assert "fix the machine" in last.reason and lib.retry_pending() == []
+
+
+def run_length_pdf(streams: int, runs: int) -> bytes:
+    """``streams`` RunLengthDecode streams of ``runs`` one-byte literal runs each, none with an end marker."""
+    out = b"%PDF-1.4\n"
+    for n in range(1, streams + 1):
+        out += (b"%d 0 obj\n<< /Length %d /Filter /RunLengthDecode >>\nstream\n" % (n, 2 * runs) + b"\x00A" * runs
+                + b"\nendstream\nendobj\n")
+    return out + b"%%EOF\n"
+
+
+def test_a_run_length_stream_without_an_end_stops_at_its_own():
+    content = run_length_pdf(100, 10_000)  # 2 MB: 12.8 s before, each stream decoded to the end of the file
+    started = time.monotonic()
+    assert problem(content, 1 << 31) is None
+    assert time.monotonic() - started < 2.5
+    hidden = pdf(LZMA_ZIP, filters=b"/RL", encode=lambda d: run_length(d)[:-1])  # no end marker: still found
+    found = problem(hidden, 1 << 31)
+    assert found is not None and "is compressed with LZMA" in found.reason, found
+
+
+def test_runs_past_the_step_budget_are_refused(monkeypatch):
+    monkeypatch.setattr("resources.evidence.pdf_filters.MAX_RUNS", 5_000)
+    found = problem(run_length_pdf(3, 2_000), 1 << 31)
+    assert found is not None and not found.pending and "more than 5000 runs" in found.reason, found
+
+
+def hexed(data: bytes) -> bytes:
+    return data.hex().encode() + b">"
+
+
+CHAINS = {
+    "flate-then-rl": (b"[/FlateDecode /RunLengthDecode]", lambda d: zlib.compress(run_length(d))),
+    "rl-then-flate": (b"[/RL /Fl]", lambda d: run_length(zlib.compress(d))),
+    "hex-then-rl": (b"[/AHx /RL]", lambda d: hexed(run_length(d))),
+    "flate-twice": (b"[/Fl /Fl]", lambda d: zlib.compress(zlib.compress(d))),
+    "a85-flate-rl": (b"[/A85 /Fl /RL]", lambda d: base64.a85encode(zlib.compress(run_length(d)), adobe=True)[2:]),
+}
+
+
+@pytest.mark.parametrize("name", list(CHAINS))
+def test_a_chain_of_filters_is_undone_in_order(tmp_path, clamd, name):
+    filters, encode = CHAINS[name]
+    content = pdf(LZMA_ZIP, filters=filters, encode=encode)
+    assert clamd.scan(content).clean  # the scanner's blind spot, for real
+    out = make_library(tmp_path, clamd).ingest(content, "report.pdf", "email")
+    assert out.status == "quarantined" and "is compressed with LZMA" in out.reason, (out.status, out.reason)
+    assert problem(pdf(b"BT (Q3 minutes) Tj ET", filters=filters, encode=encode), 1 << 31) is None
+
+
+def test_a_chain_reaching_lzw_is_refused():
+    for filters in (b"/LZWDecode", b"[/Fl /LZW]", b"[/AHx /LZWDecode]"):
+        found = problem(pdf(b"BT (Q3) Tj ET", filters=filters, encode=lambda d: d), 1 << 31)
+        assert found is not None and not found.pending and "LZWDecode" in found.reason, (filters, found)
+    assert problem(pdf(b"jpeg", filters=b"[/DCTDecode /LZW]", encode=lambda d: d), 1 << 31) is None  # clamd stops

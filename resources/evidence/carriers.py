@@ -21,7 +21,8 @@ one attaching a script is refused.
 Round 34: a PDF stream's ``/Filter`` is read as a reader reads it: names with ``#hh`` escapes decoded, and a filter
 named by reference (``/Filter 5 0 R``) looked up in the file (its objects indexed once); both were left uninflated.
 A ``RunLengthDecode`` stream (which clamd decodes) is decoded too, a piece at a time; LZW is not (left: clamd
-decodes it, this library does not).
+decodes it, this library does not). Review of round 34: chains of filters are undone in order and LZW refused
+(``pdf_filters.py``); a stream not inflated first ends at its own extent (``_extent``), not at the end of the file.
 
 Each decoded part is walked by ``containers._walk`` as a member one level down (bombs, nesting, encryption,
 executables, unread streams), every decoded byte counted against the same budget as an archive's (the ratio
@@ -32,18 +33,19 @@ as they are (7bit, 8bit, binary) are the file's own bytes, which clamd reads as 
 
 from __future__ import annotations
 
-import base64
 import binascii
 import email
 import email.policy
 import io
 import itertools
 import re
-import zlib
 from collections.abc import Callable, Iterator
 
 from resources.evidence import onenote, pdf_crypt, rtf
-from resources.evidence.container_readers import READ, Refused, _Budget, _Counted, _inside
+from resources.evidence.container_readers import Refused, _Budget, _Counted, _inside
+from resources.evidence.pdf_filters import MAX_RUNS, NAMES, _decoded, _Inflated, _RunLength, decodable
+
+__all__ = ["MAX_RUNS", "NAMES", "_Inflated", "_RunLength", "_decoded", "decodable", "kind", "walk"]
 
 HEADER = re.compile(rb"[\x21-\x39\x3b-\x7e]{1,76}:")
 MIME_ENCODED = re.compile(rb"^content-transfer-encoding[ \t]*:[ \t]*\"?(quoted-printable|x-uu|uu|base64)", re.I | re.M)
@@ -59,8 +61,10 @@ FILTER = re.compile(rb"/Filter\s*(\[[^\]]{0,400}\]|/[A-Za-z0-9]+|(\d{1,10})\s+\d
 PDF_NAME = re.compile(rb"/[^\s/\[\]<>(){}%]+")
 ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
 FILTER_OBJECT = re.compile(rb"(?<![0-9])(\d{1,10})\s+\d{1,5}\s+obj\s*(\[[^\]]{0,400}\]|/[^\s/\[\]<>(){}%]{1,100})")
-NAMES = {b"FlateDecode": "flate", b"Fl": "flate", b"ASCIIHexDecode": "hex", b"AHx": "hex",
-         b"ASCII85Decode": "a85", b"A85": "a85", b"RunLengthDecode": "rl", b"RL": "rl"}
+# round 34 review: a stream's own extent, for a RunLengthDecode stream with no end marker (it was decoded to the
+# end of the file, each such stream: 64 s for a 4 MiB PDF of 200): up to its ``endstream``, else its ``/Length``
+# (a direct number), else the next stream [unc: clamd's choice between /Length and endstream when they disagree]
+LENGTH = re.compile(rb"/Length\s+(\d{1,12})\b(?!\s+\d{1,10}\s+\d{1,5}\s+R)")
 
 # each decoded part costs ~0.4 ms to walk (its kind sniffed twice): a 100 MiB PDF of 2 million empty streams would
 # take ~15 minutes (extrapolated: 20,000 took 8 s); past this many in a file (all levels) it is refused (round 34).
@@ -179,6 +183,7 @@ def _data_uris(data, where: str) -> Iterator[tuple[str, io.RawIOBase]]:
 
 def _pdf_streams(data, where: str, budget: _Budget) -> Iterator[tuple[str, io.RawIOBase]]:
     last = 0  # the end of the ``stream`` keyword before: a dictionary is looked for after it, each byte once
+    ends = [-1, -1]  # [searched from, the next ``endstream`` found then (-1: none after)]: each byte searched once
     filters: dict[bytes, bytes] | None = None  # object number -> its value, for filters named by reference
     for match in STREAM.finditer(data):
         at, since, last = match.start(), last, match.end()
@@ -197,20 +202,27 @@ def _pdf_streams(data, where: str, budget: _Budget) -> Iterator[tuple[str, io.Ra
                 filters = {m.group(1): _unescaped(m.group(2)) for m in FILTER_OBJECT.finditer(data)}
             named = filters.get(found.group(2), b"")  # a missing object: no filter (clamd reads it raw too)
         chain = [NAMES.get(name) for name in re.findall(rb"/([A-Za-z0-9]+)", named)]
-        if (walked := decodable(chain)) is None:
-            continue
         part = f"the PDF stream at byte {at} of {where}"
-        stream = _decoded(data, match.end(), walked, part, budget)
+        if (walked := decodable(chain, part)) is None:
+            continue
+        stop = len(data) if walked[0] == "flate" else _extent(data, match.end(), before[obj:], ends)
+        stream = _decoded(data, match.end(), walked, part, budget, stop)
         if stream is not None:
             yield part, stream
 
 
-def decodable(chain: list[str | None]) -> list[str | None] | None:
-    """The filters of ``chain`` decoded here: up to FlateDecode, or a RunLengthDecode first (round 34: clamd decodes
-    it, and answered OK for an LZMA zip in one), or None."""
-    if "flate" in chain:
-        return chain[:chain.index("flate") + 1]
-    return ["rl"] if chain[:1] == ["rl"] else None
+def _extent(data, start: int, dictionary: bytes, ends: list[int]) -> int:
+    """Where the stream at ``start`` ends: its ``endstream``, else its ``/Length``, else the next stream keyword
+    (no stream is decoded into the next: a file of many costs its size once)."""
+    if ends[0] < 0 or -1 != ends[1] < start:  # not searched yet, or the one found is behind: search on
+        ends[0], ends[1] = start, data.find(b"endstream", start)
+    if ends[1] >= start:
+        return ends[1]
+    length = LENGTH.search(dictionary)
+    if length is not None:
+        return min(len(data), start + int(length.group(1)))
+    following = STREAM.search(data, start)
+    return following.start() if following is not None else len(data)
 
 
 def _unescaped(text: bytes) -> bytes:
@@ -218,105 +230,3 @@ def _unescaped(text: bytes) -> bytes:
     if b"#" not in text:
         return text
     return PDF_NAME.sub(lambda m: ESCAPE.sub(lambda e: bytes.fromhex(e.group(1).decode()), m.group(0)), text)
-
-
-def _decoded(data, start: int, chain: list[str | None], where: str, budget: _Budget) -> io.RawIOBase | None:
-    """The stream at ``start`` through its filters up to FlateDecode (a text filter first held whole, up to
-    its end marker; None when the chain holds a filter clamd would have to undo first and we cannot)."""
-    source: bytes | memoryview
-    if chain == ["rl"]:
-        return _RunLength(data, start)
-    if len(chain) == 1:
-        return _Inflated(data, start)
-    if len(chain) != 2 or chain[0] not in ("hex", "a85"):
-        return None
-    # up to the stream's ``endstream`` (or what the budget leaves), every byte read counted against the budget:
-    # a file of many such streams with no end marker costs no more than the scan budget
-    stop = data.find(b"endstream", start, start + max(0, budget.left()) + 9)
-    stop = stop if stop >= 0 else min(len(data), start + max(0, budget.left()) + 1)
-    end = data.find(b">" if chain[0] == "hex" else b"~>", start, stop)
-    end = end if end >= 0 else stop
-    budget.count(end - start, where)
-    text = bytes(memoryview(data)[start:end])
-    try:
-        if chain[0] == "hex":
-            text = re.sub(rb"[^0-9A-Fa-f]", b"", text)
-            source = binascii.unhexlify(text + b"0" * (len(text) % 2))
-        else:
-            source = base64.a85decode(re.sub(rb"\s+", b"", text.removeprefix(b"<~")) + b"~>", adobe=True)
-    except ValueError:
-        return None
-    return _Inflated(source, 0)
-
-
-class _Inflated(io.RawIOBase):
-    """The deflate (zlib) stream at ``start`` of ``data``, inflated a piece at a time; it ends where the stream
-    does, or where it stops inflating (a damaged stream ends there)."""
-
-    def __init__(self, data, start: int):
-        super().__init__()
-        self.data, self.at, self.dec, self.done = data, start, zlib.decompressobj(), False
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:
-        want = READ if size is None or size < 0 else min(size, READ)
-        while not self.done:
-            try:
-                if self.dec.unconsumed_tail:
-                    out = self.dec.decompress(self.dec.unconsumed_tail, want)
-                else:
-                    chunk = bytes(self.data[self.at:self.at + READ])
-                    self.at += len(chunk)
-                    if not chunk:
-                        self.done = True
-                        break
-                    out = self.dec.decompress(chunk, want)
-            except zlib.error:
-                self.done = True
-                break
-            if self.dec.eof:
-                self.done = True
-            if out:
-                return out
-        return b""
-
-    def readinto(self, buffer) -> int:
-        part = self.read(len(buffer))
-        buffer[:len(part)] = part
-        return len(part)
-
-
-class _RunLength(io.RawIOBase):
-    """The RunLengthDecode stream at ``start`` of ``data``, decoded a piece at a time (never held whole: a run
-    expands 64 times); it ends at its end marker or the end of ``data``."""
-
-    def __init__(self, data, start: int):
-        super().__init__()
-        self.data, self.at, self.left = data, start, b""  # left: decoded past what the last read asked for
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:
-        want = READ if size is None or size < 0 else min(size, READ)
-        out, data, end = bytearray(self.left), self.data, len(self.data)
-        while self.at < end and len(out) < want:
-            n = data[self.at]
-            if n == 128:
-                self.at = end
-                break
-            if n < 128:
-                out += data[self.at + 1:self.at + 2 + n]
-                self.at += 2 + n
-            else:
-                out += data[self.at + 1:self.at + 2] * (257 - n)
-                self.at += 2
-        self.left = bytes(out[want:])
-        return bytes(out[:want])
-
-    def readinto(self, buffer) -> int:
-        part = self.read(len(buffer))
-        buffer[:len(part)] = part
-        return len(part)

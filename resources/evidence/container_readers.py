@@ -76,6 +76,7 @@ class _Budget:
     scan_limit: int | None = None  # what clamd reads of it: the file itself and all it expands to (MaxScanSize)
     unseen: list | None = None  # (where, bytes) decoded here that clamd does not decode itself (rtf.py): to scan
     parts: int = 0  # decoded parts walked (``carriers.MAX_PARTS``), all levels counted
+    runs: int = 0  # RunLengthDecode runs decoded (``carriers.MAX_RUNS``), all streams counted
 
     def left(self) -> int:
         """What may still be decompressed before a limit is passed."""

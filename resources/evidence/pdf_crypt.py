@@ -123,7 +123,7 @@ def _decrypted(reader, data, where: str, budget: _Budget) -> Iterator[tuple[str,
         chain = [NAMES.get(n.lstrip("/").encode()) for n in names]
         for version in versions:
             budget.count(len(version), part)  # decrypted (or copied): bytes the library made, as a decoded part's
-            if (walked := decodable(chain)) is None:
+            if (walked := decodable(chain, part)) is None:
                 if not chain and find_local(version) >= 0:  # zip entries in the decrypted bytes, which clamd reads
                     yield part, io.BytesIO(version)  # (in an unencrypted PDF they are found in place: a polyglot)
                 continue
@@ -155,10 +155,10 @@ def _identity(data, offset: int, where: str, budget: _Budget) -> tuple[str, io.R
     if named is None or b"/Crypt" not in named.group(1):
         return None
     chain = [NAMES.get(n) for n in re.findall(rb"/(\w+)", named.group(1)) if n != b"Crypt"]
-    if (walked := decodable(chain)) is None:
+    part = f"the PDF stream at byte {offset} of {where}"
+    if (walked := decodable(chain, part)) is None:
         return None
     plain = _in_file(data, offset, budget)
-    part = f"the PDF stream at byte {offset} of {where}"
     budget.count(len(plain), part)
     stream = _decoded(plain, 0, walked, part, budget)
     return None if stream is None else (part, stream)
