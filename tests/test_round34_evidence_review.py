@@ -6,6 +6,10 @@
    ``MAX_FAULTS`` times is quarantined.
 2. A RunLengthDecode stream with no end marker was decoded to the end of the file, each such stream: 64 s for a
    4 MiB PDF of 200. It stops at its own extent now, and runs past ``MAX_RUNS`` in a file are refused.
+3. A filter named by reference missed ``05 0 R`` and ``+5 0 R`` and references inside an array, and a decoy
+   ``5 0 obj`` (after ``%%EOF``, in a comment, in a string) defined the filter: the xref's object counts now.
+4. ``#hh`` escapes made ``/X#2FFilter#20#2FDCTDecode`` (one name) a ``/Filter /DCTDecode``, and a ``/Filter`` in a
+   nested dictionary was taken for the stream's: only depth 1 counts, and two ``/Filter`` keys are refused.
 5. A chain of filters was decoded only up to its first FlateDecode or RunLengthDecode (``[/Fl /RL]`` walked
    run-length bytes, an LZMA zip in them stored clean); any chain of the decoded filters is undone in order now,
    and one reaching LZWDecode (clamd decodes it, the library does not) is refused.
@@ -122,3 +126,38 @@ def test_a_chain_reaching_lzw_is_refused():
         found = problem(pdf(b"BT (Q3) Tj ET", filters=filters, encode=lambda d: d), 1 << 31)
         assert found is not None and not found.pending and "LZWDecode" in found.reason, (filters, found)
     assert problem(pdf(b"jpeg", filters=b"[/DCTDecode /LZW]", encode=lambda d: d), 1 << 31) is None  # clamd stops
+
+
+REFERENCED = {
+    "leading-zero": pdf(LZMA_ZIP, filters=b"05 0 R", extra=b"/FlateDecode"),
+    "plus-sign": pdf(LZMA_ZIP, filters=b"+5 0 R", extra=b"/FlateDecode"),
+    "in-an-array": pdf(LZMA_ZIP, filters=b"[5 0 R]", extra=b"/FlateDecode"),
+    "decoy-after-eof": pdf(LZMA_ZIP, filters=b"5 0 R", extra=b"/FlateDecode") + b"5 0 obj\n/DCTDecode\nendobj\n",
+    "decoy-in-a-comment": pdf(LZMA_ZIP, filters=b"5 0 R", extra=b"/FlateDecode\n% 5 0 obj /DCTDecode\n"),
+    "decoy-in-a-string": pdf(LZMA_ZIP, filters=b"5 0 R", extra=b"/FlateDecode\n(5 0 obj /DCTDecode)"),
+    "forged-key": pdf(LZMA_ZIP, key=b"/X#2FFilter#20#2FDCTDecode /Filter"),
+    "nested-filter": pdf(LZMA_ZIP, key=b"/DecodeParms << /Filter /DCTDecode >> /Filter"),
+}
+
+
+@pytest.mark.parametrize("name", list(REFERENCED))
+def test_a_filter_is_read_as_a_reader_reads_it(name):
+    found = problem(REFERENCED[name], 1 << 31)
+    assert found is not None and not found.pending and "is compressed with LZMA" in found.reason, found
+
+
+def test_the_decoy_after_eof_is_the_scanners_blind_spot(tmp_path, clamd):
+    content = REFERENCED["decoy-after-eof"]
+    assert clamd.scan(content).clean
+    out = make_library(tmp_path, clamd).ingest(content, "report.pdf", "email")
+    assert out.status == "quarantined" and "is compressed with LZMA" in out.reason, (out.status, out.reason)
+
+
+def test_two_filter_keys_are_refused_and_only_filter_objects_are_indexed():
+    found = problem(pdf(b"BT (Q3) Tj ET", key=b"/Filter /DCTDecode /Filter"), 1 << 31)
+    assert found is not None and not found.pending and "names its /Filter twice" in found.reason, found
+    from resources.evidence.pdf_objects import Objects
+
+    arrays = b"%PDF-1.4\n" + b"".join(b"%d 0 obj\n[0 0 612 792]\nendobj\n" % n for n in range(1, 5001))
+    objects = Objects(arrays + b"9 0 obj\n[/Fl /RL]\nendobj\n%%EOF\n")
+    assert objects.names(b"9 0 R") == [b"Fl", b"RL"] and len(objects.index) == 1

@@ -44,6 +44,7 @@ from collections.abc import Callable, Iterator
 from resources.evidence import onenote, pdf_crypt, rtf
 from resources.evidence.container_readers import Refused, _Budget, _Counted, _inside
 from resources.evidence.pdf_filters import MAX_RUNS, NAMES, _decoded, _Inflated, _RunLength, decodable
+from resources.evidence.pdf_objects import Objects, filter_of
 
 __all__ = ["MAX_RUNS", "NAMES", "_Inflated", "_RunLength", "_decoded", "decodable", "kind", "walk"]
 
@@ -55,12 +56,8 @@ FILENAME = re.compile(rb'\b(?:file)?name\*?=[ \t]*"?([^";\r\n]{1,200})', re.I)  
 ENCODED = ("quoted-printable", "uuencode", "x-uue", "uue", "base64")  # base64 also by its blocks (``BASE64_BLOCK``)
 DATA_URI = re.compile(rb"data:[\w.+/-]{0,100}(?:;[\w.+=-]{1,100}){0,4};base64,([A-Za-z0-9+/=\s]{16,})", re.I)
 STREAM = re.compile(rb"stream\r?\n")
+# a filter as pdf_crypt reads it (the checker of unencrypted PDFs reads ``pdf_objects.filter_of``)
 FILTER = re.compile(rb"/Filter\s*(\[[^\]]{0,400}\]|/[A-Za-z0-9]+|(\d{1,10})\s+\d{1,5}\s+R\b)")
-# round 34: a name as a reader takes it (``/Fl#61teDecode`` is ``/FlateDecode``, ``/F#69lter`` is ``/Filter``), and
-# an object's value when it is a filter (``/Filter 5 0 R`` names object 5): the checker read plain spellings only
-PDF_NAME = re.compile(rb"/[^\s/\[\]<>(){}%]+")
-ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
-FILTER_OBJECT = re.compile(rb"(?<![0-9])(\d{1,10})\s+\d{1,5}\s+obj\s*(\[[^\]]{0,400}\]|/[^\s/\[\]<>(){}%]{1,100})")
 # round 34 review: a stream's own extent, for a RunLengthDecode stream with no end marker (it was decoded to the
 # end of the file, each such stream: 64 s for a 4 MiB PDF of 200): up to its ``endstream``, else its ``/Length``
 # (a direct number), else the next stream [unc: clamd's choice between /Length and endstream when they disagree]
@@ -184,7 +181,7 @@ def _data_uris(data, where: str) -> Iterator[tuple[str, io.RawIOBase]]:
 def _pdf_streams(data, where: str, budget: _Budget) -> Iterator[tuple[str, io.RawIOBase]]:
     last = 0  # the end of the ``stream`` keyword before: a dictionary is looked for after it, each byte once
     ends = [-1, -1]  # [searched from, the next ``endstream`` found then (-1: none after)]: each byte searched once
-    filters: dict[bytes, bytes] | None = None  # object number -> its value, for filters named by reference
+    objects = Objects(data)  # filters named by reference, looked up as a reader does (indexed on first use)
     for match in STREAM.finditer(data):
         at, since, last = match.start(), last, match.end()
         if data[max(0, at - 3):at] == b"end":  # endstream
@@ -193,16 +190,11 @@ def _pdf_streams(data, where: str, budget: _Budget) -> Iterator[tuple[str, io.Ra
         obj = before.rfind(b" obj")
         if obj < 0 or before.rfind(b"endstream") > obj:  # not a stream object's dictionary: text that says so
             continue
-        found = FILTER.search(_unescaped(before[obj:]))
+        part = f"the PDF stream at byte {at} of {where}"
+        found = filter_of(before[obj:], part)
         if found is None:
             continue
-        named = found.group(1)
-        if found.group(2) is not None:  # a reference: the filter object's value (the file indexed once)
-            if filters is None:
-                filters = {m.group(1): _unescaped(m.group(2)) for m in FILTER_OBJECT.finditer(data)}
-            named = filters.get(found.group(2), b"")  # a missing object: no filter (clamd reads it raw too)
-        chain = [NAMES.get(name) for name in re.findall(rb"/([A-Za-z0-9]+)", named)]
-        part = f"the PDF stream at byte {at} of {where}"
+        chain = [NAMES.get(name) for name in objects.names(found.group(1))]
         if (walked := decodable(chain, part)) is None:
             continue
         stop = len(data) if walked[0] == "flate" else _extent(data, match.end(), before[obj:], ends)
@@ -223,10 +215,3 @@ def _extent(data, start: int, dictionary: bytes, ends: list[int]) -> int:
         return min(len(data), start + int(length.group(1)))
     following = STREAM.search(data, start)
     return following.start() if following is not None else len(data)
-
-
-def _unescaped(text: bytes) -> bytes:
-    """``text`` with each PDF name's ``#hh`` escapes decoded, as a reader reads them."""
-    if b"#" not in text:
-        return text
-    return PDF_NAME.sub(lambda m: ESCAPE.sub(lambda e: bytes.fromhex(e.group(1).decode()), m.group(0)), text)

@@ -1,0 +1,137 @@
+"""A PDF stream's ``/Filter`` read as a reader reads it (split from ``carriers.py``, round 34 review).
+
+Round 34 decoded ``#hh`` escapes in every name and took the first ``/Filter`` anywhere in the stream's dictionary,
+and looked a filter named by reference up in an index of every ``N G obj`` in the file, the last one winning. A
+name whose decoded form holds whitespace or a delimiter (``/X#2FFilter#20#2FDCTDecode`` is one name, no key) forged
+a ``/Filter /DCTDecode``; a ``/Filter`` in a nested dictionary (``/DecodeParms``) was taken for the stream's; ``05 0
+R`` and ``+5 0 R`` (which readers accept) missed; and a decoy ``5 0 obj`` in a comment, a stream's body or after
+the last ``%%EOF`` defined the filter, while readers follow the xref; the index kept every object's value (a 14 MiB
+file: 110 MiB). Now: such names are left as they are; only ``/Filter`` at depth 1 counts, and a dictionary with
+two is refused (obfuscation); numbers are read as integers; the definition is the one the xref table points at,
+else the last outside comments, stream bodies and what follows the last ``%%EOF``; only values that can be filters
+(names, arrays of names and references) are indexed.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+
+from resources.evidence.container_readers import Refused
+
+PDF_NAME = re.compile(rb"/[^\s/\[\]<>(){}%]*#[^\s/\[\]<>(){}%]*")  # names with an escape only: the others stay
+ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
+NOT_NAME = re.compile(rb"[\s/\[\]<>(){}%]")
+FILTER = re.compile(rb"/Filter(?![^\s/\[\]<>(){}%])\s*(\[[^\]]{0,400}\]|/[A-Za-z0-9]+|[+]?(\d{1,10})\s+\d{1,5}\s+R\b)?")
+REFERENCE = re.compile(rb"[+]?(\d{1,10})\s+\d{1,5}\s+R\b")
+DEFINITION = re.compile(rb"(?<![0-9])[+]?(\d{1,10})\s+\d{1,5}\s+obj\s*(\[[^\]]{0,400}\]|/[^\s/\[\]<>(){}%]{1,100})")
+FILTERISH = re.compile(rb"\[(?:\s*(?:/[^\s/\[\]<>(){}%]{1,100}|[+]?\d{1,10}\s+\d{1,5}\s+R))*\s*\]|/[^\s/\[\]<>(){}%]+")
+STARTXREF = re.compile(rb"startxref\s+(\d{1,12})")
+XREF_LINE = re.compile(rb"(\d{1,12})[ \t]+(\d{1,12})(?:[ \t]+([nf]))?")
+MAX_XREF = 1_000_000  # entries read from xref tables
+
+
+def unescaped(text: bytes) -> bytes:
+    """``text`` with each PDF name's ``#hh`` escapes decoded, as a reader reads them; a name whose decoded form holds
+    whitespace or a delimiter is one name no key spells (``/X#2FFilter``): left as it is."""
+    if b"#" not in text:
+        return text
+
+    def name(m: re.Match) -> bytes:
+        decoded = b"/" + ESCAPE.sub(lambda e: bytes.fromhex(e.group(1).decode()), m.group(0)[1:])
+        return m.group(0) if NOT_NAME.search(decoded, 1) else decoded
+    return PDF_NAME.sub(name, text)
+
+
+def filter_of(dictionary: bytes, part: str) -> re.Match | None:
+    """The ``/Filter`` of a stream's dictionary (from its ``obj`` keyword): the key at depth 1 only; a dictionary
+    with two is refused (readers disagree on which counts [unc])."""
+    text = unescaped(dictionary)
+    found = [m for m in FILTER.finditer(text) if text.count(b"<<", 0, m.start()) - text.count(b">>", 0, m.start())
+             == 1]
+    if len(found) > 1:
+        raise Refused(f"{part} names its /Filter twice (obfuscation no PDF writer produces, readers and virus "
+                      "scanners may read either): send the PDF saved again (printed to PDF)")
+    return found[0] if found and found[0].group(1) is not None else None
+
+
+class Objects:
+    """Filter objects of a PDF (``data``: bytes or an mmap), indexed on first use."""
+
+    def __init__(self, data):
+        self.data, self.index = data, None
+
+    def names(self, value: bytes, depth: int = 0) -> list[bytes]:
+        """The filter names ``value`` (a name, an array, a reference) holds, references resolved."""
+        ref = REFERENCE.fullmatch(value.strip())
+        if ref is not None:
+            target = self.lookup(int(ref.group(1))) if depth < 2 else None
+            return self.names(target, depth + 1) if target is not None else []
+        if not value.startswith(b"["):
+            return re.findall(rb"/([A-Za-z0-9]+)", value)[:1]
+        out: list[bytes] = []
+        for item in re.finditer(rb"/([A-Za-z0-9]+)|[+]?\d{1,10}\s+\d{1,5}\s+R", value):
+            out += [item.group(1)] if item.group(1) is not None else self.names(item.group(0), depth + 1)
+        return out
+
+    def lookup(self, number: int) -> bytes | None:
+        if self.index is None:
+            self.index = self._build()
+        return self.index.get(number)
+
+    def _build(self) -> dict[int, bytes]:
+        data = self.data
+        eof = data.rfind(b"%%EOF")
+        bodies = self._bodies()
+        starts = [start for start, _ in bodies]
+        pointed = self._xref()
+        chosen: dict[int, tuple[bool, bytes]] = {}
+        for m in DEFINITION.finditer(data, 0, eof if eof >= 0 else len(data)):
+            if FILTERISH.fullmatch(m.group(2)) is None:
+                continue
+            at = m.start()
+            i = bisect.bisect_right(starts, at) - 1
+            if i >= 0 and at < bodies[i][1]:  # inside a stream's body: bytes, not an object
+                continue
+            line = max(data.rfind(b"\n", max(0, at - 4096), at), data.rfind(b"\r", max(0, at - 4096), at))
+            if data.find(b"%", line + 1, at) >= 0:  # in a comment
+                continue
+            number = int(m.group(1))
+            exact = pointed.get(number) == at
+            if exact or not chosen.get(number, (False, b""))[0]:
+                chosen[number] = (exact, unescaped(m.group(2)))
+        return {n: v for n, (_, v) in chosen.items()}
+
+    def _bodies(self) -> list[tuple[int, int]]:
+        data, out, at = self.data, [], 0
+        for m in re.finditer(rb"(?<!end)stream\r?\n", data):
+            if m.start() < at:
+                continue
+            end = data.find(b"endstream", m.end())
+            out.append((m.end(), end if end >= 0 else len(data)))
+            at = out[-1][1]
+        return out
+
+    def _xref(self) -> dict[int, int]:
+        """Object number -> the offset the last classic xref table gives it (its /Prev tables before it)."""
+        data, out, seen, entries = self.data, {}, set(), 0
+        found = list(STARTXREF.finditer(data, max(0, len(data) - 4096)))
+        offset = int(found[-1].group(1)) if found else -1
+        while 0 <= offset < len(data) and offset not in seen and data[offset:offset + 4] == b"xref":
+            seen.add(offset)
+            end = data.find(b"trailer", offset)
+            end = end if end >= 0 else len(data)
+            first = 0
+            for line in XREF_LINE.finditer(data, offset + 4, end):
+                entries += 1
+                if entries > MAX_XREF:
+                    return out
+                if line.group(3) is None:
+                    first = int(line.group(1))
+                    continue
+                if line.group(3) == b"n":
+                    out.setdefault(first, int(line.group(1)))  # the newest table first: its entry wins
+                first += 1
+            prev = re.search(rb"/Prev\s+(\d{1,12})", data[end:end + 4096])
+            offset = int(prev.group(1)) if prev else -1
+        return out
