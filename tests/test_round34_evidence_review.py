@@ -13,6 +13,8 @@
 5. A chain of filters was decoded only up to its first FlateDecode or RunLengthDecode (``[/Fl /RL]`` walked
    run-length bytes, an LZMA zip in them stored clean); any chain of the decoded filters is undone in order now,
    and one reaching LZWDecode (clamd decodes it, the library does not) is refused.
+6. An RTF picture's ``\\pict1 `` fed its "1" into the hex (every byte after it shifted: an EICAR went unseen), and
+   a nested group's text (``{\\sv 75}``, ``{\\blipuid 0}``) was taken for picture data too.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import pytest
 
 from resources.evidence import containers, library
 from resources.evidence.containers import problem
+from tests.evidence.clamav import EICAR
 from tests.evidence.library import make_library
 from tests.test_round32_evidence_carriers import LZMA_ZIP, zipped
 from tests.test_round34_evidence_pdf_filters import pdf, run_length
@@ -161,3 +164,20 @@ def test_two_filter_keys_are_refused_and_only_filter_objects_are_indexed():
     arrays = b"%PDF-1.4\n" + b"".join(b"%d 0 obj\n[0 0 612 792]\nendobj\n" % n for n in range(1, 5001))
     objects = Objects(arrays + b"9 0 obj\n[/Fl /RL]\nendobj\n%%EOF\n")
     assert objects.names(b"9 0 R") == [b"Fl", b"RL"] and len(objects.index) == 1
+
+
+RTF_HEAD = b"{\\rtf1\\ansi\\deff0{\\fonttbl{\\f0 Arial;}}\\f0 Access review Q3\\par "
+PICTURES = {
+    "a-picture-with-a-parameter": b"{\\pict1 " + EICAR.hex().encode() + b"}",
+    "nested-groups-in-a-picture": (b"{\\pict{\\picprop{\\sp{\\sn a}{\\sv 5}}}\\pngblip{\\blipuid 0}"
+                                   + EICAR.hex().encode() + b"}"),
+    "a-data-store-with-a-parameter": b"{\\*\\datastore1 " + EICAR.hex().encode() + b"}",
+}
+
+
+@pytest.mark.parametrize("name", list(PICTURES))
+def test_a_picture_is_read_from_its_own_hex(tmp_path, clamd, name):
+    content = RTF_HEAD + PICTURES[name] + b"\\par}"
+    assert clamd.scan(content).clean  # the scanner's blind spot, for real
+    out = make_library(tmp_path, clamd).ingest(content, "policy.rtf", "email")
+    assert out.status == "quarantined" and "ClamAV found" in out.reason, (out.status, out.reason)

@@ -29,7 +29,10 @@ from resources.evidence.container_readers import Refused, _inside
 
 # a control word outside objects that matters: ``\objdata`` (an object starts) or ``\binN`` (N raw bytes follow);
 # it is one only after an even number of backslashes (``\\objdata`` is text), counted back by ``objects``
-FOUND = re.compile(rb"\\(?:(objdata|pict|datastore|themedata)(?![a-zA-Z])|bin(?![a-zA-Z])(-?\d{1,250})? ?)")
+# round 34 review: the word's numeric parameter and one space are consumed as ``CONTROL`` does (``\pict1 <hex>`` fed
+# the "1" into the hex, shifting every byte after it)
+FOUND = re.compile(rb"\\(?:(objdata|pict|datastore|themedata)(?![a-zA-Z])(?:-?\d{1,250})? ?"
+                   rb"|bin(?![a-zA-Z])(-?\d{1,250})? ?)")
 # round 34: a picture's hex, a ``\datastore``'s (an OLE2 store of form data) and a ``\themedata``'s (a zip of the
 # theme) are decoded by Word as an object's are, and clamd reads them as text (an EICAR in them: OK): decoded and
 # shown to clamd too, each as it stands
@@ -71,7 +74,7 @@ def objects(data, where: str) -> Iterator[tuple[str, bytes]]:
             at = match.end() + _bin_count(data, match.end(), match.group(2), f"byte {start} of {where}")
             continue
         part = f"{KINDS[match.group(1)]} at byte {start} of {where}"
-        decoded, at = _decode(data, match.end(), tokens, part)
+        decoded, at = _decode(data, match.end(), tokens, part, flat=match.group(1) != b"objdata")
         if decoded:
             yield _innermost(decoded, part) if match.group(1) == b"objdata" else (part, decoded)
 
@@ -98,17 +101,20 @@ def _obfuscated(part: str, what: str) -> Refused:
                    "not decode): send the document saved again as PDF or .docx")
 
 
-def _decode(data, at: int, tokens: list[int], part: str) -> tuple[bytes, int]:
+def _decode(data, at: int, tokens: list[int], part: str, flat: bool = False) -> tuple[bytes, int]:
     """The object's bytes from ``at`` (just after ``\\objdata``) to the end of its group, and where that is.
     Hex split by whitespace, control words, groups and ``\\bin`` runs is decoded; what Word's decoding of is not
-    known (``\\'hh`` and other control symbols, an object in an object, over-long words) is refused."""
+    known (``\\'hh`` and other control symbols, an object in an object, over-long words) is refused. ``flat`` (a
+    picture, a data store, theme data): hex at the group's own depth only; a nested group's text (``{\\sv 75}``,
+    ``{\\blipuid ...}``) is no picture data (round 34 review) [unc: Word's reading, as the RTF spec says]."""
     out, hexed = bytearray(), bytearray()
     depth, skip = 1, 0  # skip: the depth of an ignorable group (``{\*...}``) being skipped, 0 for none
     end = len(data)
     while at < end:
         found = SPECIAL.search(data, at)
         stop = found.start() if found else end
-        if not skip and stop > at:
+        text = not skip and (not flat or depth == 1)  # this group's text is data
+        if text and stop > at:
             hexed += bytes(data[at:stop]).translate(None, NOT_HEX)
         if found is None:
             at = end
@@ -138,13 +144,13 @@ def _decode(data, at: int, tokens: list[int], part: str) -> tuple[bytes, int]:
             raise _obfuscated(part, "a control word or parameter longer than Word reads")
         if word == b"objdata":
             raise _obfuscated(part, "an object inside an object")
-        if not skip and word is None:
+        if text and word is None:
             raise _obfuscated(part, "\\'hh escapes" if control.group(3) else "control symbols")
-        if not skip and (word in (b"u", b"uc") or (word == b"bin" and (control.group(2) or b"")[:1] == b"-")):
+        if text and (word in (b"u", b"uc") or (word == b"bin" and (control.group(2) or b"")[:1] == b"-")):
             raise _obfuscated(part, "Unicode escapes" if word != b"bin" else "a negative \\bin")  # text it eats [unc]
         if word == b"bin":  # \binN: N raw bytes follow, taken as they are
             count = _bin_count(data, at, control.group(2), part)
-            if not skip:
+            if text:
                 out += _unhex(hexed)
                 hexed = bytearray()
                 out += data[at:at + count]
