@@ -15,6 +15,9 @@
    and one reaching LZWDecode (clamd decodes it, the library does not) is refused.
 6. An RTF picture's ``\\pict1 `` fed its "1" into the hex (every byte after it shifted: an EICAR went unseen), and
    a nested group's text (``{\\sv 75}``, ``{\\blipuid 0}``) was taken for picture data too.
+7. Each picture was a clamd scan of its own (10,000 round trips for a 100 KB RTF): identical ones are scanned once
+   now, and an RTF of more than ``MAX_SHOWN`` distinct ones is refused (not concatenated: clamd types a buffer by
+   its first bytes).
 """
 
 from __future__ import annotations
@@ -181,3 +184,25 @@ def test_a_picture_is_read_from_its_own_hex(tmp_path, clamd, name):
     assert clamd.scan(content).clean  # the scanner's blind spot, for real
     out = make_library(tmp_path, clamd).ingest(content, "policy.rtf", "email")
     assert out.status == "quarantined" and "ClamAV found" in out.reason, (out.status, out.reason)
+
+
+class Counting:
+    def __init__(self):
+        self.calls = 0
+
+    def scan(self, content: bytes):
+        from resources.evidence.scan import ScanResult
+
+        self.calls += 1
+        return ScanResult(clean=True)
+
+
+def test_pictures_are_scanned_once_each_and_capped(tmp_path):
+    scanner = Counting()
+    same = RTF_HEAD + b"{\\pict\\pngblip 89504e470d0a1a0a}" * 3000 + b"\\par}"
+    out = make_library(tmp_path / "same", scanner).ingest(same, "policy.rtf", "email")
+    assert out.status == "stored" and scanner.calls <= 2, (out.status, out.reason, scanner.calls)
+    many = RTF_HEAD + b"".join(b"{\\pict\\pngblip %08x}" % n for n in range(1500)) + b"\\par}"
+    out = make_library(tmp_path / "many", scanner).ingest(many, "policy.rtf", "email")
+    assert out.status == "quarantined" and "more than 1000 different objects" in out.reason, (out.status, out.reason)
+    assert scanner.calls <= 3

@@ -16,7 +16,7 @@ import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from resources.evidence.layout import Recorder, Unread, data_starts, longer_than_declared
 
@@ -77,6 +77,7 @@ class _Budget:
     unseen: list | None = None  # (where, bytes) decoded here that clamd does not decode itself (rtf.py): to scan
     parts: int = 0  # decoded parts walked (``carriers.MAX_PARTS``), all levels counted
     runs: int = 0  # RunLengthDecode runs decoded (``carriers.MAX_RUNS``), all streams counted
+    shown: set = field(default_factory=set)  # digests of what ``unseen`` holds: each distinct part scanned once
 
     def left(self) -> int:
         """What may still be decompressed before a limit is passed."""
