@@ -22,7 +22,8 @@ Round 34: a PDF stream's ``/Filter`` is read as a reader reads it: names with ``
 named by reference (``/Filter 5 0 R``) looked up in the file (its objects indexed once); both were left uninflated.
 A ``RunLengthDecode`` stream (which clamd decodes) is decoded too, a piece at a time; LZW is not (left: clamd
 decodes it, this library does not). Review of round 34: chains of filters are undone in order and LZW refused
-(``pdf_filters.py``); a stream not inflated first ends at its own extent (``_extent``), not at the end of the file.
+(``pdf_filters.py``); a stream not inflated first ends at its own extent (``_extent``), not at the end of the file;
+``/Filter`` is read at depth 1, references resolved through the xref (``pdf_objects.py``).
 
 Each decoded part is walked by ``containers._walk`` as a member one level down (bombs, nesting, encryption,
 executables, unread streams), every decoded byte counted against the same budget as an archive's (the ratio
