@@ -8,13 +8,9 @@ import pytest
 from jira import JIRA
 from jira.exceptions import JIRAError
 
+from tests.sandbox.jira.helpers import client_fixtures
 
-@pytest.fixture(scope="module")
-def sb():
-    from sandbox.jira import JiraSandbox
-
-    with JiraSandbox(seed=42, size=40, tls=False) as box:
-        yield box
+sb, _session, _pyc, _atl = client_fixtures(size=40)
 
 
 @pytest.fixture(scope="module")

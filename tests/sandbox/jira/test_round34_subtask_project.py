@@ -5,23 +5,12 @@ create, while an epic's child may still sit in another project, as company-manag
 from __future__ import annotations
 
 import pytest
-from jira import JIRA
 from jira.exceptions import JIRAError
 
+from tests.sandbox.jira.helpers import client_fixtures
 
-@pytest.fixture(scope="module")
-def sb():
-    from sandbox.jira import JiraSandbox
+sb, _session, pyc, _atl = client_fixtures(size=40)
 
-    with JiraSandbox(seed=42, size=40, tls=False) as box:
-        yield box
-
-
-@pytest.fixture(scope="module")
-def pyc(sb):
-    client = JIRA(server=sb.url, basic_auth=(sb.credentials["email"], sb.credentials["api_token"]), max_retries=0)
-    yield client
-    client.close()
 
 
 def test_a_subtask_in_another_project_than_its_parent_is_refused(pyc):

@@ -5,25 +5,12 @@ sprint `estimated` (the commitment at start) and `completed` (done issues), agre
 
 from __future__ import annotations
 
-import pytest
 from jira import JIRA
 
-from tests.sandbox.jira.helpers import session_for
+from tests.sandbox.jira.helpers import client_fixtures, session_for
 
+sb, _session, pyc, _atl = client_fixtures(size=40)
 
-@pytest.fixture(scope="module")
-def sb():
-    from sandbox.jira import JiraSandbox
-
-    with JiraSandbox(seed=42, size=40, tls=False) as box:
-        yield box
-
-
-@pytest.fixture(scope="module")
-def pyc(sb):
-    client = JIRA(server=sb.url, basic_auth=(sb.credentials["email"], sb.credentials["api_token"]), max_retries=0)
-    yield client
-    client.close()
 
 
 def _velocity(pyc: JIRA, sb, board: int, suffix: str = ".json"):
