@@ -122,12 +122,7 @@ def answer(bucket, query: dict[str, list[str]], max_list: int):
         out.append(f"<KeyCount>{len(page)}</KeyCount>")
     else:
         out.append(f"<Marker>{enc(marker)}</Marker>")
-    out.append(f"<MaxKeys>{max_keys}</MaxKeys>")
-    if delimiter:
-        out.append(f"<Delimiter>{enc(delimiter)}</Delimiter>")
-    if url:
-        out.append("<EncodingType>url</EncodingType>")
-    out.append(f"<IsTruncated>{'true' if truncated else 'false'}</IsTruncated>")
+    out.extend(page_flags(max_keys, delimiter, url, truncated, enc))
     if truncated and v2:
         out.append(f"<NextContinuationToken>{_token(bucket.name, page[-1][0])}</NextContinuationToken>")
     elif truncated and delimiter:
@@ -139,6 +134,17 @@ def answer(bucket, query: dict[str, list[str]], max_list: int):
     out.extend(f"<CommonPrefixes><Prefix>{enc(name)}</Prefix></CommonPrefixes>" for name, key in page if key is None)
     out.append("</ListBucketResult>")
     return 200, "".join(out).encode("utf-8"), [("Content-Type", "application/xml")]
+
+
+def page_flags(max_keys: int, delimiter: str, url: bool, truncated: bool, enc) -> list[str]:
+    """A listing page's MaxKeys, Delimiter, EncodingType and IsTruncated elements, in S3's order."""
+    out = [f"<MaxKeys>{max_keys}</MaxKeys>"]
+    if delimiter:
+        out.append(f"<Delimiter>{enc(delimiter)}</Delimiter>")
+    if url:
+        out.append("<EncodingType>url</EncodingType>")
+    out.append(f"<IsTruncated>{'true' if truncated else 'false'}</IsTruncated>")
+    return out
 
 
 def _contents(name: str, key, enc, owner: bool) -> str:

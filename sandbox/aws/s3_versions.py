@@ -21,7 +21,7 @@ import threading
 from collections import OrderedDict
 from urllib.parse import quote
 
-from sandbox.aws.s3_listing import NS, OWNER, _xml
+from sandbox.aws.s3_listing import NS, OWNER, _xml, page_flags
 
 MARKERS_KEPT = 10000  # NextVersionIdMarkers remembered per bucket
 _ATTR = "_sandbox_version_markers"
@@ -109,12 +109,7 @@ def answer(bucket, query: dict[str, list[str]], max_list: int):
         if version is not None:
             _hand_out(bucket, name, version)
             out.append(f"<NextVersionIdMarker>{_xml(_version_id(version))}</NextVersionIdMarker>")
-    out.append(f"<MaxKeys>{max_keys}</MaxKeys>")
-    if delimiter:
-        out.append(f"<Delimiter>{enc(delimiter)}</Delimiter>")
-    if url:
-        out.append("<EncodingType>url</EncodingType>")
-    out.append(f"<IsTruncated>{'true' if truncated else 'false'}</IsTruncated>")
+    out.extend(page_flags(max_keys, delimiter, url, truncated, enc))
     out.extend(_entry(name, version, latest, enc) for name, version, latest in page if version is not None)
     out.extend(f"<CommonPrefixes><Prefix>{enc(name)}</Prefix></CommonPrefixes>"
                for name, version, _ in page if version is None)
