@@ -50,8 +50,31 @@ def test_an_unanswered_made_edits_note_survives_a_person_setting_the_field_and_t
     assert query(duckdb_warehouse, f"select count(*) from {jira_notes.TABLE}") == [(0,)]
 
 
-def _snap(fields: dict, foreign) -> SimpleNamespace:
-    return SimpleNamespace(fields=fields, foreign=foreign)
+def test_an_edit_killed_before_jira_then_a_persons_edit_is_told_once_not_as_made(jira, duckdb_warehouse):
+    """Second review: the PUT High -> Low never reached Jira (refused, not carried out); a person then set
+    Medium. Read from values (every field a person's since), the note "High -> Low" was posted as made, then the
+    next edit's own comment "Medium -> Low": two comments, the first false. The changelog holds no entry of ours,
+    so the edit was not made: one comment."""
+    rows = jira_rows(1)
+    write_outbound(duckdb_warehouse, "jira", rows)
+    assert run("jira").created == 1
+    rows[0]["priority"] = "Low"
+    write_outbound(duckdb_warehouse, "jira", rows)
+    _refuse(jira, "PUT", EDIT, 503, {"errorMessages": ["Service Unavailable"], "errors": {}})  # not carried out
+    assert run("jira").dead_lettered == 1
+    _heal(jira)
+    [key] = _jira_keys(jira)
+    jira.edit_as(key, {"priority": "Medium"})  # a person, between the two syncs
+    report = run("jira")
+    assert report.dead_lettered == 0, report.failures
+    notes = _notes(jira)
+    assert sum("-> Low" in n for n in notes) == 1, notes
+    assert not any("High -> Low" in n for n in notes), notes
+    assert query(duckdb_warehouse, f"select count(*) from {jira_notes.TABLE}") == [(0,)]
+
+
+def _snap(fields: dict, foreign, own=None) -> SimpleNamespace:
+    return SimpleNamespace(fields=fields, foreign=foreign, own=own)
 
 
 def test_made_reads_an_unknown_changelog_as_unknown_unless_a_field_holds_its_value():
@@ -63,6 +86,10 @@ def test_made_reads_an_unknown_changelog_as_unknown_unless_a_field_holds_its_val
     assert jira_notes._made(owed, _snap({"priority": "Medium", "duedate": "2026-12-01"}, set())) is False
     assert jira_notes._made(owed, _snap({"priority": "Medium", "duedate": "2027-03-01"}, {"priority"})) is True
     assert jira_notes._made(owed, _snap({"priority": "Medium", "duedate": "x"}, {"priority", "duedate"})) is True
+    # the account's own changelog entries say it outright, whatever the values
+    assert jira_notes._made(owed, _snap({"priority": "Medium", "duedate": "x"}, {"priority", "duedate"}, set())) \
+        is False
+    assert jira_notes._made(owed, _snap({"priority": "Medium", "duedate": "x"}, {"priority"}, {"duedate"})) is True
 
 
 def _not_found_first(sb, pattern: str, body: dict) -> list[str]:

@@ -69,6 +69,7 @@ class Snapshot:
     fields: dict[str, Any]
     updated: str | None = None
     foreign: set[str] | None = None  # fields someone else changed since the last sync (None: unknown)
+    own: set[str] | None = None  # fields the integration account itself changed since then (None: unknown)
 
 
 Step = tuple[str, list[Change]]

@@ -31,7 +31,15 @@ from assets.reverse_sync.engine import DONE, OPEN, Snapshot, Step, default_steps
 from assets.reverse_sync.jira_lookups import Lookups, _shape
 from assets.reverse_sync.jira_moves import Moves
 from assets.reverse_sync.jira_screens import Screens, edit_note
-from assets.reverse_sync.jira_shapes import adf_text, foreign_fields, names, obj, refused_for_only, text_or_none
+from assets.reverse_sync.jira_shapes import (
+    adf_text,
+    changed_fields,
+    foreign_fields,
+    names,
+    obj,
+    refused_for_only,
+    text_or_none,
+)
 from assets.reverse_sync.jira_text import SUMMARY_LIMIT, TEXT_LIMIT, adf, clip, label_problem, managed_labels, one_line
 from assets.reverse_sync.policy import PROJECTX, SHARED, VENDOR, Change, Field
 from assets.reverse_sync.writes import Writes
@@ -112,11 +120,11 @@ class JiraIssueWriter(Lookups):
                   "summary": text_or_none(f.get("summary")), "description": adf_text(f.get("description")),
                   "priority": names(f.get("priority")), "labels": managed_labels(f.get("labels")),
                   "duedate": text_or_none(f.get("duedate")), "status": DONE if category == "done" else OPEN}
-        foreign = None
+        foreign = own = None
         if isinstance(bean.get("changelog"), dict):  # who changed what since the last sync (all, if never read)
-            foreign = foreign_fields(bean["changelog"], since, self.me(), CHANGELOG_FIELDS)
+            foreign, own = changed_fields(bean["changelog"], since, self.me(), CHANGELOG_FIELDS)
         return Snapshot(str(bean["id"]), text_or_none(bean.get("key")), fields, text_or_none(f.get("updated")),
-                        foreign)
+                        foreign, own)
 
     def me(self) -> str:
         """The integration account's id: its changelog entries are echoes of our own writes."""

@@ -114,7 +114,7 @@ def with_owed(writes: Any, vendor_id: str, steps: list[Any], snap: Any = None) -
         # read first: an edit Jira made but never answered (a gateway's 504), planned again because a person
         # changed its field since, is still told, or the next edit's ``owe`` overwrote it (and its refusal dropped it)
         made = _made(row.fields, snap) if snap is not None else None
-        if made is None and set(row.fields) <= planned:
+        if made is None and set(row.fields) & planned:
             return steps  # unknown (unread, no changelog), planned again: this plan's comment tells those fields
         if made is False:
             if set(row.fields) <= planned:
@@ -138,6 +138,13 @@ def _made(fields: dict[str, Any], snap: Any) -> bool | None:
     is kept (True: told rather than lost; [unc] whether it was made cannot be read from the values then). Without a
     changelog (``foreign`` None: who changed what unknown) a field holding its after-value still says made, but none
     holding it proves nothing (each may be a person's): None, unknown."""
+    own = getattr(snap, "own", None)
+    if isinstance(own, set):
+        # the changelog says it outright: our account's own entry for one of the fields since the last sync is that
+        # edit (Jira logs a PUT's fields together); none, and it was not made, whatever a person set since (reading
+        # values, an edit killed before it reached Jira, then a person's edit of every field, was told as made: a
+        # false comment beside the next edit's own) [unc: an edit setting a field to the value it had logs nothing]
+        return bool(set(fields) & own)
     if not isinstance(snap.foreign, set):
         return True if any(_same(snap.fields.get(k), v) for k, v in fields.items()) else None
     told = {k: v for k, v in fields.items() if k not in snap.foreign}

@@ -86,22 +86,29 @@ def foreign_fields(changelog: dict[str, Any], since: str | None, me: str, aliase
     A history whose time does not parse counts as after ``since`` and one without an author as someone else's
     (an unreadable entry is never taken for our own echo); an item that is not an object, or names no field,
     is skipped."""
+    return changed_fields(changelog, since, me, aliases)[0]
+
+
+def changed_fields(changelog: dict[str, Any], since: str | None, me: str,
+                   aliases: dict[str, str]) -> tuple[set[str], set[str]]:
+    """(fields others changed, fields the integration account itself changed) after ``since``, by the changelog
+    (the rules of :func:`foreign_fields`; an entry of ours is one whose author is ``me``, its time readable or not)."""
     after = _when(since)
-    out: set[str] = set()
+    foreign: set[str] = set()
+    own: set[str] = set()
     histories = changelog.get("histories")
     for h in histories if isinstance(histories, list) else []:
         h = obj(h)
         when = _when(h.get("created"))
         if after is not None and when is not None and when <= after:
             continue
-        if obj(h.get("author")).get("accountId") == me:
-            continue
+        out = own if obj(h.get("author")).get("accountId") == me else foreign
         items = h.get("items")
         for item in items if isinstance(items, list) else []:
             field = obj(item).get("field")
             if isinstance(field, str):
                 out.add(aliases.get(field, field))
-    return out
+    return foreign, own
 
 
 def _when(value: Any) -> datetime | None:
