@@ -19,6 +19,7 @@ from typing import Any
 import dlt
 
 from assets.reconciliation.compare import TableParity
+from pipelines.common import set_aside
 from pipelines.common.cursor import parse_vendor_ts
 from pipelines.common.deletions import DELETIONS_TABLE, deletion_rows
 
@@ -83,5 +84,6 @@ def reread(pipeline, p: TableParity, source_for: Callable[[tuple[datetime, datet
         stamps.append(None)
     windows = day_windows(stamps)
     for window in windows:
-        pipeline.run(source_for(window), loader_file_format="parquet")
+        with set_aside.reported():  # a record the vendor cannot serve is quarantined; the rest of the window loads
+            pipeline.run(source_for(window), loader_file_format="parquet")
     return len(windows)

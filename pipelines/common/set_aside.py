@@ -12,9 +12,30 @@ lost, the partition fails and is retried (rerun the partition once the vendor se
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import threading
+from collections.abc import Iterator
+
 from pipelines.common.http import VendorError
 
+log = logging.getLogger(__name__)
+_REPORT = threading.Event()  # set while the nightly heal re-reads windows (:func:`reported`)
+
 SHOWN = 20  # ids named in the error; the rest counted
+
+
+@contextlib.contextmanager
+def reported() -> Iterator[None]:
+    """Window runs inside report rather than raise what they set aside: the nightly reconciliation's heal, whose
+    census counts a record never loaded as missing every night and so re-reads its window each night (a raise had
+    aborted that vendor's whole heal, every night, for one record the vendor cannot serve). Their quarantine rows
+    are kept (the extract is not discarded) and the rest of the window loads."""
+    _REPORT.set()
+    try:
+        yield
+    finally:
+        _REPORT.clear()
 
 
 class SetAsideError(VendorError):
@@ -35,8 +56,14 @@ class SetAside:
         if not self.ids:
             return
         shown = ", ".join(self.ids[:SHOWN]) + (f" and {len(self.ids) - SHOWN} more" if len(self.ids) > SHOWN else "")
+        if _REPORT.is_set():
+            log.warning("%s: the heal's window re-read set %d %s record(s) aside that %s failed to serve (%s); they "
+                        "are quarantined with the reason, the rest of the window loaded, and the next night's "
+                        "census finds them missing and reads them again", self.vendor, len(self.ids), self.table,
+                        self.vendor, shown)
+            return
         raise SetAsideError(
             f"{self.vendor}: this window re-read set {len(self.ids)} {self.table} record(s) aside that "
-            f"{self.vendor} failed to serve ({shown}); they are in the quarantine with the reason, and a window run "
-            "reads nothing again by itself: rerun this partition once the vendor serves them (the live sync reads "
-            "them again on its own)")
+            f"{self.vendor} failed to serve ({shown}); a window run reads nothing again by itself, so it fails and "
+            "nothing of this window was loaded (a failed extract is discarded): rerun this partition once the "
+            "vendor serves them (the live sync reads them again on its own)")

@@ -89,11 +89,24 @@ def read_page(client: Any, body: dict[str, Any], failed: VendorError, *, requeue
     # failed reads (groups or one issue) since the last success: one bad issue explains one per halving level
     misses, depth = 0, math.ceil(math.log2(max(len(readable), 1)))
     succeeded = False  # a read by id on this page answered
+    probed: list[bool] = []  # the verdict of the one probe read (below), once taken
+
+    def site_answers() -> bool:
+        """One read of the page's last issue alone, for the verdict only: a slow issue first on its page sits in
+        every group read down to itself, so the budget can run out before any read answered while the site is
+        up; raising then failed every run at that page (a crash loop)."""
+        if not probed:
+            try:
+                _read_ids(client, body, [readable[-1]["id"]])
+                probed.append(True)
+            except VendorError:
+                probed.append(False)
+        return probed[0]
 
     def narrow(group: list[dict[str, Any]]) -> None:
         nonlocal streak, misses, succeeded
         if time.monotonic() > deadline:
-            if not succeeded and not requeued:  # no read by id answered before the budget ran out: the site
+            if not succeeded and not requeued and not site_answers():  # nothing answered, a probe neither: down
                 raise failed from None
             rows.extend(Unreadable(k, f"Jira: not read this run: its search page failed on every attempt and "
                                       f"narrowing it down took over {PAGE_BUDGET_SECONDS:.0f} s") for k in group)

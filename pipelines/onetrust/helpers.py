@@ -102,6 +102,16 @@ def _echoed_size(body: Any) -> int | None:
     return _count(info.get("size"))
 
 
+def _served_size(body: Any, page: Page, asked: int) -> int | None:
+    """The page size the tenant served: the one it echoes, else that of a short page it says is not the last."""
+    echoed = _echoed_size(body)
+    if echoed:
+        return echoed
+    if page.total_pages is not None and page.number + 1 < page.total_pages and 0 < len(page.items) < asked:
+        return len(page.items)
+    return None
+
+
 def _count(value: Any) -> int | None:
     """A page number or count as an integer; anything else (``"4"``, ``"many"``, ``true``) is unknown:
     text crashed the pager's comparisons, and ``true`` (1) ended a read after its first page."""
@@ -204,14 +214,19 @@ class OneTrustClient:
         way one record can cause is narrowed down (:mod:`pipelines.onetrust.unreadable`), for the entity listings
         whose records go through the quarantine."""
         number, empty, previous, earlier, looping = 0, 0, None, set(), 0
+        served: int | None = None  # the page size the tenant serves: it may cap what is asked (settings)
         while True:
             query = {**(params or {}), "page": number, "size": page_size}
             try:
-                page = parse_page(self.request(method, path, params=query, json=json), number)
+                body = self.request(method, path, params=query, json=json)
+                page = parse_page(body, number)
+                served = _served_size(body, page, page_size) or served
             except VendorError as error:
                 if not per_record or not unreadable.isolable(error):
                     raise
-                page = self._narrowed(method, path, query, json, number, page_size, error)
+                # positions by the size served: narrowing by the size asked read another page's records (a tenant
+                # capping risks at 50 of 100: page 3's records 150-199 were never read, the pass taken as whole)
+                page = self._narrowed(method, path, query, json, number, served or page_size, error)
             more = _more(page, page_size, past_full_last)
             if not page.items and more and not empty:
                 log.warning("OneTrust: %s page %d came back empty before the last of %s pages; asking again",
