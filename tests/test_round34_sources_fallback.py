@@ -144,8 +144,9 @@ def test_read_page_past_its_budget_keeps_the_rest_for_the_next_run(monkeypatch):
     assert [b["id"] for b in data["issues"]] == [k["id"] for k in client.keys]
     assert all(type(b) is unreadable.Unreadable and "not read this run" in b.reason for b in data["issues"])
     assert len(client.calls) == 1  # the keys-only read alone
-    with pytest.raises(VendorError, match="500 on all 3"):  # a new page: nothing answered, the site is down
-        unreadable.read_page(_Client(5, set()), {"jql": "q", "fields": ["summary"]}, FAILED)
+    down = _Client(5, {str(10000 + i) for i in range(5)})  # a new page: nothing answered, its probe neither
+    with pytest.raises(VendorError, match="500 on all 3"):
+        unreadable.read_page(down, {"jql": "q", "fields": ["summary"]}, FAILED)
 
 
 # --- request_json and attempts_allowed -------------------------------------------------------------------------
