@@ -82,9 +82,8 @@ def _delete_version(bucket, key: str, version: str):
     if left:
         bucket.keys.setlist(key, left)  # disposes of the one removed
     else:  # moto's pop disposes of each version: a delete marker has no dispose (AttributeError: a 500)
-        if hasattr(found[0], "dispose"):
-            found[0].dispose()
-        dict.pop(bucket.keys, key)
+        if dict.pop(bucket.keys, key, None) is not None and hasattr(found[0], "dispose"):
+            found[0].dispose()  # only by the request that removed it: two at once had made the second a 500
     headers = [("x-amz-version-id", version)]
     if isinstance(found[0], FakeDeleteMarker):
         headers.append(("x-amz-delete-marker", "true"))

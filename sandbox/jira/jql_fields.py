@@ -197,6 +197,7 @@ def scalar_field(c: Clause, field: str, ctx: Context) -> tuple[Callable[[Issue],
                 state = {"opensprints": "active", "closedsprints": "closed", "futuresprints": "future"}.get(v.name)
                 if state is None:
                     raise JQLError(f"Function '{v.name}' is not supported for field 'sprint'.")
+                ctx.volatile = True  # a sprint's state is not an issue attribute the index versions
                 return {s.id for s in ctx.sprints.values() if s.state == state}
             for s in ctx.sprints.values():
                 if v.text == str(s.id) or v.text.lower() == s.name.lower():
@@ -211,6 +212,7 @@ def scalar_field(c: Clause, field: str, ctx: Context) -> tuple[Callable[[Issue],
         def resolve_thing(v: Value | Func) -> Any:
             things = list(ctx.work[kind].values())
             if isinstance(v, Func):
+                ctx.volatile = True  # released, archived or lead: not issue attributes the index versions
                 if kind == "versions" and v.name in ("releasedversions", "unreleasedversions"):
                     keys = {p.key for p in ctx.projects.values() for a in v.args
                             if a.upper() == p.key or a == p.id or a.lower() == p.name.lower()}

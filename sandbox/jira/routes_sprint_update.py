@@ -102,6 +102,7 @@ def register(sb: JiraSandbox) -> None:
             if state == "closed" and s.state != "closed":
                 s.complete = sb.store.now_ms()
             s.state = state
+            sb.store.relations_version += 1  # openSprints()/closedSprints()/futureSprints() results are cached on it
         event = ("sprint_started" if before[4] != state == "active" else "sprint_closed" if before[4] != state
                  else "sprint_updated" if before != (s.name, s.goal, s.start, s.end, s.state) else None)
         if event:

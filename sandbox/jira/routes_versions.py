@@ -258,7 +258,8 @@ def register(sb: JiraSandbox) -> None:
                         item[name] = body[name]
                 if "leadAccountId" in body:
                     item["lead"] = body["leadAccountId"]
-                    sb.store.relations_version += 1  # componentsLeadByUser() results are cached on it
+                # componentsLeadByUser() and releasedVersions()-like results are cached on it
+                sb.store.relations_version += 1
             return json_response(bean(c, item))
 
         def delete(c: Call) -> Response:
@@ -266,6 +267,7 @@ def register(sb: JiraSandbox) -> None:
             refuse(c, kind, item["project"], 401)
             with sb.store.lock:
                 _state(sb)[kind].pop(item["id"], None)
+                sb.store.relations_version += 1  # search results naming it are cached on it
             return Response(status=204)
         return get, put, delete
 

@@ -167,3 +167,29 @@ def test_two_concurrent_deletes_of_one_sprint(pyc, sb, monkeypatch):
     for t in threads:
         t.join()
     assert sorted(codes) == [204, 404]
+
+
+def test_a_version_released_refreshes_the_identical_jql(pyc, sb):
+    """Second review: releasedVersions() results were cached on the index version, which a version's release does
+    not move: the identical JQL kept its old answer."""
+    version = pyc.create_version("r34rev release", "SEC")
+    pyc.issue("SEC-9").update(fields={"fixVersions": [{"id": version.id}]})
+    jql = "fixVersion in releasedVersions(SEC)"
+    assert "SEC-9" not in _keys(pyc, jql)
+    version.update(released=True)
+    assert "SEC-9" in _keys(pyc, jql)
+
+
+def test_a_sprint_started_refreshes_the_identical_jql(pyc, sb):
+    """openSprints() results were cached likewise: a sprint started (no issue touched) kept the old answer."""
+    board = next(b for b in pyc.boards() if b.type == "scrum")
+    sprint = pyc.create_sprint("r34rev sprint", board.id)
+    pyc.add_issues_to_sprint(sprint.id, ["SEC-10"])
+    jql = "sprint in openSprints() AND key = SEC-10"
+    assert _keys(pyc, jql) == []
+    for other in pyc.sprints(board.id, state="active"):  # one active sprint a board, unless parallel sprints
+        pyc.update_sprint(other.id, name=other.name, state="closed", startDate=other.startDate,
+                          endDate=other.endDate)
+    pyc.update_sprint(sprint.id, name="r34rev sprint", state="active", startDate="2026-12-01T00:00:00.000Z",
+                      endDate="2026-12-15T00:00:00.000Z")
+    assert _keys(pyc, jql) == ["SEC-10"]
