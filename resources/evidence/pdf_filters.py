@@ -29,6 +29,8 @@ DECODED = ("flate", "hex", "a85", "rl")  # what this library undoes; "lzw" clamd
 # each RunLengthDecode run costs a Python step (~0.25 us): past this many in one file (all streams counted) it is
 # refused (~2 s). An ordinary PDF rarely uses the filter at all.
 MAX_RUNS = 8_000_000
+MAX_CHAIN = 4  # filters in one stream's chain (round 34, second review): a writer uses one or two
+MAX_TEXT = 16 * 1024 * 1024  # ASCIIHex / ASCII85 text held to decode one stream (second review)
 
 
 def decodable(chain: list[str | None], where: str = "a PDF stream") -> list[str] | None:
@@ -48,9 +50,17 @@ def decodable(chain: list[str | None], where: str = "a PDF stream") -> list[str]
 
 def _decoded(data, start: int, chain: list[str], where: str, budget: _Budget,
              stop: int | None = None) -> io.RawIOBase | None:
-    """The stream from ``start`` (to ``stop``, or as far as its first filter reads) through ``chain``, in order."""
+    """The stream from ``start`` (to ``stop``, or as far as its first filter reads) through ``chain``, in order.
+    Every stage's output but the last (which the walker counts) is counted against the budget (round 34, second
+    review: ``[/Fl /Fl]`` over 10 MB of empty deflate blocks inflated uncounted), and a chain longer than
+    ``MAX_CHAIN`` is refused."""
+    if len(chain) > MAX_CHAIN:
+        raise Refused(f"{where} is encoded with {len(chain)} filters in a chain, more than the {MAX_CHAIN} the "
+                      "library undoes (obfuscation no PDF writer produces): send the PDF saved again (printed to PDF)")
     stream: io.RawIOBase = _Slice(data, start, len(data) if stop is None else stop)
-    for name in chain:
+    for n, name in enumerate(chain):
+        if n:  # what the stage before gave: counted as it is read
+            stream = _Stage(stream, budget, where)
         if name == "flate":
             stream = _Inflated(stream)
         elif name == "rl":
@@ -61,15 +71,19 @@ def _decoded(data, start: int, chain: list[str], where: str, budget: _Budget,
 
 
 def _text(source: io.RawIOBase, name: str, where: str, budget: _Budget) -> io.RawIOBase:
-    """An ASCIIHex or ASCII85 stream, held whole up to its end marker (or what the budget leaves), each byte read
-    counted against the budget: a file of many with no end marker costs no more than the scan budget."""
+    """An ASCIIHex or ASCII85 stream, held whole up to its end marker, each byte read counted against the budget:
+    at most ``MAX_TEXT`` bytes of it are held (round 34, second review: up to what the budget left, 100 MiB and
+    more, and ``a85decode`` takes ~9 times that); a longer one is refused."""
     marker, held = (b">" if name == "hex" else b"~>"), bytearray()
-    limit = max(0, budget.left()) + 1
+    limit = min(max(0, budget.left()), MAX_TEXT) + 1
     while len(held) < limit and (chunk := source.read(READ)):
         held += chunk
         if held.find(marker, max(0, len(held) - len(chunk) - 1)) >= 0:
             break
     end = held.find(marker)
+    if end < 0 and len(held) > MAX_TEXT:
+        raise Refused(f"{where} holds more than {MAX_TEXT} bytes of {'ASCIIHex' if name == 'hex' else 'ASCII85'} "
+                      "text, more than the library decodes in one stream: send the PDF saved again (printed to PDF)")
     text = bytes(held[:end if end >= 0 else min(len(held), limit)])
     budget.count(len(text), where)
     try:
@@ -89,6 +103,19 @@ class _Reader(io.RawIOBase):
         part = self.read(len(buffer))
         buffer[:len(part)] = part
         return len(part)
+
+
+class _Stage(_Reader):
+    """A filter's output read on to the next, each byte counted against the budget."""
+
+    def __init__(self, source: io.RawIOBase, budget: _Budget, where: str):
+        super().__init__()
+        self.source, self.budget, self.where = source, budget, where
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.source.read(size)
+        self.budget.count(len(chunk), self.where)
+        return chunk
 
 
 class _Slice(_Reader):

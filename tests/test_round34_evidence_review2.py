@@ -1,0 +1,43 @@
+"""Round 34, second review of the evidence checks' PDF and RTF work (``resources/evidence/``).
+
+1. A chain's stages but the last were not counted: ``[/Fl /Fl]`` over empty deflate blocks inflated uncounted
+   (10 MB per 10 KB of file); every stage is counted now, and a chain of more than ``MAX_CHAIN`` filters refused.
+2. ``filter_of`` counted ``<<`` from the start for every ``/Filter``: quadratic (40,000 of them: 24 s).
+3. A later-stage ASCIIHex / ASCII85 filter held up to what the budget left (100 MiB and more, ~9 times that to
+   decode ASCII85): at most ``MAX_TEXT`` is held now, a longer text refused.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+from resources.evidence.containers import problem
+from tests.test_round34_evidence_pdf_filters import pdf
+
+EMPTY_BLOCKS = b"\x78\x01" + b"\x00\x00\x00\xff\xff" * 2_000_000 + b"\x03\x00\x00\x00\x00\x01"  # 10 MB of nothing
+
+
+def test_every_stage_of_a_chain_is_counted():
+    assert zlib.decompress(EMPTY_BLOCKS) == b""
+    content = pdf(b"", filters=b"[/Fl /Fl]", encode=lambda d: zlib.compress(EMPTY_BLOCKS, 9))  # 15 KB
+    found = problem(content, 4 << 20)
+    assert found is not None and "expands to more than 4194304 bytes" in found.reason, found
+    assert problem(pdf(b"BT (Q3) Tj ET", filters=b"[/Fl /Fl]", encode=lambda d: zlib.compress(zlib.compress(d))),
+                   4 << 20) is None
+
+
+def test_a_long_chain_is_refused():
+    def five(data: bytes) -> bytes:
+        for _ in range(5):
+            data = zlib.compress(data)
+        return data
+    found = problem(pdf(b"BT (Q3) Tj ET", filters=b"[/Fl /Fl /Fl /Fl /Fl]", encode=five), 1 << 31)
+    assert found is not None and not found.pending and "5 filters in a chain" in found.reason, found
+
+
+def test_a_later_text_filter_holds_a_bounded_text():
+    content = pdf(b"", filters=b"[/Fl /AHx]", encode=lambda d: zlib.compress(b"0" * (20 << 20), 9))
+    found = problem(content, 1 << 31)
+    assert found is not None and not found.pending and "bytes of ASCIIHex text" in found.reason, found
+    assert problem(pdf(b"BT (Q3) Tj ET", filters=b"[/Fl /AHx]", encode=lambda d: zlib.compress(d.hex().encode()
+                                                                                             + b">")), 1 << 31) is None
