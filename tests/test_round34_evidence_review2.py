@@ -5,13 +5,20 @@
 2. ``filter_of`` counted ``<<`` from the start for every ``/Filter``: quadratic (40,000 of them: 24 s).
 3. A later-stage ASCIIHex / ASCII85 filter held up to what the budget left (100 MiB and more, ~9 times that to
    decode ASCII85): at most ``MAX_TEXT`` is held now, a longer text refused.
+6. A comment or NUL after ``/Filter``, a string holding ``>>`` before it, ``1 0\nobj`` hid the filter (the stream
+   skipped, stored clean): strings and comments are set aside, NUL is whitespace, and a ``/Filter`` with no value
+   read (an array over 400 bytes), or a known filter's name with no ``/Filter`` found, is refused.
 """
 
 from __future__ import annotations
 
+import time
 import zlib
 
+import pytest
+
 from resources.evidence.containers import problem
+from tests.test_round32_evidence_carriers import LZMA_ZIP
 from tests.test_round34_evidence_pdf_filters import pdf
 
 EMPTY_BLOCKS = b"\x78\x01" + b"\x00\x00\x00\xff\xff" * 2_000_000 + b"\x03\x00\x00\x00\x00\x01"  # 10 MB of nothing
@@ -41,3 +48,34 @@ def test_a_later_text_filter_holds_a_bounded_text():
     assert found is not None and not found.pending and "bytes of ASCIIHex text" in found.reason, found
     assert problem(pdf(b"BT (Q3) Tj ET", filters=b"[/Fl /AHx]", encode=lambda d: zlib.compress(d.hex().encode()
                                                                                              + b">")), 1 << 31) is None
+
+
+def test_filter_keys_are_read_in_one_pass():
+    content = pdf(LZMA_ZIP, key=b"<</Filter/A>>" * 40_000 + b" /Filter")  # 40,000 nested: 24 s before
+    started = time.monotonic()
+    found = problem(content, 1 << 31)
+    assert time.monotonic() - started < 3
+    assert found is not None and "is compressed with LZMA" in found.reason, found
+
+
+HIDDEN = {
+    "a-comment": pdf(LZMA_ZIP, key=b"/Filter%c\n"),
+    "a-nul": pdf(LZMA_ZIP, key=b"/Filter\x00"),
+    "a-string-closing-the-dictionary": pdf(LZMA_ZIP, key=b"/T(>>) /Filter"),
+    "an-escaped-parenthesis": pdf(LZMA_ZIP, key=b"/T(a\\)>>) /Filter"),
+    "a-newline-before-obj": pdf(LZMA_ZIP).replace(b" 0 obj", b" 0\nobj"),
+}
+
+
+@pytest.mark.parametrize("name", list(HIDDEN))
+def test_tokenizer_tricks_do_not_hide_the_filter(name):
+    found = problem(HIDDEN[name], 1 << 31)
+    assert found is not None and not found.pending and "is compressed with LZMA" in found.reason, found
+
+
+def test_a_filter_that_cannot_be_read_is_refused():
+    for content in (pdf(LZMA_ZIP, filters=b"[" + b" " * 400 + b"/FlateDecode]"),
+                    pdf(LZMA_ZIP, key=b"/Filter (", filters=b"/FlateDecode)")):
+        found = problem(content, 1 << 31)
+        assert found is not None and not found.pending and "/Filter the library cannot read" in found.reason, found
+    assert problem(pdf(b"BT (Q3) Tj ET", key=b"/T(a %b) /Filter"), 1 << 31) is None

@@ -64,6 +64,7 @@ FILTER = re.compile(rb"/Filter\s*(\[[^\]]{0,400}\]|/[A-Za-z0-9]+|(\d{1,10})\s+\d
 # end of the file, each such stream: 64 s for a 4 MiB PDF of 200): up to its ``endstream``, else its ``/Length``
 # (a direct number), else the next stream [unc: clamd's choice between /Length and endstream when they disagree]
 LENGTH = re.compile(rb"/Length\s+(\d{1,12})\b(?!\s+\d{1,10}\s+\d{1,5}\s+R)")
+OBJ_SPACES = (b" ", b"\n", b"\r", b"\t", b"\x0c", b"\x00")  # whitespace before an ``obj`` keyword
 
 # each decoded part costs ~0.4 ms to walk (its kind sniffed twice): a 100 MiB PDF of 2 million empty streams would
 # take ~15 minutes (extrapolated: 20,000 took 8 s); past this many in a file (all levels) it is refused (round 34).
@@ -202,7 +203,7 @@ def _pdf_streams(data, where: str, budget: _Budget) -> Iterator[tuple[str, io.Ra
         if data[max(0, at - 3):at] == b"end":  # endstream
             continue
         before = bytes(data[since:at])
-        obj = before.rfind(b" obj")
+        obj = max(before.rfind(space + b"obj") for space in OBJ_SPACES)  # ``1 0\nobj`` too (second review)
         if obj < 0 or before.rfind(b"endstream") > obj:  # not a stream object's dictionary: text that says so
             continue
         part = f"the PDF stream at byte {at} of {where}"
