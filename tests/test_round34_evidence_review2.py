@@ -8,6 +8,7 @@
 6. A comment or NUL after ``/Filter``, a string holding ``>>`` before it, ``1 0\nobj`` hid the filter (the stream
    skipped, stored clean): strings and comments are set aside, NUL is whitespace, and a ``/Filter`` with no value
    read (an array over 400 bytes), or a known filter's name with no ``/Filter`` found, is refused.
+4. An encrypted PDF's ``/Filter`` naming an array by reference was read as one unknown name: the stream skipped.
 """
 
 from __future__ import annotations
@@ -79,3 +80,13 @@ def test_a_filter_that_cannot_be_read_is_refused():
         found = problem(content, 1 << 31)
         assert found is not None and not found.pending and "/Filter the library cannot read" in found.reason, found
     assert problem(pdf(b"BT (Q3) Tj ET", key=b"/T(a %b) /Filter"), 1 << 31) is None
+
+
+def test_an_encrypted_pdfs_filter_by_reference_is_resolved():
+    from tests.test_round33_evidence_pdf_crypt import encrypted
+
+    content = encrypted(pdf(LZMA_ZIP, filters=b"5 0 R", extra=b"[/FlateDecode]"))  # an array behind a reference
+    assert b"/Filter 5 0 R" in content
+    found = problem(content, 1 << 31)
+    assert found is not None and not found.pending and "is compressed with LZMA" in found.reason, found
+    assert problem(encrypted(pdf(b"BT (Q3) Tj ET", filters=b"5 0 R", extra=b"[/FlateDecode]")), 1 << 31) is None

@@ -88,7 +88,7 @@ def streams(data, where: str, budget: _Budget) -> Iterator[tuple[str, io.RawIOBa
 
 
 def _decrypted(reader, data, where: str, budget: _Budget) -> Iterator[tuple[str, io.RawIOBase]]:
-    from pypdf.generic import IndirectObject, StreamObject
+    from pypdf.generic import IndirectObject, NameObject, StreamObject
 
     from resources.evidence.carriers import NAMES, _decoded, decodable
 
@@ -113,8 +113,15 @@ def _decrypted(reader, data, where: str, budget: _Budget) -> Iterator[tuple[str,
         if not isinstance(obj, StreamObject) or obj.get("/Type") == "/XRef":
             continue
         raw = obj._data  # decrypted, still filtered: nothing inflated by pypdf
-        named = obj.get("/Filter")
-        names = [str(n) for n in (named if isinstance(named, list) else [named] if named else [])]
+        named = obj.get("/Filter")  # a reference resolved, and each in an array (second review: [None], skipped)
+        named = named.get_object() if isinstance(named, IndirectObject) else named
+        items = [n.get_object() if isinstance(n, IndirectObject) else n
+                 for n in (named if isinstance(named, list) else [named] if named is not None else [])]
+        if not all(isinstance(n, NameObject) for n in items):  # a reference to nothing, or no name: unread
+            raise Refused(f"the PDF stream of object {num} of {where} has a /Filter that is no filter name (a "
+                          "reference that does not resolve: obfuscation no PDF writer produces): send the PDF saved "
+                          "again (printed to PDF)")
+        names = [str(n) for n in items]
         versions = [raw] if isinstance(raw, bytes) and raw else []
         if "/Crypt" in names:  # a crypt filter of its own (``/Identity``: not encrypted), which pypdf does not
             names = [n for n in names if n != "/Crypt"]  # tell apart: the file's bytes are walked too [unc]
