@@ -8,6 +8,8 @@
 6. A comment or NUL after ``/Filter``, a string holding ``>>`` before it, ``1 0\nobj`` hid the filter (the stream
    skipped, stored clean): strings and comments are set aside, NUL is whitespace, and a ``/Filter`` with no value
    read (an array over 400 bytes), or a known filter's name with no ``/Filter`` found, is refused.
+5. A ``/Filter N 0 R`` that did not resolve (no definition read, one after the last ``%%EOF``, two that disagree
+   with no xref table to choose) was taken as no filter, the stream skipped: it is refused now.
 4. An encrypted PDF's ``/Filter`` naming an array by reference was read as one unknown name: the stream skipped.
 """
 
@@ -90,3 +92,18 @@ def test_an_encrypted_pdfs_filter_by_reference_is_resolved():
     found = problem(content, 1 << 31)
     assert found is not None and not found.pending and "is compressed with LZMA" in found.reason, found
     assert problem(encrypted(pdf(b"BT (Q3) Tj ET", filters=b"5 0 R", extra=b"[/FlateDecode]")), 1 << 31) is None
+
+
+UNRESOLVED = {
+    "no-definition": pdf(LZMA_ZIP, filters=b"6 0 R"),
+    "defined-after-eof": pdf(LZMA_ZIP, filters=b"6 0 R") + b"6 0 obj\n/FlateDecode\nendobj\n",
+    "definitions-disagree": pdf(LZMA_ZIP, filters=b"6 0 R").replace(
+        b"xref\n", b"6 0 obj\n/FlateDecode\nendobj\n6 0 obj\n/DCTDecode\nendobj\nxref\n"),
+}
+
+
+@pytest.mark.parametrize("name", list(UNRESOLVED))
+def test_a_filter_reference_that_cannot_be_resolved_is_refused(name):
+    found = problem(UNRESOLVED[name], 1 << 31)
+    assert found is not None and not found.pending and "(6 0 R) that cannot be resolved" in found.reason, found
+    assert problem(pdf(b"BT (Q3) Tj ET", filters=b"5 0 R", extra=b"/FlateDecode"), 1 << 31) is None

@@ -210,7 +210,7 @@ def _pdf_streams(data, where: str, budget: _Budget) -> Iterator[tuple[str, io.Ra
         found = filter_of(before[obj:], part)
         if found is None:
             continue
-        chain = [NAMES.get(name) for name in objects.names(found.group(1))]
+        chain = [NAMES.get(name) for name in objects.names(found.group(1), part=part)]
         if (walked := decodable(chain, part)) is None:
             continue
         stop = len(data) if walked[0] == "flate" else _extent(data, match.end(), before[obj:], ends)

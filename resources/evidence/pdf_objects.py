@@ -102,31 +102,42 @@ class Objects:
     def __init__(self, data):
         self.data, self.index = data, None
 
-    def names(self, value: bytes, depth: int = 0) -> list[bytes]:
-        """The filter names ``value`` (a name, an array, a reference) holds, references resolved."""
+    def names(self, value: bytes, depth: int = 0, part: str = "a PDF stream") -> list[bytes]:
+        """The filter names ``value`` (a name, an array, a reference) holds, references resolved; a reference that
+        does not resolve (an object stream's, a definition after the last ``%%EOF``, definitions that disagree and
+        no xref table to choose) is refused (round 34, second review: taken as no filter, the stream skipped)."""
         ref = REFERENCE.fullmatch(value.strip())
         if ref is not None:
-            target = self.lookup(int(ref.group(1))) if depth < 2 else None
-            return self.names(target, depth + 1) if target is not None else []
+            number = int(ref.group(1))
+            target = self.lookup(number) if depth < 2 else None
+            if target is None:
+                why = ("its definitions disagree and no xref table chooses" if number in self.index else
+                       "no definition of it is read here (in an object stream, after the end of the file, or "
+                       "references nested)")
+                raise Refused(f"{part} names its /Filter by a reference ({number} 0 R) that cannot be resolved: "
+                              f"{why}; PDF writers put a filter's name in the stream's own dictionary: send the PDF "
+                              "saved again (printed to PDF)")
+            return self.names(target, depth + 1, part)
         if not value.startswith(b"["):
             return re.findall(rb"/([A-Za-z0-9]+)", value)[:1]
         out: list[bytes] = []
         for item in re.finditer(rb"/([A-Za-z0-9]+)|[+]?\d{1,10}\s+\d{1,5}\s+R", value):
-            out += [item.group(1)] if item.group(1) is not None else self.names(item.group(0), depth + 1)
+            out += [item.group(1)] if item.group(1) is not None else self.names(item.group(0), depth + 1, part)
         return out
 
     def lookup(self, number: int) -> bytes | None:
+        """Object ``number``'s value, or None (none found, or candidates that disagree: kept as None)."""
         if self.index is None:
             self.index = self._build()
         return self.index.get(number)
 
-    def _build(self) -> dict[int, bytes]:
+    def _build(self) -> dict[int, bytes | None]:
         data = self.data
         eof = data.rfind(b"%%EOF")
         bodies = self._bodies()
         starts = [start for start, _ in bodies]
         pointed = self._xref()
-        chosen: dict[int, tuple[bool, bytes]] = {}
+        chosen: dict[int, tuple[bool, bytes | None]] = {}
         for m in DEFINITION.finditer(data, 0, eof if eof >= 0 else len(data)):
             if FILTERISH.fullmatch(m.group(2)) is None:
                 continue
@@ -137,10 +148,12 @@ class Objects:
             line = max(data.rfind(b"\n", max(0, at - 4096), at), data.rfind(b"\r", max(0, at - 4096), at))
             if data.find(b"%", line + 1, at) >= 0:  # in a comment
                 continue
-            number = int(m.group(1))
-            exact = pointed.get(number) == at
-            if exact or not chosen.get(number, (False, b""))[0]:
-                chosen[number] = (exact, unescaped(m.group(2)))
+            number, value = int(m.group(1)), unescaped(m.group(2))
+            exact, before = pointed.get(number) == at, chosen.get(number)
+            if exact or before is None:
+                chosen[number] = (exact, value)
+            elif not before[0] and before[1] != value:  # two definitions, no xref entry to choose: neither
+                chosen[number] = (False, None)
         return {n: v for n, (_, v) in chosen.items()}
 
     def _bodies(self) -> list[tuple[int, int]]:
