@@ -10,6 +10,8 @@
    read (an array over 400 bytes), or a known filter's name with no ``/Filter`` found, is refused.
 5. A ``/Filter N 0 R`` that did not resolve (no definition read, one after the last ``%%EOF``, two that disagree
    with no xref table to choose) was taken as no filter, the stream skipped: it is refused now.
+7. A stream not inflated first ended at the first ``endstream`` in its body, a right ``/Length`` notwithstanding:
+   a direct ``/Length`` landing on ``endstream`` wins now.
 4. An encrypted PDF's ``/Filter`` naming an array by reference was read as one unknown name: the stream skipped.
 """
 
@@ -22,7 +24,7 @@ import pytest
 
 from resources.evidence.containers import problem
 from tests.test_round32_evidence_carriers import LZMA_ZIP
-from tests.test_round34_evidence_pdf_filters import pdf
+from tests.test_round34_evidence_pdf_filters import pdf, run_length
 
 EMPTY_BLOCKS = b"\x78\x01" + b"\x00\x00\x00\xff\xff" * 2_000_000 + b"\x03\x00\x00\x00\x00\x01"  # 10 MB of nothing
 
@@ -107,3 +109,13 @@ def test_a_filter_reference_that_cannot_be_resolved_is_refused(name):
     found = problem(UNRESOLVED[name], 1 << 31)
     assert found is not None and not found.pending and "(6 0 R) that cannot be resolved" in found.reason, found
     assert problem(pdf(b"BT (Q3) Tj ET", filters=b"5 0 R", extra=b"/FlateDecode"), 1 << 31) is None
+
+
+def test_a_direct_length_landing_on_endstream_wins():
+    def encode(data: bytes) -> bytes:  # "endstream" as it stands in a literal run, the zip split into 7-byte runs
+        return run_length(b"x\nendstream\n" + data[:2], 120)[:-1] + run_length(data[2:])
+    content = pdf(LZMA_ZIP, filters=b"/RL", encode=encode)
+    assert content.count(b"endstream") == 2 and b"PK\x03\x04" not in content
+    found = problem(content, 1 << 31)
+    assert found is not None and not found.pending and "zip archive" in found.reason, found
+    assert problem(pdf(b"BT (Q3) Tj ET", filters=b"/RL", encode=encode), 1 << 31) is None

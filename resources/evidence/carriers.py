@@ -221,7 +221,14 @@ def _pdf_streams(data, where: str, budget: _Budget) -> Iterator[tuple[str, io.Ra
 
 def _extent(data, start: int, dictionary: bytes, ends: list[int]) -> int:
     """Where the stream at ``start`` ends: its ``endstream``, else its ``/Length``, else the next stream keyword
-    (no stream is decoded into the next: a file of many costs its size once)."""
+    (no stream is decoded into the next: a file of many costs its size once). A direct ``/Length`` that lands on an
+    ``endstream`` (after an end of line) wins: an ``endstream`` in the body ended it early (second review)."""
+    length = LENGTH.search(dictionary)
+    if length is not None:
+        stop = start + int(length.group(1))
+        after = data[stop:stop + 11]
+        if bytes(after).lstrip(b"\r\n")[:9] == b"endstream" and len(after) - len(bytes(after).lstrip(b"\r\n")) <= 2:
+            return stop
     if ends[0] < 0 or -1 != ends[1] < start:  # not searched yet, or the one found is behind: search on
         ends[0], ends[1] = start, data.find(b"endstream", start)
     if ends[1] >= start:
