@@ -12,17 +12,23 @@
    with no xref table to choose) was taken as no filter, the stream skipped: it is refused now.
 7. A stream not inflated first ended at the first ``endstream`` in its body, a right ``/Length`` notwithstanding:
    a direct ``/Length`` landing on ``endstream`` wins now.
+8. A pending file's fault count was written after its check only (a check that got the process killed was never
+   counted: retried for ever) and reset by any other pending reason: it is written before the check now, kept.
 4. An encrypted PDF's ``/Filter`` naming an array by reference was read as one unknown name: the stream skipped.
 """
 
 from __future__ import annotations
 
+import errno
+import json
 import time
 import zlib
 
 import pytest
 
+from resources.evidence import containers, library
 from resources.evidence.containers import problem
+from tests.evidence.library import make_library
 from tests.test_round32_evidence_carriers import LZMA_ZIP
 from tests.test_round34_evidence_pdf_filters import pdf, run_length
 
@@ -119,3 +125,46 @@ def test_a_direct_length_landing_on_endstream_wins():
     found = problem(content, 1 << 31)
     assert found is not None and not found.pending and "zip archive" in found.reason, found
     assert problem(pdf(b"BT (Q3) Tj ET", filters=b"/RL", encode=encode), 1 << 31) is None
+
+
+class Killed(BaseException):
+    """The process killed mid-check (out of memory): nothing after the check runs."""
+
+
+def test_a_check_that_never_finishes_is_counted(tmp_path, monkeypatch):
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def killed(*args, **kwargs):
+        raise Killed()
+    monkeypatch.setattr(containers.carriers, "walk", full)
+    lib = make_library(tmp_path, None, require_scan=False)
+    content = b"{\\rtf1 minutes\\par}"
+    assert lib.ingest(content, "minutes.rtf", "email").status == "pending"
+    monkeypatch.setattr(containers.carriers, "walk", killed)
+    for _ in range(library.MAX_FAULTS - 1):
+        with pytest.raises(Killed):
+            lib.retry_pending()
+    (last,) = lib.retry_pending()  # not checked again: quarantined
+    assert last.status == "quarantined" and "never finished" in last.reason, last.reason
+
+
+class Down:
+    def scan(self, content: bytes):
+        from resources.evidence.scan import ScannerUnavailable
+
+        raise ScannerUnavailable("clamd is down")
+
+
+def test_another_pending_reason_keeps_the_fault_count(tmp_path, monkeypatch):
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(containers.carriers, "walk", full)
+    lib = make_library(tmp_path, None, require_scan=False)
+    content = b"{\\rtf1 minutes\\par}"
+    for n in range(1, 4):
+        assert [o.status for o in [lib.ingest(content, "minutes.rtf", "email")]] == ["pending"]
+        down = make_library(tmp_path, Down())  # the scanner down: pending for another reason
+        assert down.ingest(content, "minutes.rtf", "email").status == "pending"
+        (side,) = lib.pending_dir.glob("*.json")
+        assert json.loads(side.read_text()).get("faults") == n, side.read_text()

@@ -209,17 +209,24 @@ class EvidenceLibrary:
             return self._pending(content, base, "no virus scanner is configured: set PROJECTX_CLAMD_ADDRESS "
                                  "to a clamd socket", meta)
         unseen: list[tuple[str, bytes]] = []  # decoded here, never by clamd (an RTF's embedded objects)
+        # pending already: this check is counted before it starts (second review: one that got the process killed
+        # was never counted, and the file was retried for ever, holding up the pending files after it)
+        side = self._sidecar(base)
+        prior = max(int(side.get("faults", 0)), int(side.get("checks", 0)))
+        if prior >= MAX_FAULTS:
+            return self._quarantine(content, base, f"{str(side.get('reason', ''))[:300]}; it failed so {MAX_FAULTS} "
+                                    "times, or its check never finished (a file that faults every time it is "
+                                    "checked is taken as built to): fix the machine, then ingest it again from its "
+                                    "source", meta, scan_status)
+        if side:
+            atomic_write(self._side_path(base), json.dumps({**side, "faults": prior, "checks": prior + 1}).encode())
         unscanned = container_problem(content, self.max_expanded_bytes, blocked_types=self.blocked_types,
                                       max_ratio=self.max_ratio, ratio_floor=self.ratio_floor,
                                       max_member_bytes=self.max_bytes, max_scan_bytes=self.max_scan_bytes,
                                       unseen=unseen)
-        if unscanned is not None and unscanned.fault and self._faults(base) >= MAX_FAULTS:
-            return self._quarantine(content, base, f"{unscanned.reason[:300]}; it failed so {MAX_FAULTS} times "
-                                    "(a file that faults every time it is checked is taken as built to): fix the "
-                                    "machine, then ingest it again from its source", meta, scan_status)
         if unscanned is not None and unscanned.pending:  # over the budget: waits for it to be raised
             return self._pending(content, base, unscanned.reason[:500], {**meta, "scan_status": scan_status},
-                                 faults=self._faults(base) + 1 if unscanned.fault else 0)
+                                 faults=prior + 1 if unscanned.fault else None)
         if unscanned is not None:
             return self._quarantine(content, base, unscanned.reason[:500], meta, scan_status)
         for where, decoded in unseen if self.scanner is not None else ():  # counted in the scan budget above
@@ -317,7 +324,10 @@ class EvidenceLibrary:
         return self._outcome(row)
 
     def _pending(self, content: bytes, base: dict, reason: str, meta: dict | None = None,
-                 faults: int = 0) -> EvidenceOutcome:
+                 faults: int | None = None) -> EvidenceOutcome:
+        """``faults``: the checks of it that failed for the machine; None keeps its sidecar's count (second review:
+        another pending reason wrote 0, and a file killing the checker every other time waited for ever)."""
+        faults = int(self._sidecar(base).get("faults", 0)) if faults is None else faults
         self.pending_dir.mkdir(parents=True, exist_ok=True)
         key = self._pending_key(base["sha256"], base["source"], base["source_ref"], base["filename"])
         # each written whole or not at all: a crash mid-write must not leave other bytes under the sidecar
@@ -328,13 +338,19 @@ class EvidenceLibrary:
         self.ledger.record_file(row)
         return self._outcome(row)
 
-    def _faults(self, base: dict) -> int:
-        """How many checks of this pending file failed for a fault of the machine (its sidecar's count)."""
+    def _side_path(self, base: dict) -> Path:
         key = self._pending_key(base["sha256"], base["source"], base["source_ref"], base["filename"])
+        return self.pending_dir / f"{key}.json"
+
+    def _sidecar(self, base: dict) -> dict:
+        """This pending file's sidecar (``faults``: checks failed for the machine; ``checks``: written before a
+        check, one more: a check that never finished, the process killed, counts as one), or {}."""
         try:
-            return int(json.loads((self.pending_dir / f"{key}.json").read_text()).get("faults", 0))
+            side = json.loads(self._side_path(base).read_text())
+            int(side.get("faults", 0)) + int(side.get("checks", 0))  # both numbers, or none is read
+            return side
         except (OSError, ValueError, TypeError, AttributeError):
-            return 0
+            return {}
 
     @staticmethod
     def _pending_key(sha256: str, source: str, source_ref: str | None, filename: str | None = None) -> str:
