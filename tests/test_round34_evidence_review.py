@@ -197,7 +197,8 @@ class Counting:
         return ScanResult(clean=True)
 
 
-def test_pictures_are_scanned_once_each_and_capped(tmp_path):
+def test_pictures_are_scanned_once_each_and_capped(tmp_path, monkeypatch):
+    monkeypatch.setattr("resources.evidence.carriers.MAX_SHOWN", 1_000)  # 5,000 since the second review
     scanner = Counting()
     same = RTF_HEAD + b"{\\pict\\pngblip 89504e470d0a1a0a}" * 3000 + b"\\par}"
     out = make_library(tmp_path / "same", scanner).ingest(same, "policy.rtf", "email")

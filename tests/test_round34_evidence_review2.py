@@ -5,16 +5,18 @@
 2. ``filter_of`` counted ``<<`` from the start for every ``/Filter``: quadratic (40,000 of them: 24 s).
 3. A later-stage ASCIIHex / ASCII85 filter held up to what the budget left (100 MiB and more, ~9 times that to
    decode ASCII85): at most ``MAX_TEXT`` is held now, a longer text refused.
-6. A comment or NUL after ``/Filter``, a string holding ``>>`` before it, ``1 0\nobj`` hid the filter (the stream
-   skipped, stored clean): strings and comments are set aside, NUL is whitespace, and a ``/Filter`` with no value
-   read (an array over 400 bytes), or a known filter's name with no ``/Filter`` found, is refused.
+4. An encrypted PDF's ``/Filter`` naming an array by reference was read as one unknown name: the stream skipped.
 5. A ``/Filter N 0 R`` that did not resolve (no definition read, one after the last ``%%EOF``, two that disagree
    with no xref table to choose) was taken as no filter, the stream skipped: it is refused now.
+6. A comment or NUL after ``/Filter``, a string holding ``>>`` before it, ``1 0\\nobj`` hid the filter (the stream
+   skipped, stored clean): strings and comments are set aside, NUL is whitespace, and a ``/Filter`` with no value
+   read (an array over 400 bytes), or a known filter's name with no ``/Filter`` found, is refused.
 7. A stream not inflated first ended at the first ``endstream`` in its body, a right ``/Length`` notwithstanding:
    a direct ``/Length`` landing on ``endstream`` wins now.
 8. A pending file's fault count was written after its check only (a check that got the process killed was never
    counted: retried for ever) and reset by any other pending reason: it is written before the check now, kept.
-4. An encrypted PDF's ``/Filter`` naming an array by reference was read as one unknown name: the stream skipped.
+9. An RTF of more than 1,000 distinct pictures was refused: a Word RTF of 500 images (each written twice,
+   ``\\shppict`` and ``\\nonshppict``) is ordinary; ``MAX_SHOWN`` is 5,000.
 """
 
 from __future__ import annotations
@@ -168,3 +170,13 @@ def test_another_pending_reason_keeps_the_fault_count(tmp_path, monkeypatch):
         assert down.ingest(content, "minutes.rtf", "email").status == "pending"
         (side,) = lib.pending_dir.glob("*.json")
         assert json.loads(side.read_text()).get("faults") == n, side.read_text()
+
+
+def test_a_word_rtf_of_many_images_is_checked(tmp_path):
+    from tests.test_round34_evidence_review import RTF_HEAD, Counting
+
+    scanner = Counting()
+    images = b"".join(b"{\\*\\shppict{\\pict\\pngblip 89504e47%08x}}{\\nonshppict{\\pict\\wmetafile8 0100%08x}}"
+                      % (n, n) for n in range(600))  # 600 images, 1,200 pictures: refused at 1,000 before
+    out = make_library(tmp_path, scanner).ingest(RTF_HEAD + images + b"\\par}", "policy.rtf", "email")
+    assert out.status == "stored" and scanner.calls == 1201, (out.status, out.reason, scanner.calls)

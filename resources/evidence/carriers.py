@@ -74,7 +74,8 @@ MAX_PARTS = 50_000
 # round trip: identical parts are shown once, and past this many distinct ones the file is refused (round 34
 # review: 10,000 tiny pictures in 100 KB cost 10,000 scans). Concatenating them was not chosen: clamd types a buffer
 # by its first bytes, so a program at the start of the second picture would be scanned as picture data.
-MAX_SHOWN = 1_000
+# Second review: 1,000 refused a Word RTF of 500 images (each written twice, \shppict and \nonshppict): 5,000.
+MAX_SHOWN = 5_000
 
 Walk = Callable[..., None]
 
