@@ -180,3 +180,13 @@ def test_a_word_rtf_of_many_images_is_checked(tmp_path):
                       % (n, n) for n in range(600))  # 600 images, 1,200 pictures: refused at 1,000 before
     out = make_library(tmp_path, scanner).ingest(RTF_HEAD + images + b"\\par}", "policy.rtf", "email")
     assert out.status == "stored" and scanner.calls == 1201, (out.status, out.reason, scanner.calls)
+
+
+def test_dictionaries_built_to_cost_the_tokenizer_are_bounded():
+    one = (b"1 0 obj\n<< /Length 3 /T " + b"()" * 100_000 + b" /Filter /FlateDecode >>\nstream\n"
+           + zlib.compress(b"q Q") + b"\nendstream\nendobj\n")
+    started = time.monotonic()
+    found = problem(b"%PDF-1.4\n" + one * 20 + b"%%EOF\n", 1 << 31)  # 4 MB: 2 million strings
+    assert time.monotonic() - started < 3
+    assert found is not None and not found.pending and "more than 1000000 nested dictionaries" in found.reason, found
+    assert problem(b"%PDF-1.4\n" + one * 2 + b"%%EOF\n", 1 << 31) is None

@@ -199,6 +199,7 @@ def _pdf_streams(data, where: str, budget: _Budget) -> Iterator[tuple[str, io.Ra
     last = 0  # the end of the ``stream`` keyword before: a dictionary is looked for after it, each byte once
     ends = [-1, -1]  # [searched from, the next ``endstream`` found then (-1: none after)]: each byte searched once
     objects = Objects(data)  # filters named by reference, looked up as a reader does (indexed on first use)
+    spent = [0]  # dictionary tokens read in this file (``pdf_objects.MAX_TOKENS``)
     for match in STREAM.finditer(data):
         at, since, last = match.start(), last, match.end()
         if data[max(0, at - 3):at] == b"end":  # endstream
@@ -208,7 +209,7 @@ def _pdf_streams(data, where: str, budget: _Budget) -> Iterator[tuple[str, io.Ra
         if obj < 0 or before.rfind(b"endstream") > obj:  # not a stream object's dictionary: text that says so
             continue
         part = f"the PDF stream at byte {at} of {where}"
-        found = filter_of(before[obj:], part)
+        found = filter_of(before[obj:], part, spent)
         if found is None:
             continue
         chain = [NAMES.get(name) for name in objects.names(found.group(1), part=part)]

@@ -28,6 +28,9 @@ DEFINITION = re.compile(rb"(?<![0-9])[+]?(\d{1,10})\s+\d{1,5}\s+obj\s*(\[[^\]]{0
 FILTERISH = re.compile(rb"\[(?:\s*(?:/[^\s/\[\]<>(){}%]{1,100}|[+]?\d{1,10}\s+\d{1,5}\s+R))*\s*\]|/[^\s/\[\]<>(){}%]+")
 TOKEN = re.compile(rb"<<|>>|<[0-9A-Fa-f\s]*>|" + FILTER.pattern)  # depth markers, hex strings (``<ab>>``), /Filter
 SPECIAL = re.compile(rb"[(%]")
+# dictionary tokens (``<<``, strings, comments) read in one file's stream dictionaries, each a Python step or so
+# (~0.5 us): past this many the file is refused (a file of dictionaries built to cost the checks [second review])
+MAX_TOKENS = 1_000_000
 STRING = re.compile(rb"\\.|[()]", re.S)  # within a string: an escape, or a parenthesis that nests or closes
 EOL = re.compile(rb"[\r\n]")
 KNOWN = re.compile(rb"/(?:FlateDecode|Fl|ASCIIHexDecode|AHx|ASCII85Decode|A85|RunLengthDecode|RL|LZWDecode|LZW)"
@@ -49,13 +52,20 @@ def unescaped(text: bytes) -> bytes:
     return PDF_NAME.sub(name, text)
 
 
-def filter_of(dictionary: bytes, part: str) -> re.Match | None:
+def filter_of(dictionary: bytes, part: str, spent: list[int] | None = None) -> re.Match | None:
     """The ``/Filter`` of a stream's dictionary (from its ``obj`` keyword): the key at depth 1 only, read in one pass
     (round 34, second review: ``<<`` counted from the start for each ``/Filter``, 40,000 of them took 24 s), with
-    strings and comments set aside and NUL read as whitespace (``/Filter%c``, ``/T(>>)``, ``/Filter\0`` hid it). A
+    strings and comments set aside and NUL read as whitespace (``/Filter%c``, ``/T(>>)``, ``/Filter\\0`` hid it). A
     dictionary with two is refused (readers disagree on which counts [unc]), and so is one whose ``/Filter`` has no
-    value read here, or that names a filter this library knows though no ``/Filter`` of its own is found."""
+    value read here, or that names a filter this library knows though no ``/Filter`` of its own is found.
+    ``spent``: the file's count of tokens read so far (``MAX_TOKENS``)."""
     raw = unescaped(dictionary)
+    if spent is not None:  # counted at C speed before any is read
+        spent[0] += sum(raw.count(c) for c in (b"<", b">", b"(", b")", b"%", b"\\", b"/Filter"))
+        if spent[0] > MAX_TOKENS:
+            raise Refused(f"{part}: the file's stream dictionaries hold more than {MAX_TOKENS} nested dictionaries, "
+                          "strings and comments (a file built to cost the checks): send the PDF saved again "
+                          "(printed to PDF)")
     text, depth, found = _tokens(raw), 0, []
     for m in TOKEN.finditer(text):
         if m.group(0) == b"<<":
