@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -23,13 +24,15 @@ sb, s, pyc, atl = client_fixtures(size=20)
 
 @pytest.fixture(scope="module")
 def dues(sb, s):
-    """Issues in a project of their own (R32D), due -40, -3, -1, 0, +1, +2, +5 and +40 days from the sandbox's
-    today (UTC, the searcher's zone here), and one without a due date: {offset: key}."""
+    """Issues in a project of their own (R32D), due -40, -3, -1, 0, +1, +2, +5 and +40 days from the searcher's
+    today (in the account's zone), and one without a due date: {offset: key}."""
     admin = s.get(f"{sb.url}/rest/api/3/myself").json()["accountId"]
     r = s.post(f"{sb.url}/rest/api/3/project", json={"key": "RDUE", "name": "Due dates", "projectTypeKey": "software",
                                                       "leadAccountId": admin})
     assert r.status_code == 201, r.text
-    today = datetime.fromtimestamp(sb.store.now_ms() / 1000, UTC).date()
+    # the searcher's day (the account's zone, America/New_York by default), not UTC's: from midnight UTC to the
+    # zone's midnight the two differ, and every relative due-date case failed in that hour band
+    today = datetime.fromtimestamp(sb.store.now_ms() / 1000, ZoneInfo(sb.user_time_zone)).date()
     made = {}
     for offset in (-40, -3, -1, 0, 1, 2, 5, 40, None):
         fields = {"project": {"key": "RDUE"}, "issuetype": {"name": "Task"}, "summary": f"due {offset}"}
