@@ -117,10 +117,11 @@ def verify_generic(secret: str, body: bytes, headers: Mapping[str, str], now: fl
     # id is stored as (endpoints.header_text), so one signature cannot pass under two stored ids (a replay of
     # "msg_\u00c3\u00a9" sent as c3 a9 would otherwise verify and be kept as the new id "msg_\u00e9").
     sent = header_bytes(wanted["webhook-id"])
+    ids = {sent}
     try:
-        ids = {sent.decode("utf-8").encode("utf-8")}
+        sent.decode("utf-8")
     except UnicodeDecodeError:
-        ids = {sent, wanted["webhook-id"].encode("utf-8")}
+        ids.add(wanted["webhook-id"].encode("utf-8"))
     rest = f".{int(wanted['webhook-timestamp'])}.".encode() + body
     given = _v1_signatures(wanted["webhook-signature"])
     for id_bytes in ids:
