@@ -3,8 +3,10 @@
 ``secret_grace_seconds``).
 
 Grain: one process. Secrets are held in memory only; ``describe()`` never shows them. Limits and the
-replay window: ``PROJECTX_WEBHOOK_RATE_*``, ``_FAILURE_*``, ``_TRUSTED_PROXIES``, ``_REPLAY_WINDOW_SECONDS``
-(see the fields below and ``webhooks.receiver.limits``); a malformed value stops the start-up naming it.
+replay window: ``PROJECTX_WEBHOOK_RATE_*``, ``_BYTES_PER_SECOND`` / ``_BYTES_BURST`` (whole bytes, either
+0 turning the byte budget off; the burst at least ``WEBHOOK_MAX_BODY_BYTES``), ``_FAILURE_*``,
+``_TRUSTED_PROXIES``, ``_REPLAY_WINDOW_SECONDS`` (see the fields below and ``webhooks.receiver.limits``); a
+malformed value stops the start-up naming it.
 
 Connections (``webhooks.receiver.connections`` and ``.server``; each a start-up error naming the fix when
 malformed, e.g. ``PROJECTX_WEBHOOK_MAX_CONNECTIONS='lots': use a whole number of 0 or more``):
@@ -104,6 +106,12 @@ class WebhookSettings:
     # Per sender (endpoint x client address) token buckets; a rate of 0 turns that limit off.
     rate_per_second: float = 100.0  # verified deliveries: sustained rate (the receiver takes 500+/s) ...
     rate_burst: int = 2000  # ... and the burst a vendor may send at once (a bulk update)
+    # ... and their body bytes (either 0: off). Without it one sender wrote 100 x max_body_bytes
+    # (100 MiB) a second. 10 MiB/s is 100 deliveries a second of 100 KiB each, so for a vendor whose bodies
+    # average less the delivery rate binds first (ServiceNow and Slack send a few KiB, a Jira issue event
+    # with its changelog tens of KiB [unc]); 256 MiB lets the 2000-delivery burst average 128 KiB each.
+    bytes_per_second: int = 10 * MIB
+    bytes_burst: int = 256 * MIB
     # Requests refused before verification, or replays: one a second after a first 200. Enough for an
     # operator (or a scanner of our own) probing the endpoint with malformed requests to get the real
     # 400/401/413 answers; a flood gets 429 and costs a counter, not a rejection row, per request.
@@ -142,6 +150,8 @@ class WebhookSettings:
             failure_rate_per_second=_number("PROJECTX_WEBHOOK_FAILURE_RATE_PER_SECOND", cls.failure_rate_per_second),
             failure_burst=int(_number("PROJECTX_WEBHOOK_FAILURE_BURST", cls.failure_burst)),
             rate_max_senders=int(_number("PROJECTX_WEBHOOK_RATE_MAX_SENDERS", cls.rate_max_senders)),
+            bytes_per_second=_count("PROJECTX_WEBHOOK_BYTES_PER_SECOND", cls.bytes_per_second),
+            bytes_burst=_count("PROJECTX_WEBHOOK_BYTES_BURST", cls.bytes_burst),
             max_in_flight_per_sender=int(_number("PROJECTX_WEBHOOK_MAX_IN_FLIGHT_PER_SENDER",
                                                   cls.max_in_flight_per_sender)),
             max_in_flight=int(_number("PROJECTX_WEBHOOK_MAX_IN_FLIGHT", cls.max_in_flight)),
@@ -157,6 +167,11 @@ class WebhookSettings:
             raise ValueError(f"PROJECTX_WEBHOOK_REPLAY_WINDOW_SECONDS={settings.replay_window_seconds:g} is shorter "
                              f"than a signed timestamp stays valid: use at least {2 * settings.tolerance_seconds} "
                              "(twice the timestamp tolerance), or unset it for 30 days")
+        if settings.bytes_per_second and 0 < settings.bytes_burst < settings.max_body_bytes:
+            raise ValueError(f"PROJECTX_WEBHOOK_BYTES_BURST={settings.bytes_burst} is less than one body may hold: "
+                             f"use at least {settings.max_body_bytes} (WEBHOOK_MAX_BODY_BYTES), unset it for "
+                             f"{cls.bytes_burst} ({cls.bytes_burst // MIB} MiB), or set it to 0 to turn the byte "
+                             "budget off")
         return settings
 
     def resolved(self) -> WebhookSettings:

@@ -2,8 +2,8 @@
 
 Order, cheapest and safest first: size (413; 411 with no length at all) and a body sent too slowly (408)
 → content type (400)
-→ signature and timestamp window (401) → the sender's budget of verified deliveries (429 with
-Retry-After) → only now is the body parsed (strict RFC 8259 JSON):
+→ signature and timestamp window (401) → the sender's budgets of verified deliveries and their bytes (429
+with Retry-After; nothing written) → only now is the body parsed (strict RFC 8259 JSON):
 unparseable (400), contract (400) or no delivery id (400) sends the signed body to quarantine, kept
 as evidence → the delivery is committed to the inbox (fsync'd) and only then answered 200; a
 redelivery of a stored id with the same body is answered 200 and stores nothing; the stored id with
@@ -39,7 +39,7 @@ from webhooks import contracts
 from webhooks.inbox import InboxWriter
 from webhooks.inbox.writer import CONFLICT, REPLAY
 from webhooks.receiver.endpoints import ENDPOINTS, MAX_ID, Endpoint, MissingDeliveryId, is_clean_text
-from webhooks.receiver.limits import SenderLimits, client_address, retry_after, sender_key
+from webhooks.receiver.limits import LIMIT_OF, SenderLimits, client_address, retry_after, sender_key
 from webhooks.receiver.metrics import ACCEPTED, DUPLICATES, FAILURES, LATENCY, RATE_LIMITED
 from webhooks.settings import SECRET_ENV, VAULT_KEYS, WebhookSettings, load_secrets, secret_problems
 from webhooks.slack.interactions import interaction_answer
@@ -229,7 +229,7 @@ class Receiver:
                     return JSONResponse({"error": ANSWERS[429]}, 429,
                                         headers={"retry-after": retry_after(wait), "connection": "close"})
             if rejected.status == 429:
-                RATE_LIMITED.labels(ep.name, "deliveries").inc()
+                RATE_LIMITED.labels(ep.name, LIMIT_OF[rejected.reason]).inc()
                 return JSONResponse({"error": ANSWERS[429]}, 429, headers={"retry-after": retry_after(rejected.wait)})
             if rejected.status in (401, 408, 413) or rejected.reason in RECORDED_400:
                 self._record_rejection(ep, request, address, rejected.reason, body)
@@ -295,9 +295,9 @@ class Receiver:
                 break
         if reason:
             raise Reject(401, reason)
-        wait = self.limits.deliveries.take(sender)
-        if wait:
-            raise Reject(429, "rate_limited", wait)
+        over = self.limits.take_delivery(sender, len(body))  # verified: its count and its bytes, or neither
+        if over:
+            raise Reject(429, *over)
         # Signed from here on: whatever is wrong with the payload is kept as evidence, not dropped.
         coding = ",".join(headers.getlist("content-encoding")).strip().lower()
         if coding and coding != "identity":  # never inflated (no bomb), and not parsed as if it were JSON

@@ -1,10 +1,16 @@
 """Per-sender rate limits: token buckets per endpoint and client address, bounded in memory.
 
-Grain: one bucket per (endpoint, sender) and per kind. Two kinds, so that a flood of bad signatures
+Grain: one bucket per (endpoint, sender) and per kind. Separate kinds, so that a flood of bad signatures
 never spends a vendor's budget:
 
 - ``deliveries``: spent by each request that passed signature verification (``rate_per_second``,
   ``rate_burst``). Over it, 429 before anything is written; vendors retry 429, so nothing is lost.
+- ``bytes``: the body bytes of those same verified deliveries (``bytes_per_second``, ``bytes_burst``; a
+  bucket in bytes; either 0 turns it off): the delivery budget alone let one sender write 100 x
+  ``max_body_bytes`` a second into the inbox. Charged with the delivery, after verification (a stranger
+  on a vendor's shared address cannot spend it; unverified bytes are bounded by ``failures``), and only
+  when both budgets have room (a refused delivery spends neither). Over it, 429 with Retry-After from
+  the deficit, before anything is written: the vendor's retry is the one copy stored.
 - ``failures``: spent by each request refused before its signature verified (401, 408, 413, the
   pre-verification 400s) and by replays (``failure_rate_per_second``, ``failure_burst``: strict).
   Over it, a failing request is answered 429 instead of 401 and leaves no rejection row, so a flood
@@ -42,16 +48,19 @@ CUT_AFTER_SECONDS = 5.0  # a body still arriving this long may be cut to make ro
 
 
 class TokenBuckets:
-    """``take(key)``: 0.0 when a token was taken, else the seconds until one will be there."""
+    """``take(key, cost)``: 0.0 when ``cost`` tokens (default one) were taken, else the seconds until they will
+    be there (nothing taken). A cost over the burst is charged as the burst (a full bucket lets it through),
+    so no request waits for ever."""
 
     def __init__(self, rate: float, burst: int, max_keys: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.rate, self.burst, self.max_keys, self.clock = rate, max(1, burst), max(1, max_keys), clock
         self._buckets: OrderedDict[Hashable, list[float]] = OrderedDict()  # key -> [tokens, when counted]
         self._lock = threading.Lock()
 
-    def take(self, key: Hashable) -> float:
+    def take(self, key: Hashable, cost: float = 1.0) -> float:
         if self.rate <= 0:
             return 0.0
+        cost = min(float(cost), float(self.burst))
         now = self.clock()
         with self._lock:
             bucket = self._buckets.get(key)
@@ -63,10 +72,19 @@ class TokenBuckets:
                 self._buckets.move_to_end(key)
                 bucket[0] = min(float(self.burst), bucket[0] + (now - bucket[1]) * self.rate)
                 bucket[1] = now
-            if bucket[0] >= 1.0:
-                bucket[0] -= 1.0
+            if bucket[0] >= cost:
+                bucket[0] -= cost
                 return 0.0
-            return (1.0 - bucket[0]) / self.rate
+            return (cost - bucket[0]) / self.rate
+
+    def give_back(self, key: Hashable, cost: float = 1.0) -> None:
+        """Undo a ``take`` of ``cost`` whose request was refused by another budget."""
+        if self.rate <= 0:
+            return
+        with self._lock:
+            bucket = self._buckets.get(key)
+            if bucket is not None:
+                bucket[0] = min(float(self.burst), bucket[0] + min(float(cost), float(self.burst)))
 
     def __len__(self) -> int:
         return len(self._buckets)
@@ -137,18 +155,37 @@ class InFlight:
         return True
 
 
+# the 429 reason of a verified delivery (webhook_failures_total) -> its webhook_rate_limited_total limit label
+LIMIT_OF = {"rate_limited": "deliveries", "bytes_limited": "bytes"}
+
+
 class SenderLimits:
-    """The two bucket kinds of one receiver, and how it tells senders apart."""
+    """The bucket kinds of one receiver, and how it tells senders apart."""
 
     def __init__(self, settings: WebhookSettings, clock: Callable[[], float] = time.monotonic) -> None:
         self.deliveries = TokenBuckets(settings.rate_per_second, settings.rate_burst, settings.rate_max_senders, clock)
+        self.bytes = TokenBuckets(settings.bytes_per_second if settings.bytes_burst else 0, settings.bytes_burst,
+                                  settings.rate_max_senders, clock)  # either 0: off
         self.failures = TokenBuckets(settings.failure_rate_per_second, settings.failure_burst,
                                      settings.rate_max_senders, clock)
         self.in_flight = InFlight(settings.max_in_flight_per_sender, settings.max_in_flight,
                                   min(CUT_AFTER_SECONDS, settings.body_timeout_seconds / 2), clock)
 
+    def take_delivery(self, sender: Hashable, size: int) -> tuple[str, float] | None:
+        """A verified delivery of ``size`` body bytes: None when the sender's delivery and byte budgets both
+        had room (both spent), else ``(reason, wait)``: the budget that must wait longest (a key of
+        ``LIMIT_OF``) and the seconds until both have room. A refused delivery spends neither budget."""
+        count, size_wait = self.deliveries.take(sender), self.bytes.take(sender, size)
+        if not count and not size_wait:
+            return None
+        if not count:
+            self.deliveries.give_back(sender)
+        if not size_wait:
+            self.bytes.give_back(sender, size)
+        return ("bytes_limited" if size_wait > count else "rate_limited"), max(count, size_wait)
+
     def __len__(self) -> int:
-        return len(self.deliveries) + len(self.failures)
+        return len(self.deliveries) + len(self.bytes) + len(self.failures)
 
 
 def retry_after(wait: float) -> str:

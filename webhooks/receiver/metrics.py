@@ -10,7 +10,8 @@
   missing_signature, bad_signature, bad_timestamp (not ASCII digits, or over 12 of them), stale_timestamp,
   not_configured, replayed_body (401: a signed ServiceNow/Jira message already accepted under another
   delivery id within the replay window), conflicting_body (409: a stored delivery id with another body,
-  kept in quarantine), rate_limited (429: a verified delivery over its sender's budget),
+  kept in quarantine), rate_limited (429: a verified delivery over its sender's budget of deliveries),
+  bytes_limited (429: a verified delivery over its sender's budget of body bytes),
   missing_delivery_id (none, too long or with control characters), malformed (signed, unparseable, a lone
   surrogate, or not UTF-8), contract (signed, breaks its JSON Schema, or an event type with control characters),
   content_encoding (signed, sent with a Content-Encoding: kept in quarantine, never inflated),
@@ -20,8 +21,9 @@
 - ``webhook_deliveries_duplicate_total{endpoint}``: redeliveries of an id already in the inbox (2xx, nothing stored).
 - ``webhook_request_seconds{endpoint}``: time to answer a request that passed verification.
 - ``webhook_rate_limited_total{endpoint,limit}``: requests answered 429, by the sender budget they were
-  over: ``deliveries`` (verified) or ``failures`` (refused before verification, or replays; these are also
-  counted in ``webhook_failures_total`` under their own reason), or ``in_flight`` (too many bodies arriving
+  over: ``deliveries`` (verified), ``bytes`` (the body bytes of verified deliveries) or ``failures``
+  (refused before verification, or replays; these are also counted in ``webhook_failures_total`` under
+  their own reason), or ``in_flight`` (too many bodies arriving
   at once, from the sender (429) or from all (503), refused before the body is read). See
   ``webhooks.receiver.limits``.
 - ``webhook_slack_interactions_unhandled_total{type}`` (defined in ``webhooks.slack.interactions``): Slack
@@ -40,7 +42,8 @@ DUPLICATES = Counter("webhook_deliveries_duplicate_total",
 LATENCY = Histogram("webhook_request_seconds", "Seconds to answer a verified webhook request.", ["endpoint"],
                     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5))
 RATE_LIMITED = Counter("webhook_rate_limited_total", "Webhook requests answered 429 because their sender was over "
-                       "its budget, by endpoint and budget (deliveries, failures).", ["endpoint", "limit"])
+                       "its budget, by endpoint and budget (deliveries, bytes, failures, in_flight).",
+                       ["endpoint", "limit"])
 # Connections refused or closed by the connection budget (webhooks.receiver.connections), by why:
 # ``address`` (429: over max_connections_per_address), ``total`` (503: every slot busy), ``evicted`` (an
 # idle or half-sent connection of the heaviest address closed to make room), ``pipelined`` (more requests
