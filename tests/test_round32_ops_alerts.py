@@ -45,13 +45,20 @@ def test_slow_syncs_for_30_minutes_warn_per_connector(tmp_path):
 def test_a_sender_held_at_its_rate_limit_warns_with_its_endpoints_runbook(tmp_path):
     series = [{"series": 'webhook_rate_limited_total{endpoint="servicenow",limit="deliveries"}', "values": "0+3x40"},
               {"series": 'webhook_rate_limited_total{endpoint="jira",limit="deliveries"}', "values": "0x40"},
-              {"series": 'webhook_rate_limited_total{endpoint="generic",limit="connections"}', "values": "0+3x40"}]
-    limited = {"exp_labels": {"severity": "warning", "endpoint": "servicenow", "runbook": "RB-002"},
+              {"series": 'webhook_rate_limited_total{endpoint="generic",limit="connections"}', "values": "0+3x40"},
+              {"series": 'webhook_rate_limited_total{endpoint="jira",limit="bytes"}', "values": "0+3x40"}]
+    limited = {"exp_labels": {"severity": "warning", "endpoint": "servicenow", "limit": "deliveries",
+                              "runbook": "RB-002"},
                "exp_annotations": {"summary": "Verified deliveries to servicenow are answered 429 (over "
                                               "PROJECTX_WEBHOOK_RATE_PER_SECOND / _BURST): the vendor retries, but "
                                               "raise the limit if this is its normal peak"}}
+    # round 35: over the sender's byte budget, the same alert names the byte settings
+    by_bytes = {"exp_labels": {"severity": "warning", "endpoint": "jira", "limit": "bytes", "runbook": "RB-003"},
+                "exp_annotations": {"summary": "Verified deliveries to jira are answered 429 (over "
+                                               "PROJECTX_WEBHOOK_BYTES_PER_SECOND / _BURST): the vendor retries, but "
+                                               "raise the limit if this is its normal peak"}}
     _promtool_test(tmp_path, series, _checks(("5m", "WebhookSenderRateLimited", []),
-                                             ("15m", "WebhookSenderRateLimited", [limited])))
+                                             ("15m", "WebhookSenderRateLimited", [limited, by_bytes])))
 
 
 def test_jira_backlog_over_100_for_10_minutes_warns(tmp_path):
