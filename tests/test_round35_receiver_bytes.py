@@ -164,3 +164,13 @@ def test_byte_budget_settings_come_from_the_environment_and_bad_values_stop_the_
         WebhookSettings.from_env()
     monkeypatch.setenv("PROJECTX_WEBHOOK_BYTES_PER_SECOND", "0")  # off: the burst does not matter
     assert WebhookSettings.from_env().bytes_per_second == 0
+
+
+def test_the_receiver_does_not_start_with_a_malformed_byte_budget(monkeypatch, capsys):
+    from webhooks.__main__ import main
+
+    monkeypatch.setattr("uvicorn.run", lambda *a, **k: pytest.fail("the receiver started"))
+    monkeypatch.setenv("PROJECTX_WEBHOOK_BYTES_BURST", "256MiB")
+    assert main([]) == 2
+    err = capsys.readouterr().err
+    assert "not started" in err and "PROJECTX_WEBHOOK_BYTES_BURST='256MiB': use a whole number of 0 or more" in err
