@@ -40,6 +40,15 @@ def live(tmp_path_factory):
         yield settings, f"http://{address[0]}:{address[1]}"
 
 
+@pytest.fixture(scope="module")
+def slow(tmp_path_factory):
+    """The same budget but a refill of 1 KB/s: a spent burst stays spent for a minute, however loaded the machine."""
+    with served_with("httptools", tmp_path_factory.mktemp("round35_bytes_slow"), bytes_per_second=1000,
+                     bytes_burst=BURST, max_body_bytes=100_000, rate_burst=20, rate_per_second=0.001,
+                     failure_burst=1000, trusted_proxies=("127.0.0.5",)) as (settings, address, _app):
+        yield settings, f"http://{address[0]}:{address[1]}"
+
+
 def client_from(url: str, source: str) -> httpx.Client:
     return httpx.Client(base_url=url, timeout=30, transport=httpx.HTTPTransport(local_address=source))
 
@@ -88,10 +97,10 @@ def test_a_flood_of_large_verified_bodies_is_bounded_in_bytes_and_the_over_budge
     assert 'webhook_failures_total{endpoint="generic",reason="bytes_limited"}' in text
 
 
-def test_the_byte_budget_is_per_ipv6_64_behind_a_trusted_proxy_only(live):
+def test_the_byte_budget_is_per_ipv6_64_behind_a_trusted_proxy_only(slow):
     """Through the trusted proxy 127.0.0.5, two hosts of one IPv6 /64 share a byte budget and another /64 has
     its own; X-Forwarded-For from an untrusted peer (127.0.0.6) is not believed, so it spends only its own."""
-    settings, url = live
+    settings, url = slow
 
     def post(source: str, forwarded: str, ident: str) -> httpx.Response:
         kw = standard(body(ident), ident)
@@ -104,19 +113,23 @@ def test_the_byte_budget_is_per_ipv6_64_behind_a_trusted_proxy_only(live):
     assert over.status_code == 429 and int(over.headers["retry-after"]) >= 1
     assert post("127.0.0.5", "2001:db8:35:2::1", "r35_v6_other64").status_code == 200
     assert post("127.0.0.6", "2001:db8:35:1::1", "r35_v6_untrusted").status_code == 200
+    # the proxy's own address is not a sender: its budget was never spent by the forwarded hosts
+    assert post("127.0.0.6", "127.0.0.5", "r35_v6_untrusted_again").status_code == 200
+    assert post("127.0.0.5", "2001:db8:35:1::3", "r35_v6_same64_again").status_code == 429
     assert {"r35_v6_same64"} & stored(settings) == set()
 
 
-def test_bytes_that_fail_verification_spend_no_byte_budget(live):
+def test_bytes_that_fail_verification_spend_no_byte_budget(slow):
     """A forger on a vendor's address sends 20 badly signed 60-KB bodies (401): the vendor's deliveries from that
-    address are still accepted up to the whole burst."""
-    settings, url = live
+    address are still accepted up to the whole burst, and not one more."""
+    settings, url = slow
     with client_from(url, "127.0.0.7") as client:
         forged = [client.post(GENERIC, **standard(body(f"x{i}"), f"r35_forged_{i}",
                                                   signature=lambda v: "v1,AAAA")).status_code for i in range(20)]
         assert forged == [401] * 20
         real = [client.post(GENERIC, **standard(body(f"r{i}"), f"r35_real_{i}")).status_code for i in range(ROOM)]
-    assert real == [200] * ROOM
+        over = client.post(GENERIC, **standard(body("r_over"), "r35_real_over"))
+    assert real == [200] * ROOM and over.status_code == 429
     assert not {d for d in stored(settings) if d.startswith("r35_forged_")}
 
 
@@ -140,10 +153,14 @@ def test_the_byte_bucket_waits_for_its_deficit_and_a_refusal_spends_neither_budg
     assert limits.take_delivery(sender, 1000) is None  # the refused one took no delivery token
     reason, wait = limits.take_delivery(sender, 0)
     assert reason == "rate_limited" and wait == pytest.approx(1.0)
-    now[0] += 10
-    assert limits.take_delivery(sender, 5000) is None  # the refusal above kept its bytes, too
-    off = SenderLimits(WebhookSettings(bytes_per_second=1000, bytes_burst=0))
-    assert all(off.take_delivery(sender, 10**9) is None for _ in range(5))  # a burst of 0: off
+    # a refusal on the count gives its bytes back (same clock: nothing refilled meanwhile)
+    counted = SenderLimits(WebhookSettings(rate_per_second=1, rate_burst=1, bytes_per_second=1000,
+                                           bytes_burst=5000), clock=lambda: now[0])
+    assert counted.take_delivery(sender, 1000) is None
+    assert counted.take_delivery(sender, 2000)[0] == "rate_limited"
+    assert counted.bytes.take(sender, 4000) == 0.0 and counted.bytes.take(sender, 1) > 0
+    off = SenderLimits(WebhookSettings(bytes_per_second=0, bytes_burst=5000))
+    assert all(off.take_delivery(sender, 10**9) is None for _ in range(5))  # a rate of 0: off
 
 
 def test_byte_budget_settings_come_from_the_environment_and_bad_values_stop_the_start_up(monkeypatch):
@@ -162,8 +179,22 @@ def test_byte_budget_settings_come_from_the_environment_and_bad_values_stop_the_
     monkeypatch.setenv("PROJECTX_WEBHOOK_BYTES_BURST", "1000")  # less than one 1-MiB body: it could never pass
     with pytest.raises(ValueError, match=r"PROJECTX_WEBHOOK_BYTES_BURST=1000 .*use at least 1048576"):
         WebhookSettings.from_env()
+    monkeypatch.setenv("PROJECTX_WEBHOOK_BYTES_BURST", "0")  # not "off": only the rate turns it off
+    with pytest.raises(ValueError, match=r"BYTES_BURST=0 gives no room .*PROJECTX_WEBHOOK_BYTES_PER_SECOND=0"):
+        WebhookSettings.from_env()
+    monkeypatch.setenv("PROJECTX_WEBHOOK_BYTES_BURST", "1" + "0" * 400)  # a float would overflow on every delivery
+    with pytest.raises(ValueError, match=r"use a whole number of 0 or more up to 1099511627776"):
+        WebhookSettings.from_env()
+    monkeypatch.setenv("PROJECTX_WEBHOOK_BYTES_BURST", "2000000")
+    monkeypatch.setenv("PROJECTX_WEBHOOK_BYTES_PER_SECOND", "1")  # a 1-MiB body would wait 12 days
+    with pytest.raises(ValueError, match=r"BYTES_PER_SECOND=1 .*over an hour.*use at least 292"):
+        WebhookSettings.from_env()
     monkeypatch.setenv("PROJECTX_WEBHOOK_BYTES_PER_SECOND", "0")  # off: the burst does not matter
     assert WebhookSettings.from_env().bytes_per_second == 0
+    monkeypatch.delenv("PROJECTX_WEBHOOK_BYTES_PER_SECOND")
+    monkeypatch.delenv("PROJECTX_WEBHOOK_BYTES_BURST")
+    monkeypatch.setenv("WEBHOOK_MAX_BODY_BYTES", str(512 * 2**20))  # raising the body limit alone still starts
+    assert WebhookSettings.from_env().bytes_burst == 512 * 2**20
 
 
 def test_the_receiver_does_not_start_with_a_malformed_byte_budget(monkeypatch, capsys):

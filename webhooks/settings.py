@@ -3,8 +3,8 @@
 ``secret_grace_seconds``).
 
 Grain: one process. Secrets are held in memory only; ``describe()`` never shows them. Limits and the
-replay window: ``PROJECTX_WEBHOOK_RATE_*``, ``_BYTES_PER_SECOND`` / ``_BYTES_BURST`` (whole bytes, either
-0 turning the byte budget off; the burst at least ``WEBHOOK_MAX_BODY_BYTES``), ``_FAILURE_*``,
+replay window: ``PROJECTX_WEBHOOK_RATE_*``, ``_BYTES_PER_SECOND`` / ``_BYTES_BURST`` (whole bytes, a rate
+of 0 turning the byte budget off; the burst at least ``WEBHOOK_MAX_BODY_BYTES``), ``_FAILURE_*``,
 ``_TRUSTED_PROXIES``, ``_REPLAY_WINDOW_SECONDS`` (see the fields below and ``webhooks.receiver.limits``); a
 malformed value stops the start-up naming it.
 
@@ -106,7 +106,7 @@ class WebhookSettings:
     # Per sender (endpoint x client address) token buckets; a rate of 0 turns that limit off.
     rate_per_second: float = 100.0  # verified deliveries: sustained rate (the receiver takes 500+/s) ...
     rate_burst: int = 2000  # ... and the burst a vendor may send at once (a bulk update)
-    # ... and their body bytes (either 0: off). Without it one sender wrote 100 x max_body_bytes
+    # ... and their body bytes (a rate of 0: off). Without it one sender wrote 100 x max_body_bytes
     # (100 MiB) a second. 10 MiB/s is 100 deliveries a second of 100 KiB each, so for a vendor whose bodies
     # average less the delivery rate binds first (ServiceNow and Slack send a few KiB, a Jira issue event
     # with its changelog tens of KiB [unc]); 256 MiB lets the 2000-delivery burst average 128 KiB each.
@@ -150,8 +150,8 @@ class WebhookSettings:
             failure_rate_per_second=_number("PROJECTX_WEBHOOK_FAILURE_RATE_PER_SECOND", cls.failure_rate_per_second),
             failure_burst=int(_number("PROJECTX_WEBHOOK_FAILURE_BURST", cls.failure_burst)),
             rate_max_senders=int(_number("PROJECTX_WEBHOOK_RATE_MAX_SENDERS", cls.rate_max_senders)),
-            bytes_per_second=_count("PROJECTX_WEBHOOK_BYTES_PER_SECOND", cls.bytes_per_second),
-            bytes_burst=_count("PROJECTX_WEBHOOK_BYTES_BURST", cls.bytes_burst),
+            bytes_per_second=_count("PROJECTX_WEBHOOK_BYTES_PER_SECOND", cls.bytes_per_second, MAX_BYTES),
+            bytes_burst=_count("PROJECTX_WEBHOOK_BYTES_BURST", -1, MAX_BYTES),  # -1: unset (see _byte_budget)
             max_in_flight_per_sender=int(_number("PROJECTX_WEBHOOK_MAX_IN_FLIGHT_PER_SENDER",
                                                   cls.max_in_flight_per_sender)),
             max_in_flight=int(_number("PROJECTX_WEBHOOK_MAX_IN_FLIGHT", cls.max_in_flight)),
@@ -167,12 +167,7 @@ class WebhookSettings:
             raise ValueError(f"PROJECTX_WEBHOOK_REPLAY_WINDOW_SECONDS={settings.replay_window_seconds:g} is shorter "
                              f"than a signed timestamp stays valid: use at least {2 * settings.tolerance_seconds} "
                              "(twice the timestamp tolerance), or unset it for 30 days")
-        if settings.bytes_per_second and 0 < settings.bytes_burst < settings.max_body_bytes:
-            raise ValueError(f"PROJECTX_WEBHOOK_BYTES_BURST={settings.bytes_burst} is less than one body may hold: "
-                             f"use at least {settings.max_body_bytes} (WEBHOOK_MAX_BODY_BYTES), unset it for "
-                             f"{cls.bytes_burst} ({cls.bytes_burst // MIB} MiB), or set it to 0 to turn the byte "
-                             "budget off")
-        return settings
+        return _byte_budget(settings, cls.bytes_burst)
 
     def resolved(self) -> WebhookSettings:
         """These settings with the endpoint secrets read (:func:`load_secrets`), unless already given; a
@@ -227,16 +222,41 @@ def _networks(name: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _count(name: str, default: int) -> int:
-    """A whole number of 0 or more (0 turns the cap off); unset or blank: ``default``."""
+MAX_BYTES = 1 << 40  # 1 TiB: past it a byte budget is off in all but name, and past 2**1024 a float overflows
+
+
+def _count(name: str, default: int, most: int | None = None) -> int:
+    """A whole number of 0 or more (0 turns the cap off), at most ``most``; unset or blank: ``default``."""
     raw = os.environ.get(name)
     if raw is None or not raw.strip():
         return default
     text = raw.strip()
-    if not text.isascii() or not text.isdigit():
-        raise ValueError(f"{name}={shown(raw)}: use a whole number of 0 or more (0 turns the cap off), or unset "
-                         f"it for {default}")
+    if not text.isascii() or not text.isdigit() or (most is not None and len(text) > len(str(most))) or \
+            (most is not None and int(text) > most):
+        bound = "" if most is None else f" up to {most}"
+        raise ValueError(f"{name}={shown(raw)}: use a whole number of 0 or more{bound} (0 turns the cap off), or "
+                         f"unset it for {'its default' if default < 0 else default}")
     return int(text)
+
+
+def _byte_budget(settings: WebhookSettings, default_burst: int) -> WebhookSettings:
+    """The byte budget checked against the body limit. Only the rate turns it off (``0``), as with the other
+    budgets; an unset burst is the default or one largest body, whichever is more, so raising
+    ``WEBHOOK_MAX_BODY_BYTES`` alone still starts. A rate so low that one largest body waits over an hour
+    is refused: a vendor gives up on such a Retry-After."""
+    rate, burst, body = settings.bytes_per_second, settings.bytes_burst, settings.max_body_bytes
+    if burst < 0:
+        burst = max(default_burst, body)
+    if rate and burst < body:
+        reason = "gives no room for any delivery" if burst == 0 else "is less than one body may hold"
+        raise ValueError(f"PROJECTX_WEBHOOK_BYTES_BURST={burst} {reason}: use at least {body} "
+                         f"(WEBHOOK_MAX_BODY_BYTES) or unset it; to turn the byte budget off set "
+                         "PROJECTX_WEBHOOK_BYTES_PER_SECOND=0")
+    if rate and rate * 3600 < body:
+        raise ValueError(f"PROJECTX_WEBHOOK_BYTES_PER_SECOND={rate} makes a {body}-byte body (WEBHOOK_MAX_BODY_BYTES) "
+                         f"wait over an hour for its Retry-After: use at least {-(-body // 3600)}, unset it for "
+                         f"{WebhookSettings.bytes_per_second}, or 0 to turn the byte budget off")
+    return replace(settings, bytes_burst=burst)
 
 
 MAX_TIMEOUT_SECONDS = 300.0

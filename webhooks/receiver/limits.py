@@ -6,7 +6,7 @@ never spends a vendor's budget:
 - ``deliveries``: spent by each request that passed signature verification (``rate_per_second``,
   ``rate_burst``). Over it, 429 before anything is written; vendors retry 429, so nothing is lost.
 - ``bytes``: the body bytes of those same verified deliveries (``bytes_per_second``, ``bytes_burst``; a
-  bucket in bytes; either 0 turns it off): the delivery budget alone let one sender write 100 x
+  bucket in bytes; a rate of 0 turns it off): the delivery budget alone let one sender write 100 x
   ``max_body_bytes`` a second into the inbox. Charged with the delivery, after verification (a stranger
   on a vendor's shared address cannot spend it; unverified bytes are bounded by ``failures``), and only
   when both budgets have room (a refused delivery spends neither). Over it, 429 with Retry-After from
@@ -164,8 +164,7 @@ class SenderLimits:
 
     def __init__(self, settings: WebhookSettings, clock: Callable[[], float] = time.monotonic) -> None:
         self.deliveries = TokenBuckets(settings.rate_per_second, settings.rate_burst, settings.rate_max_senders, clock)
-        self.bytes = TokenBuckets(settings.bytes_per_second if settings.bytes_burst else 0, settings.bytes_burst,
-                                  settings.rate_max_senders, clock)  # either 0: off
+        self.bytes = TokenBuckets(settings.bytes_per_second, settings.bytes_burst, settings.rate_max_senders, clock)
         self.failures = TokenBuckets(settings.failure_rate_per_second, settings.failure_burst,
                                      settings.rate_max_senders, clock)
         self.in_flight = InFlight(settings.max_in_flight_per_sender, settings.max_in_flight,
