@@ -66,7 +66,7 @@ from sandbox.core.base import Sandbox
 from sandbox.core.clock import SandboxClock
 from sandbox.core.faults import Decision
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
-from sandbox.core.numbers import ascii_int, control_number
+from sandbox.core.numbers import control_number
 from sandbox.core.tokens import TokenStore
 from sandbox.gdrive.auth import ServiceAccounts, allows
 from sandbox.gdrive.batch import BATCH_ROUTES, Batch
@@ -79,6 +79,7 @@ from sandbox.gdrive.export import export
 from sandbox.gdrive.extras import show
 from sandbox.gdrive.fields import select
 from sandbox.gdrive.grants import expire
+from sandbox.gdrive.housekeeping import FileHousekeeping
 from sandbox.gdrive.listing import Listing, all_drives
 from sandbox.gdrive.media import download
 from sandbox.gdrive.members import DriveMembers
@@ -102,8 +103,8 @@ UNREGISTERED = ("Method doesn't allow unregistered callers (callers without esta
                 "or other form of API consumer identity to call this API.")
 
 
-class DriveSandbox(DomainAdmin, Writes, Uploads, Permissions, DriveMembers, Listing, Revisions, Comments, Drives,
-                   TeamDrives, Batch, Watches, Operations, Sandbox):
+class DriveSandbox(FileHousekeeping, DomainAdmin, Writes, Uploads, Permissions, DriveMembers, Listing, Revisions,
+                   Comments, Drives, TeamDrives, Batch, Watches, Operations, Sandbox):
     vendor = "gdrive"
     server_header = "ESF"
 
@@ -351,56 +352,6 @@ class DriveSandbox(DomainAdmin, Writes, Uploads, Permissions, DriveMembers, List
         f = self._file(req, any_drive=True, own_folder=True)  # files.export takes no supportsAllDrives
         mime = req.query.get("mimeType") or ""
         return Response(200, export(f, mime), mime)
-
-    def list_labels(self, req: Request) -> Response:
-        """files.listLabels: the emulator keeps no Drive labels, so every file has none."""
-        self._file(req, any_drive=True, own_folder=True)
-        return json_response({"kind": "drive#labelList", "labels": []})
-
-    def modify_labels(self, req: Request) -> Response:
-        """files.modifyLabels: no label exists here, so every modification names an unknown label (404 notFound
-        on ``labelId`` [unc: Google's answer]); none is a no-op; a reader or commenter is 403."""
-        f = self._file(req, any_drive=True)
-        mods = (req.json() or {}).get("labelModifications") or []
-        if self.store.role(f, req.principal) not in ("owner", "writer"):
-            raise DriveError(403, "insufficientFilePermissions", "The user does not have sufficient permissions "
-                             f"for file {f.id}.")
-        if mods:
-            raise DriveError(404, "notFound", f"Label not found: {(mods[0] or {}).get('labelId')}", location="labelId")
-        return json_response({"kind": "drive#modifyLabelsResponse", "modifiedLabels": []})
-
-    def generate_ids(self, req: Request) -> Response:
-        raw = req.query.get("count") or "10"
-        count = ascii_int(raw, cap=1001)  # not isdecimal() + int(): 5,000 digits raised ValueError, a 500
-        if count is None or not 1 <= count <= 1000:
-            raise DriveError(400, "invalid", f"Invalid value '{raw}'. Values must be within the range: [1, 1000]",
-                             location="count")
-        space = req.query.get("space") or "drive"
-        if space not in ("drive", APPDATA):  # the spaces Drive generates ids for (message guessed)
-            raise DriveError(400, "invalid", f"Invalid Value: space {space!r}", location="space")
-        kind = req.query.get("type") or "files"  # "files" or "shortcuts", the latter in the drive space only
-        if kind not in ("files", "shortcuts") or (kind == "shortcuts" and space != "drive"):  # [unc] the words
-            raise DriveError(400, "invalid", f"Invalid Value: type {kind!r}", location="type")
-        ids = [self.store.new_id() for _ in range(count)]
-        self.store.generated.update(ids)
-        return json_response(select({"kind": "drive#generatedIds", "space": space, "ids": ids}, "generatedIds",
-                                    req.query.get("fields")))
-
-    def empty_trash(self, req: Request) -> Response:
-        """files.emptyTrash: deletes every trashed file the caller owns in My Drive or, with ``driveId``, every
-        trashed item of that shared drive (its organizers only: 403 insufficientFilePermissions, guessed; not a
-        member: 404 notFound on driveId)."""
-        drive = req.query.get("driveId") or None
-        if drive is not None and self.store.member_role(drive, req.principal) is None:
-            raise DriveError(404, "notFound", f"Shared drive not found: {drive}", location="driveId")
-        if drive is not None and self.store.member_role(drive, req.principal) != "organizer":
-            raise DriveError(403, "insufficientFilePermissions", "The user does not have sufficient permissions for "
-                             f"file {drive}.")
-        for f in [f for f in self.store.files.values() if f.trashed and self.store.drive_of(f) == drive and (
-                drive is not None or f.owner == req.principal)]:
-            if f.id in self.store.files:  # not gone already with a trashed folder above it
-                self.store.delete_tree(f.id, req.principal)
-        return Response(204, b"", "text/plain")
 
     def delete_file(self, req: Request) -> Response:
         f = self._file(req)
