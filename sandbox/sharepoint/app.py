@@ -59,7 +59,6 @@ from typing import Any
 from urllib.parse import unquote
 
 from sandbox.core.base import Sandbox
-from sandbox.core.faults import Decision
 from sandbox.core.http import Request, Response, Router, json_response
 from sandbox.core.tokens import TokenStore
 from sandbox.sharepoint.auth import Directory
@@ -74,6 +73,8 @@ from sandbox.sharepoint.graph_audience import graph_audience
 from sandbox.sharepoint.graph_convert import GraphConvert
 from sandbox.sharepoint.graph_custom_delta import GraphCustomDelta
 from sandbox.sharepoint.graph_extras import GraphExtras
+from sandbox.sharepoint.graph_faults import CODES as CODES  # re-exported: imported from here
+from sandbox.sharepoint.graph_faults import GraphFaults
 from sandbox.sharepoint.graph_item_versions import GraphItemVersions
 from sandbox.sharepoint.graph_list_delta import GraphListDelta
 from sandbox.sharepoint.graph_lists import GraphLists
@@ -90,7 +91,6 @@ from sandbox.sharepoint.rest_batch import RestBatch
 from sandbox.sharepoint.rest_caml import RestCaml
 from sandbox.sharepoint.rest_changes import RestChanges
 from sandbox.sharepoint.rest_custom_caml import RestCustomCaml
-from sandbox.sharepoint.rest_errors import rest_shape
 from sandbox.sharepoint.rest_expand import RestExpand
 from sandbox.sharepoint.rest_field_writes import RestFieldWrites
 from sandbox.sharepoint.rest_file_ops import RestFileOps
@@ -136,12 +136,10 @@ COUNT = re.compile(r"^(?P<base>.*?)/children/\$count/?$")
 SEARCH = re.compile(r"^(?:(?P<base>.*?)/)?" + NS + r"search\(q='(?P<q>(?:[^']|'')*)'\)/?$")
 SUB = re.compile(r"^(?P<ref>root|items/[^/:]+|(?:root|items/[^/:]+):/.*:)/(?P<op>versions|permissions|thumbnails|"
                  + NS + r"(?:copy|createLink|invite))(?P<rest>/.*)?$")
-CODES = {400: "invalidRequest", 401: "InvalidAuthenticationToken", 403: "accessDenied", 404: "itemNotFound",
-         405: "invalidRequest", 409: "nameAlreadyExists", 429: "tooManyRequests", 500: "generalException",
-         503: "serviceNotAvailable", 507: "quotaLimitReached"}
 
 
-class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Sharing, Copying, Sites, Batch, GraphSearch,
+class GraphSandbox(GraphFaults, Items, Listing, Delta, Writes, UploadSessions, Versions, Sharing, Copying, Sites, Batch,
+                   GraphSearch,
                    GraphExtras, GraphConvert, GraphItemVersions, GraphLists, LibraryItemVersions, SubscriptionLifecycle,
                    Subscriptions, RestApi, RestBatch, RestCaml, RestChanges, RestSearch, RestLists, RestFiles,
                    RestFileOps, RestFolderOps, RestUploads,
@@ -175,58 +173,6 @@ class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Shar
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "authority_host": self.url, "graph_url": self.graph_url}
-
-    # -- faults and errors -------------------------------------------------------------------------
-    def fail_next(self, status: int, count: int = 1, method: str | None = None, path: str | None = None,
-                  retry_after: int = 1) -> None:
-        """Answer the next ``count`` matching API requests with ``status`` (exact, unlike the rates)."""
-        with self._scripted_lock:
-            self.scripted.append({"status": status, "count": count, "method": method, "path": path,
-                                  "retry_after": retry_after})
-
-    def _slow_call(self, req: Request) -> Response:
-        with self._scripted_lock:
-            for rule in self.scripted:
-                if rule["count"] > 0 and (rule["method"] is None or rule["method"] == req.method) and (
-                        rule["path"] is None or re.search(rule["path"], req.path)) and "/oauth2/" not in req.path:
-                    rule["count"] -= 1
-                    return rest_shape(req, self._echo(req, self.fault_response(
-                        Decision(status=rule["status"], retry_after=rule["retry_after"]))))
-        return rest_shape(req, self._echo(req, super()._slow_call(req)))
-
-    @staticmethod
-    def _echo(req: Request, resp: Response) -> Response:
-        """Graph answers the caller's ``client-request-id`` in a header and in an error's ``innerError``."""
-        cid = req.header("client-request-id")
-        if not cid:
-            return resp
-        resp.headers = [h for h in resp.headers if h[0].lower() != "client-request-id"] + [("client-request-id", cid)]
-        if resp.status >= 400 and resp.body.startswith(b'{"error"'):
-            try:
-                body = json.loads(resp.body)
-                body["error"]["innerError"]["client-request-id"] = cid
-                resp.body = json.dumps(body, separators=(",", ":")).encode()
-            except (ValueError, KeyError, TypeError):
-                pass
-        return resp
-
-    def error(self, status: int, message: str, detail: str | None = None,
-              headers: list[tuple[str, str]] | None = None) -> Response:
-        if message.startswith("Requested URI does not represent"):  # no route: Graph names the segment
-            segment = (detail or "").rstrip("/").rsplit("/", 1)[-1]
-            return graph_error(400, "BadRequest", f"Resource not found for the segment '{unquote(segment)}'.",
-                               headers)
-        code = message if re.fullmatch(r"[A-Za-z]+", message or "") else CODES.get(status, "invalidRequest")
-        return graph_error(status, code, detail or message, headers)
-
-    def fault_response(self, decision: Decision) -> Response:
-        status = int(decision.status or 503)
-        messages = {429: "Too many requests", 401: "Access token has expired or is not yet valid.",
-                    403: "Access denied", 507: "Insufficient Space Available", 500: "General exception while "
-                    "processing", 503: "Service unavailable"}
-        headers = [("Retry-After", str(decision.retry_after))] if status in (429, 503) else []
-        return graph_error(status, CODES.get(status, "serviceNotAvailable"), messages.get(status, "Service "
-                           "unavailable"), headers)
 
     # -- routes --------------------------------------------------------------------------------------
     def build_routes(self, router: Router) -> None:
