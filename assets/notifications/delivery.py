@@ -16,11 +16,14 @@ import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, timedelta
+from datetime import UTC
 from typing import Any
 
 from assets.notifications import ledger
 from assets.notifications.messages import Message, email_bodies, shortened_slack, slack_blocks, slack_text
+from assets.notifications.slack_state import BREAKER_COOL_DOWN as BREAKER_COOL_DOWN  # re-exported
+from assets.notifications.slack_state import SlackTokenState
+from assets.notifications.slack_state import reinstall_url as reinstall_url  # re-exported: imported from here
 from resources.audit import new_correlation_id, record_event
 from resources.email import (
     RETRY_AFTER,
@@ -36,7 +39,6 @@ from resources.slack import SlackRejected, SlackSender, SlackTokenRevoked, Slack
 from resources.warehouse import Connection
 
 log = logging.getLogger(__name__)
-BREAKER_COOL_DOWN = timedelta(minutes=5)  # after Slack failed every attempt, e-mail only for this long
 DEVELOPER = "developer"  # the local environment's Developer DM (PROJECTX_DEVELOPER_EMAIL)
 # Attempts in all for an e-mail the relay deferred some recipients of (4xx): the first send, then one resend
 # to just those every RETRY_AFTER (10 minutes, spec 2.5) until they take it; after the last, the ledger
@@ -62,7 +64,7 @@ class DeliveryReport:
 
 
 @dataclass
-class Deliverer:
+class Deliverer(SlackTokenState):
     """Sends messages through Slack (when it works) and SMTP; resolves people through `directory`."""
 
     conn: Connection
@@ -324,46 +326,6 @@ class Deliverer:
         self.report.counts["email_failures"] += 1
         self.report.counts["email_resending" if resent else "email_dead_letters"] += 1
 
-    # --- token state -----------------------------------------------------------------------
-    def _check_slack_state(self) -> None:
-        """A revoked token stays revoked until auth.test passes again (one call per run, no loop)."""
-        if self.slack is None:
-            return
-        state = ledger.slack_state(self.conn)
-        if state["status"] == "ok":
-            return
-        if state["status"] == "unavailable":  # the circuit breaker: e-mail only until it cools down
-            if state["since"] and ledger.now() - state["since"] < BREAKER_COOL_DOWN:
-                self.slack_down = f"Slack failed every attempt at {state['since']:%H:%M:%S} UTC; breaker open"
-            else:
-                ledger.set_slack_state(self.conn, "ok")
-            return
-        try:
-            self.slack.check_token()
-        except (SlackTokenRevoked, SlackUnavailable, SlackRejected):
-            self.slack = None
-            self.report.counts["slack_disabled"] = 1
-            return
-        ledger.set_slack_state(self.conn, "ok")
-
-    def _disable_slack(self, reason: str) -> None:
-        self.slack = None
-        self.report.counts["slack_disabled"] = 1
-        first_time = ledger.slack_state(self.conn).get("admin_notified_at") is None
-        ledger.set_slack_state(self.conn, "revoked", reason)
-        if not first_time:
-            return
-        text = (f"Project X stopped delivering to Slack: {reason}.\n\nReinstall the app: {self.reinstall_url}\n"
-                "Notifications go out by e-mail until then; nothing is lost.")
-        try:
-            if self.email is None or not self.admin_emails:
-                raise EmailDeliveryError("no SMTP or admin e-mail for the Slack token alert")
-            self.email.send(self.admin_emails, "Project X: Slack bot token revoked - reinstall the app", text, None,
-                            f"slack-token-revoked-{ledger.now():%Y%m%d%H%M%S}")
-            ledger.set_slack_state(self.conn, "revoked", reason, admin_notified=True)
-        except EmailDeliveryError as exc:
-            log.error("could not e-mail the Slack admins: %s", exc)
-
 
 def _no_recipient_fix(msg: Message) -> str:
     """Why a message has no address left, and what to fix: the route's list (the notification_routing seed's
@@ -394,17 +356,3 @@ def _kept(msg: Message, error: str | None) -> str | None:
 
 def _split(value: str | None) -> list[str]:
     return [e.strip() for e in str(value or "").split(";") if e.strip()]
-
-
-def reinstall_url() -> str:
-    """Where an admin reinstalls the Slack app (spec §2.4: the OAuth redirect of Project X)."""
-    base = os.environ.get("PROJECTX_BASE_URL", "https://projectx.local").rstrip("/")
-    client_id = os.environ.get("SLACK_CLIENT_ID", "")
-    # The spec's scopes (§2.4) and what the sender also calls: users:read.email (who clicked, whom to DM),
-    # groups:read (a private channel's id by its name), *:history (conversations.history/replies: a post a
-    # crash interrupted is found instead of sent twice), im:write (conversations.open: a DM's history),
-    # chat:write.public (a public channel the bot was never invited to: the not_in_channel hint's fix).
-    scopes = ("chat:write,chat:write.public,commands,users:read,users:read.email,files:write,channels:read,"
-              "groups:read,channels:history,groups:history,im:history,im:write")
-    return (f"https://slack.com/oauth/v2/authorize?client_id={client_id}&scope={scopes}"
-            f"&redirect_uri={base}/oauth/callback/slack")
