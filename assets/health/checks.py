@@ -59,6 +59,8 @@ CHECK_TEXT = {
     "dead_letters": "the dead-letter tables are empty",
     "circuit_breaker": "the circuit breaker is closed",
     "secret_expiry": "every secret expires more than 30 days from now",
+    "set_aside": "no record the vendor fails to serve stays set aside (quarantined, read again every run) longer "
+                 "than PROJECTX_SET_ASIDE_WARN_HOURS (default 48 h); a OneTrust one holds its entity's cursor",
 }
 SPECS = [AssetCheckSpec(f"{c}_{check}", asset=KEY, description=f"{c}: {text}.")
          for c in CONNECTORS for check, text in CHECK_TEXT.items()]
@@ -117,7 +119,8 @@ def run_health(context, env: Environment, warehouse: WarehouseResource, now: dat
        check_specs=SPECS, kinds={"python"},
        description="Integration health, one row per (connector, check) per run in ops.health_checks: sync lag "
                    "against 2x the interval, webhook and notification backlogs, dead letters, circuit breaker, "
-                   "secret expiry. Status light per connector: green, yellow, red (or disabled by its flag).")
+                   "secret expiry, records set aside. Status light per connector: green, yellow, red (or disabled "
+                   "by its flag).")
 def integration_health(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
     env = current_environment()
     health, findings, alerts = run_health(context, env, warehouse)

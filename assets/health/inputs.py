@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from assets.health import measure
+from assets.health import set_aside as set_aside_health
 from pipelines.common.warehouse_backup import damaged_duckdb
 from resources.environment import Environment
 from resources.flags import INTEGRATIONS, Flag, flag
@@ -131,7 +132,8 @@ def _duckdb_unreadable(exc: Exception) -> WarehouseUnreadable:
 
 
 def warehouse_figures(conn: Connection) -> dict[str, dict[str, Any]]:
-    """Per connector: dead letters (count, oldest), breaker state, rows quarantined in 24 h."""
+    """Per connector: dead letters (count, oldest), breaker state, rows quarantined in 24 h, records set aside
+    (:mod:`assets.health.set_aside`)."""
     out: dict[str, dict[str, Any]] = {c: {} for c in CONNECTORS}
     if conn.table_exists("reverse_sync", "dead_letters"):
         for r in conn.query("select vendor, count(*) as n, min(first_failed_at) as oldest "
@@ -145,6 +147,9 @@ def warehouse_figures(conn: Connection) -> dict[str, dict[str, Any]]:
     for connector in CONNECTORS:
         if conn.table_exists(connector, "quarantine"):
             out[connector]["quarantined_total"] = int(conn.scalar(f"select count(*) from {connector}.quarantine"))
+    # records the vendor fails to serve, still set aside (assets.health.set_aside): count and oldest
+    for connector, figure in set_aside_health.read_all(conn, CONNECTORS).items():
+        out[connector]["set_aside"] = figure
     # queued: outbox rows (dbt's, and the ops alerts' of assets/notifications/alerts.py) not yet delivered
     for schema, outbox in (("marts", "notification_outbox"), ("notifications", "ops_alert_outbox")):
         if conn.table_exists(schema, outbox) and conn.table_exists("notifications", "delivery_ledger"):
@@ -264,6 +269,7 @@ def collect(env: Environment, instance, wh: dict[str, dict[str, Any]] | None, no
                                  figures.get("oldest_dead_letter")),
             measure.breaker(connector, figures.get("breaker"), env.circuit_breakers),
             measure.secret_expiry(connector, secret_dates, now),
+            set_aside_health.finding(connector, figures.get("set_aside"), now),
         ]
         out[connector] = ConnectorHealth(connector, connector_flag, findings, figures,
                                          [flag_problem] if flag_problem else [])

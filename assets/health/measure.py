@@ -15,6 +15,8 @@ and §3.1, issue 15):
 - ``secret_expiry``: every tracked secret expires more than 30 days from now (yellow within 30 days,
   red within 7 or expired). A secret whose whole life is 30 days or less (the ServiceNow client
   secret, rotated every 30 days) warns in its last quarter and is red in its last tenth instead.
+- ``set_aside``: no record the vendor fails to serve has stayed set aside (quarantined, re-read every run) longer
+  than ``PROJECTX_SET_ASIDE_WARN_HOURS`` (default 48). Yellow past it (:mod:`assets.health.set_aside`).
 
 A disabled integration (feature flag off) is ``disabled``: shown as such, never red.
 """
@@ -29,7 +31,7 @@ GREEN, YELLOW, RED, DISABLED, UNKNOWN = "green", "yellow", "red", "disabled", "u
 ORDER = {DISABLED: -1, UNKNOWN: 0, GREEN: 0, YELLOW: 1, RED: 2}
 # integration_status{connector}: 0 green (or disabled), 1 yellow, 2 red.
 STATUS_VALUE = {GREEN: 0, UNKNOWN: 0, DISABLED: 0, YELLOW: 1, RED: 2}
-CHECKS = ("sync_lag", "webhook_backlog", "dead_letters", "circuit_breaker", "secret_expiry")
+CHECKS = ("sync_lag", "webhook_backlog", "dead_letters", "circuit_breaker", "secret_expiry", "set_aside")
 BACKLOG_YELLOW, BACKLOG_RED = 50, 100
 DEAD_LETTERS_YELLOW, DEAD_LETTERS_RED = 1, 10
 # A last sync recorded up to this far in the future is ordinary skew between hosts (age 0); beyond it the

@@ -13,6 +13,9 @@ receiver's own counters (spec §3.3: ``integration_status``, ``sync_latency_seco
   queues of no vendor, with their ``integration_dead_letters``; ``notifications`` for the outbox),
   ``jira_sync_backlog``, ``secret_expiry_seconds{connector}`` (in seconds, Prometheus' base unit, so
   ``promtool check metrics`` passes; negative once expired).
+- ``integration_set_aside_records{connector}`` and ``integration_set_aside_oldest_seconds{connector}``: records
+  the vendor fails to serve that are still set aside (quarantined, read again every run; a OneTrust one holds its
+  entity's cursor), and the age of the oldest (0 when none; :mod:`assets.health.set_aside`).
 - ``integration_health_input_up{input}``: 1 when the input (dagster, warehouse, inbox, flags) was read at
   this scrape, 0 when it could not be (the Integration Health page says why and what to do).
   ``input="dagster_events"``: 1 when the sync counters above were brought up to date at this scrape, 0
@@ -187,6 +190,10 @@ class HealthCollector:
         backlog = GaugeMetricFamily("integration_backlog", "Messages waiting per queue.", labels=["connector", "queue"])
         expiry = GaugeMetricFamily("secret_expiry_seconds", "Seconds until the connector's soonest secret expires.",
                                    labels=["connector"])
+        aside = GaugeMetricFamily("integration_set_aside_records", "Records the vendor fails to serve, still set "
+                                  "aside (quarantined, read again every run).", labels=["connector"])
+        aside_age = GaugeMetricFamily("integration_set_aside_oldest_seconds", "Age of the oldest record still set "
+                                      "aside (0 when none).", labels=["connector"])
         jira_backlog = 0.0
         for c, h in snap.connectors.items():
             status.add_metric([c], measure.STATUS_VALUE[h.light])
@@ -206,6 +213,9 @@ class HealthCollector:
                     jira_backlog += f.value if c == "jira" else 0
                 if f.check == "secret_expiry" and f.value is not None:
                     expiry.add_metric([c], f.value)
+                if f.check == "set_aside" and f.value is not None:
+                    aside.add_metric([c], float(f.detail.get("count", 0)))
+                    aside_age.add_metric([c], f.value if f.detail.get("count") else 0.0)
         for owner, f in snap.other_secrets.items():  # Slack's and the partners' signing secrets
             if f.value is not None:
                 expiry.add_metric([owner], f.value)
@@ -222,7 +232,7 @@ class HealthCollector:
         jira = GaugeMetricFamily("jira_sync_backlog", "Jira work waiting: webhook deliveries in the inbox plus "
                                  "writes in the dead-letter table.")
         jira.add_metric([], jira_backlog)
-        yield from (status, enabled, checks, lag, interval, dead, backlog, expiry, jira)
+        yield from (status, enabled, checks, lag, interval, dead, backlog, expiry, aside, aside_age, jira)
 
 
 class Metrics:

@@ -98,6 +98,9 @@ def _figure(f: measure.Finding) -> str:
         return f"{f.value / 86400:.0f} days"
     if f.check == "circuit_breaker":
         return str(f.detail.get("state", "closed"))
+    if f.check == "set_aside":  # the records a vendor fails to serve: how many, and the oldest's age
+        count = f.detail.get("count", 0)
+        return f"{count}, oldest {f.value / 86400:.1f} days" if count else "none"
     return f"{f.value:.0f}"
 
 
@@ -172,5 +175,6 @@ dead letter or a secret within 30 days of expiry; red past 2x, a backlog over 10
 breaker or a secret within 7 days. Notification backlog: {_t(_figure(n), 60)}
 <span class="dot" style="background:{_colour(n.light)}"></span></p>{_vault(snap)}{others}{note}
 <table id="health"><thead><tr><th>connector</th><th>light</th><th>last sync (UTC)</th><th>lag vs 2x interval</th>
-<th>webhook backlog</th><th>dead letters</th><th>breaker</th><th>token expiry</th><th>lag, last 7 days</th></tr>
+<th>webhook backlog</th><th>dead letters</th><th>breaker</th><th>token expiry</th><th>set aside</th>
+<th>lag, last 7 days</th></tr>
 </thead><tbody>{rows}</tbody></table></body></html>"""
