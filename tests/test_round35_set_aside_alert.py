@@ -176,3 +176,51 @@ def test_metrics_and_page_show_the_set_aside_records():
     assert 'data-check="set_aside" data-light="yellow"' in row and "2, oldest 4.0 days" in row
     assert "position 9" in row  # the message, as the cell's title
 
+
+
+def test_keyed_records_of_any_connector_count_while_the_ledger_holds_them(tmp_path):
+    """ServiceNow and Jira set aside by id (the same quarantine and re-read ledger): a row counts while the last
+    committed state of the vendor's own pipeline holds its digest; a record loaded since, a row of another
+    reason, a load that never completed and another pipeline's state do not count."""
+    from dlt.common.versioned_state import compress_state
+
+    from assets.health import set_aside
+    from pipelines.common.requeue import digest
+    from resources.warehouse import Connection
+
+    broken = {"sys_id": "a1", "short_description": "x"}
+    healed = {"sys_id": "b2"}
+    invalid = {"sys_id": "c3", "name": "\\ud800"}
+    path = str(tmp_path / "w.duckdb")
+    con = duckdb.connect(path)
+    con.execute("create schema servicenow")
+    con.execute("create table servicenow.quarantine (entity varchar, record_id varchar, reason varchar, "
+                "record varchar, quarantined_at timestamptz)")
+    con.execute("create table servicenow._dlt_loads (load_id varchar, status bigint)")
+    con.execute("create table servicenow._dlt_pipeline_state (pipeline_name varchar, state varchar, "
+                "_dlt_load_id varchar)")
+    rows = [(broken, "ServiceNow fails to serve this record: its page and its read by sys_id answered 500",
+             "2026-12-01 03:00:00+00"),
+            (healed, "ServiceNow: not read this run: its page failed on every attempt", "2026-11-01 00:00:00+00"),
+            (invalid, "invalid text: name: a lone surrogate", "2026-10-01 00:00:00+00")]
+    for record, reason, when in rows:
+        con.execute("insert into servicenow.quarantine values ('incident', ?, ?, ?, ?)",
+                    [record["sys_id"], reason, json.dumps(record, sort_keys=True, default=str), when])
+    ledger = {"sources": {"servicenow": {"resources": {"incident": {"quarantined": {
+        "a1": digest(broken), "c3": digest(invalid)}}}}}}  # b2 loaded since: it left the ledger
+    stale = {"sources": {"servicenow": {"resources": {"incident": {"quarantined": {"b2": digest(healed)}}}}}}
+    con.execute("insert into servicenow._dlt_loads values ('1.0', 0), ('2.0', 0), ('3.0', 1), ('4.0', 0)")
+    con.execute("insert into servicenow._dlt_pipeline_state values "
+                "('projectx_servicenow_duckdb', ?, '2.0'), ('projectx_servicenow_duckdb', ?, '3.0'), "
+                "('another_pipeline', ?, '4.0')", [compress_state(s) for s in (ledger, stale, stale)])
+    con.close()
+    raw = duckdb.connect(path, read_only=True)
+    try:
+        figure = set_aside.figures(Connection(raw, "duckdb"), "servicenow")
+        assert set_aside.figures(Connection(raw, "duckdb"), "jira") == {"count": 0, "oldest": None}
+    finally:
+        raw.close()
+    assert figure["count"] == 1 and figure["oldest"]["record_id"] == "a1", figure
+    f = set_aside.finding("servicenow", figure, datetime(2026, 12, 4, 3, tzinfo=UTC), 48)
+    assert f.light == "yellow" and "incident record a1" in f.message and "2026-12-01 03:00" in f.message
+    assert "cursor" not in f.message and "RB-002" in f.message  # a keyed record holds no cursor
