@@ -171,8 +171,9 @@ td,th{{overflow-wrap:anywhere;max-width:360px}}</style></head><body>
 <h1>Integration Health <small>({_t(snap.env.name)})</small> <span class="status" id="status"
 data-status="{snap.status}">{snap.status}</span></h1>
 <p>Checked {snap.now:%Y-%m-%d %H:%M:%S} UTC. Lights: green; yellow past 1x the interval, a backlog over 50, a
-dead letter or a secret within 30 days of expiry; red past 2x, a backlog over 100, 10 dead letters, an open
-breaker or a secret within 7 days. Notification backlog: {_t(_figure(n), 60)}
+dead letter, a secret within 30 days of expiry or a record set aside past PROJECTX_SET_ASIDE_WARN_HOURS; red
+past 2x, a backlog over 100, 10 dead letters, an open breaker or a secret within 7 days. Notification backlog:
+{_t(_figure(n), 60)}
 <span class="dot" style="background:{_colour(n.light)}"></span></p>{_vault(snap)}{others}{note}
 <table id="health"><thead><tr><th>connector</th><th>light</th><th>last sync (UTC)</th><th>lag vs 2x interval</th>
 <th>webhook backlog</th><th>dead letters</th><th>breaker</th><th>token expiry</th><th>set aside</th>
