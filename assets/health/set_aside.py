@@ -34,6 +34,7 @@ DEFAULT_HOURS = 48
 # pipelines/{servicenow,jira,onetrust}/unreadable.py, the OneTrust export and Jira's child lists).
 REASONS = ("% fails to serve %", "%: not read this run%")
 SHOWN = 300  # characters of the vendor's reason quoted in a message
+VENDORS = {"servicenow": "ServiceNow", "jira": "Jira", "onetrust": "OneTrust"}
 
 
 def warn_hours() -> int:
@@ -131,11 +132,12 @@ def finding(connector: str, figure: dict[str, Any] | None, now: datetime, hours:
     holds = ("while it stays, this entity's cursor does not advance and its deletes are not reconciled; "
              if unkeyed and connector == "onetrust" else "")
     runbook = measure.RUNBOOKS.get(connector)
-    fix = (f"ask {connector}'s support to repair the record (its read answers an error every time; the reason "
-           "below quotes it), or delete it there; the sync reads it again on every run by itself and it leaves the "
+    vendor = VENDORS.get(connector, connector)
+    fix = (f"have the record repaired at {vendor} (its admin or support: every read of it answers an error, quoted "
+           f"below) or deleted there; nothing to do here: the sync reads it again on every run and it leaves the "
            f"quarantine once it loads{f' (runbook {runbook})' if runbook else ''}")
     light = measure.YELLOW if age > bound else measure.GREEN
-    message = (f"{connector}: {count} record(s) the vendor fails to serve set aside; the oldest, the {named}, since "
+    message = (f"{connector}: {count} record(s) {vendor} fails to serve set aside; the oldest, the {named}, since "
                f"{since.strftime('%Y-%m-%d %H:%M')} UTC ({age / 86400:.1f} days; warns past {hours} h, "
                f"{ENV}): {holds}fix: {fix}. Reason: {oldest['reason'][:SHOWN]}")
     detail = {"count": count, "oldest_since": since.isoformat(), "oldest_entity": oldest["entity"],
