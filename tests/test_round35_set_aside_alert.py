@@ -118,7 +118,8 @@ def test_the_oldest_set_aside_record_is_counted_aged_and_warned_about(make_onetr
     assert set_aside.finding("onetrust", figure, since + timedelta(hours=3)).light == measure.YELLOW
     monkeypatch.setenv(set_aside.ENV, "two days")
     bad = set_aside.finding("onetrust", figure, since + timedelta(hours=3))
-    assert bad.light == measure.UNKNOWN and set_aside.ENV in bad.message
+    assert bad.light == measure.UNKNOWN and set_aside.ENV in bad.message and "48" in bad.message
+    assert bad.detail["count"] == 1 and abs(bad.value - 3 * 3600) < 1  # the gauges still have their figures
 
     # the connector's entry: the finding, and its light turns yellow (the Dagster check warns)
     monkeypatch.delenv(set_aside.ENV)

@@ -118,8 +118,10 @@ def finding(connector: str, figure: dict[str, Any] | None, now: datetime, hours:
     if hours is None:
         try:
             hours = warn_hours()
-        except ValueError as exc:
-            return measure.unknown(connector, CHECK, str(exc))
+        except ValueError as exc:  # the figures still go out (/metrics); only the grade is unknown
+            count, oldest = figure["count"], figure["oldest"]
+            age = max(0.0, (now - oldest["since"]).total_seconds()) if count and oldest else 0.0
+            return measure.Finding(connector, CHECK, measure.UNKNOWN, age, None, str(exc), {"count": count})
     bound = hours * 3600
     count, oldest = figure["count"], figure["oldest"]
     if not count or oldest is None:
