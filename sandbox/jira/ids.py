@@ -44,3 +44,12 @@ def new_board_id(store) -> int:
     ident = max(store.work.get("next_board_id", 0), max(store.boards, default=0) + 1)
     store.work["next_board_id"] = ident + 1
     return ident
+
+
+def new_sprint_id(store) -> int:
+    """The next sprint id, from a counter that only grows (`store.work["next_sprint_id"]`), as `new_board_id`:
+    Jira never hands a deleted sprint's id out again (a GET of it stays a 404), so a sprint created after the
+    newest one was deleted does not take over its id (nor what clients cached under it). Hold `store.lock`."""
+    ident = max(store.work.get("next_sprint_id", 0), max(store.sprints, default=0) + 1)
+    store.work["next_sprint_id"] = ident + 1
+    return ident

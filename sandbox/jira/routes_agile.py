@@ -16,7 +16,7 @@ from sandbox.jira import catalog as C
 from sandbox.jira import routes_sprint_report, routes_sprint_update, routes_velocity
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail, shaped
-from sandbox.jira.ids import is_id
+from sandbox.jira.ids import is_id, new_sprint_id
 from sandbox.jira.jql import JQLError
 from sandbox.jira.model import Board, Issue, Sprint
 from sandbox.jira.ownership import NO_SPRINT_PERMISSION, manages_sprints
@@ -105,10 +105,13 @@ def register(sb: JiraSandbox) -> None:
             raise fail(403, NO_SPRINT_PERMISSION)
         if not routes_sprint_update.supports_sprints(sb, sb.store.boards[int(board)]):
             raise fail(400, routes_sprint_update.NO_SPRINTS)
+        start, end = _ms(body.get("startDate"), "startDate"), _ms(body.get("endDate"), "endDate")
+        if start is not None and end is not None and end < start:  # as an update refuses it [unc: on create]
+            raise fail(400, None, {"endDate": "Sprint end date must be after the start date."})
         with sb.store.lock:
-            ident = max(sb.store.sprints, default=0) + 1
-            new = Sprint(ident, int(board), name, "future", _ms(body.get("startDate")), _ms(body.get("endDate")),
-                         None, sb.store.now_ms(), str(body.get("goal") or ""))
+            ident = new_sprint_id(sb.store)  # never a deleted sprint's id
+            new = Sprint(ident, int(board), name, "future", start, end, None, sb.store.now_ms(),
+                         str(body.get("goal") or ""))
             sb.store.sprints[ident] = new
         sb.webhooks.on_sprint("sprint_created", c.r.sprint(new))
         return json_response(c.r.sprint(new), 201)
@@ -171,21 +174,53 @@ def register(sb: JiraSandbox) -> None:
         return issue_page(c, [sb.store.issues[k] for k in sb.store.children.get(epic.id, ()) if k in sb.store.issues])
 
     def move_to_sprint(c: Call) -> Response:
+        """POST /sprint/{id}/issue: 1 to 50 issues, all known (else 400 and nothing moves), into a future or
+        active sprint; ranked before `rankBeforeIssue` / after `rankAfterIssue`. Issues of another board's
+        project are taken: a sprint is not tied to a board (Atlassian KB "Sprint management for projects
+        appearing on multiple boards": "a sprint starts appearing on a board after an issue has been moved to
+        it from another board")."""
         sid = int(c.p["sprint"])
-        if sid not in sb.store.sprints:
-            raise fail(404, f"Sprint with id {sid} does not exist.")
-        if sb.store.sprints[sid].state == "closed":  # "Issues can only be moved to open or active sprints"
+        target = sb.store.sprints.get(sid)
+        if target is None:
+            raise fail(404, f"Sprint with id {sid} does not exist or you do not have permission to see it.")
+        if target.state == "closed":  # "Issues can only be moved to open or active sprints"
             raise fail(400, "Issues can only be moved to open or active sprints.")  # [unc] wording
-        refs = shaped(c.obj().get("issues"), "array") or []
-        if len(refs) > 50:  # "at most 50 issues in one operation" (reference)
-            raise fail(400, "A maximum of 50 issues can be moved at once.")  # [unc] wording
-        for ref in refs:
-            issue = sb.store.resolve(str(ref))
-            if issue is not None:  # out of any other open sprint; the closed ones stay in its history
-                kept = [s for s in issue.sprints if s != sid and s in sb.store.sprints
-                        and sb.store.sprints[s].state == "closed"]
-                sb.store.update(issue.id, {"sprints": (*kept, sid)}, c.user)
+        body = c.obj()
+        issues = issues_of(c, shaped(body.get("issues"), "array"))
+        anchor = rank_anchor(body) if body.get("rankBeforeIssue") or body.get("rankAfterIssue") else None
+        for issue in issues:  # out of any other open sprint; the closed ones stay in its history
+            kept = [s for s in issue.sprints if s != sid and s in sb.store.sprints
+                    and sb.store.sprints[s].state == "closed"]
+            sb.store.update(issue.id, {"sprints": (*kept, sid)}, c.user)
+        if anchor is not None:
+            place(c, [i for i in issues if i.id != anchor[0].id], *anchor)
         return Response(status=204)
+
+    def rank_anchor(body: dict[str, Any]) -> tuple[Issue, bool]:
+        """The issue to rank next to and whether before it, from `rankBeforeIssue` / `rankAfterIssue` (exactly
+        one) and an optional `rankCustomFieldId` (the rank field's number); 400 otherwise."""
+        before, after = body.get("rankBeforeIssue"), body.get("rankAfterIssue")
+        if bool(before) == bool(after):
+            raise fail(400, "Exactly one of rankBeforeIssue and rankAfterIssue must be given.")
+        field = body.get("rankCustomFieldId")
+        if field not in (None, "") and str(field) != C.RANK.rsplit("_", 1)[1]:
+            raise fail(400, f"Custom field {field} is not a rank field.")
+        target = sb.store.resolve(str(before or after))
+        if target is None:
+            raise fail(400, "Issue does not exist or you do not have permission to see it.")
+        return target, bool(before)
+
+    def place(c: Call, moving: list[Issue], target: Issue, before: bool) -> None:
+        """Give `moving` (in that order) ranks just before or just after `target`."""
+        with sb.store.lock:
+            ids = {i.id for i in moving}
+            order = sorted((i for i in sb.store.issues.values() if i.id not in ids), key=lambda i: i.rank)
+            at = next(n for n, i in enumerate(order) if i.id == target.id) + (0 if before else 1)
+            lo = order[at - 1].rank if at > 0 else None
+            hi = order[at].rank if at < len(order) else None
+            for issue in moving:
+                lo = _lexo_between(lo, hi)
+                sb.store.update(issue.id, {"rank": lo}, c.user)
 
     def issues_of(c: Call, refs: Any, limit: int = 50) -> list[Issue]:
         if not isinstance(refs, list) or not refs:
@@ -226,29 +261,12 @@ def register(sb: JiraSandbox) -> None:
         """PUT /issue/rank: the issues (in the order given) just before ``rankBeforeIssue`` or just after
         ``rankAfterIssue``; 204 when all moved, 207 with an entry per issue otherwise."""
         body = c.obj()
-        before, after = body.get("rankBeforeIssue"), body.get("rankAfterIssue")
-        if bool(before) == bool(after):
-            raise fail(400, "Exactly one of rankBeforeIssue and rankAfterIssue must be given.")
-        field = body.get("rankCustomFieldId")
-        if field not in (None, "") and str(field) != C.RANK.rsplit("_", 1)[1]:
-            raise fail(400, f"Custom field {field} is not a rank field.")
-        target = sb.store.resolve(str(before or after))
-        if target is None:
-            raise fail(400, "Issue does not exist or you do not have permission to see it.")
+        target, before = rank_anchor(body)
         refs = body.get("issues")
         if not isinstance(refs, list) or not refs or len(refs) > 50:
             raise fail(400, None, {"issues": "Between 1 and 50 issues must be given."})
         found = [sb.store.resolve(str(r)) for r in refs]
-        moving = [i for i in found if i is not None and i.id != target.id]
-        with sb.store.lock:
-            ids = {i.id for i in moving}
-            order = sorted((i for i in sb.store.issues.values() if i.id not in ids), key=lambda i: i.rank)
-            at = next(n for n, i in enumerate(order) if i.id == target.id) + (0 if before else 1)
-            lo = order[at - 1].rank if at > 0 else None
-            hi = order[at].rank if at < len(order) else None
-            for issue in moving:
-                lo = _lexo_between(lo, hi)
-                sb.store.update(issue.id, {"rank": lo}, c.user)
+        place(c, [i for i in found if i is not None and i.id != target.id], target, before)
         if all(i is not None for i in found):
             return Response(status=204)
         entries = [{"issueId": int(i.id), "issueKey": i.key, "status": 200} if i is not None else
@@ -303,8 +321,9 @@ def _lexo_between(lo: str | None, hi: str | None) -> str:
     return _between(lo, hi)
 
 
-def _ms(value: Any) -> int | None:
+def _ms(value: Any, field: str = "startDate") -> int | None:
+    """A sprint date from a body; 400 naming the field (`startDate` / `endDate`) it came in."""
     try:
         return parse_jira_ts(str(value)) if value else None
     except ValueError:
-        raise fail(400, None, {"startDate": "Invalid date format."}) from None
+        raise fail(400, None, {field: "Invalid date format."}) from None

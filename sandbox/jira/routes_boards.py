@@ -115,7 +115,7 @@ def register(sb: JiraSandbox) -> None:
         start, end = sprint.start, sprint.end
         if sprint.state == "future":
             start = _ms(body.get("startDate")) if body.get("startDate") else start
-            end = _ms(body.get("endDate")) if body.get("endDate") else end
+            end = _ms(body.get("endDate"), "endDate") if body.get("endDate") else end
         if start is not None and end is not None and end < start:
             raise fail(400, None, {"endDate": "Sprint end date must be after the start date."})
         with sb.store.lock:

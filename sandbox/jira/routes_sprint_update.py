@@ -82,7 +82,7 @@ def register(sb: JiraSandbox) -> None:
                 sb.webhooks.on_sprint("sprint_updated", c.r.sprint(s))
             return json_response(c.r.sprint(s))
         start = _ms(body["startDate"]) if "startDate" in body else (None if full else s.start)
-        end = _ms(body["endDate"]) if "endDate" in body else (None if full else s.end)
+        end = _ms(body["endDate"], "endDate") if "endDate" in body else (None if full else s.end)
         state = str(body.get("state") or s.state).lower()
         if state not in ("future", "active", "closed") or (state != s.state and (s.state, state) not in (
                 ("future", "active"), ("active", "closed"))):

@@ -4,9 +4,10 @@ A private path Jira Cloud still serves (the board's Velocity report reads it), w
 call with plain requests. `sprints`: the board's closed sprints, the most recently completed first (at most
 7, the report's default window [unc]), each as GreenHopper's short sprint bean; `velocityStatEntries`:
 `{"<sprint id>": {"estimated": {"value", "text"}, "completed": {"value", "text"}}}` in story points, where
-`estimated` is the commitment (the issues in the sprint when it started: those in it now that were not added
-after the start, plus those there at the start and taken out after it) and `completed` the issues in it now
-in the done category, as the sprint report (`routes_sprint_report`) counts them. One walk of the issues serves
+`estimated` is the commitment (the issues in the sprint when it started, replayed from the Sprint changelog
+however often an issue went in and out: added after the start is not committed, taken out after it still
+is [unc: the docs say no more than "when the sprint started"]) and `completed` the issues in it now in the
+done category, as the sprint report (`routes_sprint_report`) counts them. One walk of the issues serves
 every sprint of the window. [unc: the wording of the errors, as the sprint report's: no board id 400, an
 unknown board 404.]
 """
@@ -29,21 +30,37 @@ WINDOW = 7
 
 
 def register(sb: JiraSandbox) -> None:
-    def moves(issue: Issue, wanted: set[int]) -> dict[int, tuple[int | None, int | None]]:
-        """For each sprint of `wanted` the issue's history names: when it was last put in and taken out."""
-        out: dict[int, tuple[int | None, int | None]] = {}
+    def moves(issue: Issue, wanted: set[int]) -> dict[int, list[tuple[int, bool]]]:
+        """For each sprint of `wanted` the issue's history names, every move in (True) or out (False) of it, in
+        the order of the changelog (when, and whether the issue was in the sprint after it)."""
+        out: dict[int, list[tuple[int, bool]]] = {}
         for h in sb.store.history_of(issue):
             for item in h.items:
                 if item.get("field") != "Sprint":
                     continue
                 before, after = _sprint_ids(item.get("from")), _sprint_ids(item.get("to"))
                 for sid in (after ^ before) & wanted:
-                    added, removed = out.get(sid, (None, None))
-                    out[sid] = (h.created, removed) if sid in after else (added, h.created)
+                    out.setdefault(sid, []).append((h.created, sid in after))
         return out
 
+    def at_start(issue: Issue, s: Sprint, steps: list[tuple[int, bool]]) -> bool:
+        """Whether the issue was in the sprint when it started: the last move at or before the start says so;
+        without one, the state the first later move left (or, with no move at all, where it is now), unless the
+        issue was created after the start (then it was added after it, whatever field set it)."""
+        if s.start is None:
+            return s.id in issue.sprints
+        earlier = [inside for when, inside in steps if when <= s.start]
+        if earlier:
+            return earlier[-1]
+        if issue.created > s.start:
+            return False
+        return (not steps[0][1]) if steps else s.id in issue.sprints
+
     def entries(closed: list[Sprint]) -> dict[str, dict[str, dict[str, float | str]]]:
-        """Every windowed sprint's commitment and completed points, walking the issues once."""
+        """Every windowed sprint's commitment and completed points, walking the issues once. The commitment is
+        the issues in the sprint when it started, however often they were moved in and out after it: one added
+        after the start is not committed (even if it was there before the start and taken out), one taken out
+        after the start still is (committed, not completed)."""
         wanted = {s.id for s in closed}
         committed: dict[int, list[Issue]] = {s.id: [] for s in closed}
         done: dict[int, list[Issue]] = {s.id: [] for s in closed}
@@ -53,15 +70,10 @@ def register(sb: JiraSandbox) -> None:
             if not now_in and not history:
                 continue  # neither in a windowed sprint nor ever moved in or out of one
             for s in closed:
-                put_in, taken_out = history.get(s.id, (None, None))
-                early = put_in is None or s.start is None or put_in <= s.start  # there when the sprint started
-                if s.id in now_in:
-                    if C.STATUSES[issue.status_id][1] == "done":
-                        done[s.id].append(issue)
-                    if early:
-                        committed[s.id].append(issue)
-                elif taken_out is not None and s.start is not None and taken_out > s.start and early:
-                    committed[s.id].append(issue)  # taken out after the start: still the commitment
+                if s.id in now_in and C.STATUSES[issue.status_id][1] == "done":
+                    done[s.id].append(issue)
+                if (s.id in now_in or s.id in history) and at_start(issue, s, history.get(s.id, [])):
+                    committed[s.id].append(issue)
         return {str(s.id): {"estimated": _sum(committed[s.id]), "completed": _sum(done[s.id])} for s in closed}
 
     def velocity(req: Request) -> Response:
