@@ -194,3 +194,18 @@ def test_sprint_date_errors_name_the_field_and_an_end_before_the_start_is_refuse
     for method in (s.post, s.put):
         r = method(f"{_agile(sb)}/sprint/{sprint.id}", json={"name": "r35 dates", "endDate": "later"})
         assert r.status_code == 400 and r.json()["errors"] == {"endDate": "Invalid date format."}
+
+
+# --- shared sprints ------------------------------------------------------------------------------------------
+
+def test_a_sprint_holding_another_boards_issue_is_listed_on_that_board_too(pyc, sb):
+    grc, sec = _board(pyc), _board(pyc, "SEC board")
+    sprint = pyc.create_sprint("r35 shared", grc)
+    assert sprint.id not in [x.id for x in pyc.sprints(sec)]
+    (sec_issue,) = _new_issues(pyc, [1], project="SEC")
+    assert pyc.add_issues_to_sprint(sprint.id, [sec_issue]).status_code == 204  # Jira takes it
+    listed = {x.id: x for x in pyc.sprints(sec, state="future")}
+    assert sprint.id in listed and listed[sprint.id].originBoardId == grc
+    assert sprint.id in [x.id for x in pyc.sprints(grc)]
+    pyc.move_to_backlog([sec_issue])
+    assert sprint.id not in [x.id for x in pyc.sprints(sec)]
