@@ -137,6 +137,9 @@ def test_velocity_an_issue_created_into_a_started_sprint_is_not_committed(pyc, s
     entry = s.get(f"{sb.url}/rest/greenhopper/1.0/rapid/charts/velocity.json",
                   params={"rapidViewId": board}).json()["velocityStatEntries"][str(sprint.id)]
     assert entry["estimated"]["value"] == 0.0
+    report = s.get(f"{sb.url}/rest/greenhopper/1.0/rapid/charts/sprintreport",
+                   params={"rapidViewId": board, "sprintId": sprint.id}).json()["contents"]
+    assert report["issueKeysAddedDuringSprint"] == {late.key: True}  # the sprint report agrees
 
 
 # --- POST /sprint/{id}/issue ---------------------------------------------------------------------------------
