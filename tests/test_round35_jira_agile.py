@@ -212,3 +212,58 @@ def test_a_sprint_holding_another_boards_issue_is_listed_on_that_board_too(pyc, 
     assert sprint.id in [x.id for x in pyc.sprints(grc)]
     pyc.move_to_backlog([sec_issue])
     assert sprint.id not in [x.id for x in pyc.sprints(sec)]
+
+
+# --- writes the reference lists that were 405 / 404 ----------------------------------------------------------
+
+def _new_epic(pyc: JIRA, summary: str) -> str:
+    return pyc.create_issue(project="GRC", issuetype={"name": "Epic"}, summary=summary).key
+
+
+def test_partial_update_of_an_epic(pyc, sb, s):
+    key = _new_epic(pyc, "r35 epic")
+    r = s.post(f"{_agile(sb)}/epic/{key}", json={"name": "r35 short", "color": {"key": "color_11"}, "done": True})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["key"], body["name"], body["summary"], body["color"], body["done"]) == (
+        key, "r35 short", "r35 epic", {"key": "color_11"}, True)
+    r = s.post(f"{_agile(sb)}/epic/{key}", json={"summary": "r35 epic renamed"})  # partial: the rest stays
+    assert r.status_code == 200 and r.json()["name"] == "r35 short" and r.json()["done"] is True
+    assert pyc.issue(key).fields.summary == "r35 epic renamed"
+    assert s.get(f"{_agile(sb)}/epic/{key}").json() == r.json()
+    done = s.get(f"{_agile(sb)}/board/{_board(pyc)}/epic", params={"done": "true"}).json()["values"]
+    assert key in [e["key"] for e in done]
+    for bad in ({"color": {"key": "color_99"}}, {"done": "yes"}, {"summary": ""}):
+        r = s.post(f"{_agile(sb)}/epic/{key}", json=bad)
+        assert r.status_code == 400 and r.json()["errors"], bad
+    assert s.post(f"{_agile(sb)}/epic/GRC-99999", json={"name": "x"}).status_code == 404
+
+
+def test_rank_an_epic_before_or_after_another(pyc, sb, s):
+    first, second = _new_epic(pyc, "r35 epic one"), _new_epic(pyc, "r35 epic two")
+
+    def rank_of(key: str) -> str:
+        return sb.store.resolve(key).rank
+
+    assert rank_of(first) < rank_of(second)
+    r = s.put(f"{_agile(sb)}/epic/{second}/rank", json={"rankBeforeEpic": first, "rankCustomFieldId": 10019})
+    assert r.status_code == 204, r.text
+    assert rank_of(second) < rank_of(first)
+    assert s.put(f"{_agile(sb)}/epic/{second}/rank", json={"rankAfterEpic": first}).status_code == 204
+    assert rank_of(first) < rank_of(second)
+    assert s.put(f"{_agile(sb)}/epic/{second}/rank", json={}).status_code == 400
+    assert s.put(f"{_agile(sb)}/epic/{second}/rank", json={"rankBeforeEpic": "GRC-99999"}).status_code == 404
+
+
+def test_move_issues_onto_a_board(pyc, sb, s):
+    board = _board(pyc)
+    keys = _new_issues(pyc, [1, 1])
+    (other,) = _new_issues(pyc, [1], project="SEC")
+    r = s.post(f"{_agile(sb)}/board/{board}/issue", json={"issues": keys, "rankBeforeIssue": keys[0]})
+    assert r.status_code == 204, r.text
+    r = s.post(f"{_agile(sb)}/board/{board}/issue", json={"issues": [keys[0], other]})
+    assert r.status_code == 207
+    assert [(e["issueKey"], e["status"]) for e in r.json()["entries"]] == [(keys[0], 200), (other, 400)]
+    assert s.post(f"{_agile(sb)}/board/{board}/issue", json={"issues": ["GRC-99999"]}).status_code == 400
+    assert s.post(f"{_agile(sb)}/board/{board}/issue", json={"issues": keys * 26}).status_code == 400
+    assert s.post(f"{_agile(sb)}/board/9999/issue", json={"issues": keys}).status_code == 404

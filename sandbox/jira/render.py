@@ -330,9 +330,11 @@ class Renderer:
         return out
 
     def epic(self, e: Issue) -> dict[str, Any]:
-        return {"id": e.id, "key": e.key, "self": f"{self.base}/rest/agile/1.0/epic/{e.id}", "name": e.summary,
-                "summary": e.summary, "color": {"key": f"color_{e.id % 9 + 1}"},
-                "done": C.STATUSES[e.status_id][1] == "done"}
+        meta = self.store.work.get("epic_meta", {}).get(e.id, {})  # set by POST /epic/{id} (`routes_agile_epic`)
+        return {"id": e.id, "key": e.key, "self": f"{self.base}/rest/agile/1.0/epic/{e.id}",
+                "name": meta.get("name", e.summary), "summary": e.summary,
+                "color": {"key": meta.get("color", f"color_{e.id % 9 + 1}")},
+                "done": meta.get("done", C.STATUSES[e.status_id][1] == "done")}
 
 
 def field_names(ids: list[str], store: Any = None) -> dict[str, str]:

@@ -283,7 +283,7 @@ def register(sb: JiraSandbox) -> None:
 
     # shared with `routes_agile_more` (looked up per request, so registration order does not matter)
     sb.agile = {"issue_page": issue_page, "board_of": board_of, "epic_of": epic_of,  # type: ignore[attr-defined]
-                "board_bean": board_bean, "issues_of": issues_of}
+                "board_bean": board_bean, "issues_of": issues_of, "place": place, "rank_anchor": rank_anchor}
     sb.route("GET", r"/board", boards, prefix="agile")
     sb.route("GET", r"/board/(?P<board>\d+)", lambda c: json_response(board_bean(c, board_of(c))), prefix="agile")
     sb.route("GET", r"/board/(?P<board>\d+)/sprint", board_sprints, prefix="agile")

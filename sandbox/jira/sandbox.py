@@ -32,6 +32,7 @@ from sandbox.jira import (
     ops,
     routes_agile,
     routes_agile_board_more,
+    routes_agile_epic,
     routes_agile_more,
     routes_archive,
     routes_boards,
@@ -185,6 +186,7 @@ class JiraSandbox(Sandbox):
         routes_agile_more.register(self)
         routes_boards.register(self)
         routes_agile.register(self)
+        routes_agile_epic.register(self)  # POST /epic/{id}, PUT /epic/{id}/rank, POST /board/{id}/issue
         routes_software.register(self)
         routes_config.register(self)
         routes_roles.register(self)
