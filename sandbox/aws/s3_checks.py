@@ -26,6 +26,7 @@ from urllib.parse import parse_qs, unquote
 
 from sandbox.aws import (
     s3_attributes,
+    s3_bodies,
     s3_listing,
     s3_lock,
     s3_parts,
@@ -107,6 +108,8 @@ def check(environ: dict):
         return answer
     if method == "PUT" and "tagging" in query and (answer := s3_reads.tagging(environ)) is not None:
         return answer
+    if method == "PUT" and not key and "tagging" in query and (answer := s3_bodies.bucket_tagging(environ)):
+        return answer
     if method == "GET" and not key and query.get("continuation-token", [""])[0]:
         answer = _continuation(name, query["continuation-token"][0])
         if answer is not None:
@@ -127,7 +130,8 @@ def check(environ: dict):
         if key and (answer := s3_uploads.finishing(environ, bucket, key, method, query["uploadId"][0])) is not None:
             return answer
     if method == "POST" and not key and "delete" in query:
-        answer = _delete_count(environ) or s3_suspended.delete_objects(environ, bucket)
+        answer = (s3_bodies.delete_objects(environ) or _delete_count(environ)
+                  or s3_suspended.delete_objects(environ, bucket))
         if answer is None:
             s3_versions.delete_markers_removal(environ, bucket)
         return answer
@@ -146,7 +150,8 @@ def check(environ: dict):
     if "uploadId" in query:
         answer = _upload_checks(bucket, key, method, query)
         if answer is None and method == "POST":
-            answer = s3_reads.complete_order(environ) or s3_writes.complete_conditions(environ, bucket, key)
+            answer = (s3_reads.complete_order(environ) or s3_bodies.complete(environ, bucket, query["uploadId"][0])
+                      or s3_writes.complete_conditions(environ, bucket, key))
         if answer is not None:
             return answer
     answer = s3_writes.check(environ, method)

@@ -9,7 +9,8 @@ request; every function returns None when moto may answer, else (status, body, h
   VersionId), Content-Range and the part's length (round 34; moto: 200 from the part's own record); with a Range
   header too: 400 InvalidRequest;
 - a ``Range`` header moto cannot split (no ``=``, or several): ignored, the whole object 200 (moto: 500) [unc: S3
-  ignores a Range it cannot read, as HTTP says a server may];
+  ignores a Range it cannot read, as HTTP says a server may]; a 416 to a Range carries ``Content-Range: bytes */size``
+  (round 35);
 - conditional reads as S3 documents them: If-Match true wins over a false If-Unmodified-Since (200, moto 412); with
   If-None-Match, If-Modified-Since is not looked at (RFC 7232 3.3) [unc: S3 documents only the "INM false, IMS
   true: 304" pair, which this keeps]; entity tags compare with or without quotes, in a comma list, or ``*`` (moto's
@@ -85,7 +86,22 @@ def read(environ: dict, bucket, name: str, method: str, query: dict[str, list[st
     ranged = environ.get("HTTP_RANGE")
     if ranged is not None and (ranged.count("=") != 1 or not ranged.strip().lower().startswith("bytes=")):
         del environ["HTTP_RANGE"]
+    elif ranged is not None:
+        _range_size(environ, key.size)
     return None
+
+
+def _range_size(environ: dict, size: int) -> None:
+    """A 416 to a Range names the object's size, ``Content-Range: bytes */<size>`` (RFC 9110 15.5.17; moto sent no
+    Content-Range) [unc: S3's header, its body's ActualObjectSize says the same]."""
+
+    def rewrite(status: str, headers: list) -> tuple[str, list]:
+        if not status.startswith("416"):
+            return status, headers
+        return status, [(k, v) for k, v in headers if k.lower() != "content-range"] + [
+            ("Content-Range", f"bytes */{size}")]
+
+    environ["sandbox.head_rewrite"] = rewrite
 
 
 def _part_range(environ: dict, key, number: int, count: int) -> None:

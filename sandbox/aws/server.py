@@ -16,7 +16,7 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from sandbox.aws import crc, s3_checks, s3_post, s3_rules, s3_uploads, signing, sts_checks
+from sandbox.aws import crc, s3_bodies, s3_checks, s3_post, s3_rules, s3_uploads, signing, sts_checks
 from sandbox.aws.addressing import bucket_and_key, request_target
 from sandbox.core.numbers import ascii_int
 
@@ -336,6 +336,7 @@ class MotoAwsServer(ThreadedMotoServer):
     def __init__(self, port: int = 0, ssl_context=None):
         super().__init__(ip_address="127.0.0.1", port=port, verbose=False)
         crc.install()  # moto's CRC32C / CRC64NVME where its optional libraries are missing (``sandbox.aws.crc``)
+        s3_bodies.install()  # keys with a line feed reach moto's S3 handlers
         self.ssl_context = ssl_context
         self.faults: list[AwsFault] = []
         self.fault_hits = 0
