@@ -199,3 +199,51 @@ def test_bucket_tagging_limits(s3):
     edge = [{"Key": "k" * 128, "Value": "v" * 256}]
     s3.put_bucket_tagging(Bucket="r35-tagged", Tagging={"TagSet": edge})
     assert s3.get_bucket_tagging(Bucket="r35-tagged")["TagSet"] == edge
+
+
+def test_presigned_url_parameters_tampered_or_missing(server, s3):
+    s3.put_object(Bucket=BUCKET, Key="presign/obj", Body=b"secret")
+    v4 = boto3.client("s3", endpoint_url=server.url, region_name="us-east-1", aws_access_key_id="testing",
+                      aws_secret_access_key="testing", config=Config(signature_version="s3v4"))
+    url = v4.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "presign/obj"}, ExpiresIn=300)
+    assert requests.get(url, timeout=30).content == b"secret"
+    # the algorithm changed: moto served the object as to an unsigned request
+    changed = requests.get(url.replace("X-Amz-Algorithm=AWS4-HMAC-SHA256", "X-Amz-Algorithm=AWS4-HMAC-SHA1"),
+                           timeout=30)
+    assert (changed.status_code, _code(changed)) == (400, "AuthorizationQueryParametersError")
+    assert 'X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"' in changed.text
+    for name in ("X-Amz-Signature", "X-Amz-Date", "X-Amz-SignedHeaders", "X-Amz-Expires", "X-Amz-Credential"):
+        query = "&".join(p for p in url.split("?", 1)[1].split("&") if not p.startswith(name + "="))
+        cut = requests.get(url.split("?", 1)[0] + "?" + query, timeout=30)
+        assert (cut.status_code, _code(cut)) == (400, "AuthorizationQueryParametersError"), name
+        assert "requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature" in cut.text, name
+        assert b"secret" not in cut.content
+
+
+def test_clock_skew(server, s3, monkeypatch):
+    import datetime as dt
+
+    import botocore.auth
+
+    s3.put_object(Bucket=BUCKET, Key="skew/obj", Body=b"on time")
+    real = botocore.auth.get_current_datetime
+    v4 = boto3.client("s3", endpoint_url=server.url, region_name="us-east-1", aws_access_key_id="testing",
+                      aws_secret_access_key="testing",
+                      config=Config(signature_version="s3v4", retries={"max_attempts": 1}))
+    for offset in (dt.timedelta(minutes=20), -dt.timedelta(minutes=20)):
+        monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda offset=offset: real() + offset)
+        status, error, _ = _refused(v4.get_object, Bucket=BUCKET, Key="skew/obj")
+        assert (status, error["Code"], error["MaxAllowedSkewMilliseconds"]) == (403, "RequestTimeTooSkewed", "900000")
+        status, error, _ = _refused(v4.put_object, Bucket=BUCKET, Key="skew/obj", Body=b"late")
+        assert (status, error["Code"]) == (403, "RequestTimeTooSkewed")
+    # a presigned URL dated ahead of the server is not valid yet; one dated 20 minutes back is, for its hour
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: real() + dt.timedelta(minutes=20))
+    ahead = v4.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "skew/obj"}, ExpiresIn=3600)
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: real() - dt.timedelta(minutes=20))
+    behind = v4.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "skew/obj"}, ExpiresIn=3600)
+    refused = requests.get(ahead, timeout=30)
+    assert (refused.status_code, _code(refused)) == (403, "AccessDenied") and "not valid yet" in refused.text
+    assert requests.get(behind, timeout=30).content == b"on time"
+    # within 15 minutes either way: served
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: real() + dt.timedelta(minutes=10))
+    assert v4.get_object(Bucket=BUCKET, Key="skew/obj")["Body"].read() == b"on time"

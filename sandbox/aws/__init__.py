@@ -42,7 +42,12 @@ the real services moto leaves out, so that the evidence store's handling of them
 - ``s3_versions``: ListObjectVersions answered from moto's store (url encoding, markers, delimiter paging as S3), and
   removing a delete marker by version id says so (DeleteMarker, in DeleteObject's and DeleteObjects' answers);
   ``s3_attributes``: GetObjectAttributes names a multipart object's parts (ObjectParts, paged by max-parts); an
-  object put whole says ``ChecksumType: FULL_OBJECT`` (PutObject, GET / HEAD with checksum mode).
+  object put whole says ``ChecksumType: FULL_OBJECT`` (PutObject, GET / HEAD with checksum mode);
+- ``s3_bodies``: DeleteObjects needs a Content-MD5 or checksum header that matches its body and a Delete document
+  (400 InvalidRequest / BadDigest / MalformedXML); CompleteMultipartUpload without parts is 400 MalformedXML, its
+  InvalidPart / EntityTooSmall name the part; bucket tags at most 50, keys 128 and values 256 characters; keys with
+  a line feed reach moto's handlers; a 416 to a Range carries ``Content-Range: bytes */size``; presigned URLs with
+  another algorithm or missing parameters, dated ahead, and header-signed requests 15 minutes off are refused.
 
 A request the sandbox answers itself has its body read first (``server._drain``), so a client that sent it after
 werkzeug's 100 Continue gets the answer over TLS rather than a reset connection.

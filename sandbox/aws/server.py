@@ -57,10 +57,11 @@ def _reason(status: int) -> str:
 
 
 def _presigned_s3(query: str) -> bool:
-    """Whether a query string carries S3 query authentication (v4 with an s3 scope, or v2's three parameters)."""
+    """Whether a query string carries S3 query authentication (v4 with an s3 scope, or no scope at all, which
+    ``signing`` refuses; or v2's three parameters)."""
     names = {part.partition("=")[0] for part in query.split("&")}
-    return ("X-Amz-Signature" in names and "/s3/aws4_request" in unquote(query)) or {
-        "AWSAccessKeyId", "Signature", "Expires"} <= names
+    v4 = bool(names & signing.QUERY_AUTH) and ("/s3/aws4_request" in unquote(query) or "X-Amz-Credential" not in names)
+    return v4 or {"AWSAccessKeyId", "Signature", "Expires"} <= names
 
 
 def _drain(environ) -> None:

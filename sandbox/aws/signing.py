@@ -10,7 +10,11 @@ form of version 2 (boto3's default presigned URL: ``AWSAccessKeyId``, ``Expires`
   IAM access keys and STS-issued credentials) must carry the signature S3 computes: 403 SignatureDoesNotMatch
   otherwise (the query tampered with, a wrong secret key);
 - an access key nobody issued is accepted, as moto does, unless the server is ``strict_keys``: then 403
-  InvalidAccessKeyId.
+  InvalidAccessKeyId;
+- (round 35) a v4 query signature with another ``X-Amz-Algorithm`` or without one of its six parameters: 400
+  AuthorizationQueryParametersError (moto served it as unsigned); one dated more than 15 minutes ahead: 403
+  AccessDenied "Request is not valid yet" [unc]; a header-signed S3 request dated more than 15 minutes from the
+  server's clock: 403 RequestTimeTooSkewed with ``MaxAllowedSkewMilliseconds`` 900000.
 
 The path signed is the request target's (a proxied request's absolute URL without its scheme and host); a v2
 presigned URL on a virtual host (``bucket.host/key``) is signed over ``/bucket/key``.
@@ -33,6 +37,10 @@ from sandbox.core.numbers import ascii_int
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 WEEK = 604800
+SKEW = timedelta(minutes=15)  # how far a request's date may be from the server's clock
+QUERY_AUTH = {"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature"}  # any of them: a v4 query signature
+QUERY_REQUIRED = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-Date", "X-Amz-SignedHeaders",
+                  "X-Amz-Expires")
 _HEADER_AUTH = re.compile(
     r"AWS4-HMAC-SHA256\s+Credential=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-f]+)"
 )
@@ -120,7 +128,9 @@ def check(environ: dict, secret_of, strict_keys: bool, now: datetime | None = No
     pairs = _pairs(raw_query if "?" in raw else environ.get("QUERY_STRING", ""))
     params = dict(pairs)
     now = now or datetime.now(UTC)
-    if params.get("X-Amz-Algorithm") == ALGORITHM:
+    if QUERY_AUTH & set(params):
+        if (answer := _query_parameters(params)) is not None:
+            return answer
         expires_text, stamp = params.get("X-Amz-Expires", ""), params.get("X-Amz-Date", "")
         signed_at = _stamp(stamp)
         expires_in = ascii_int(expires_text, cap=WEEK + 1)  # not isdecimal() + int(): '٣' read as 3 [round 27]
@@ -133,6 +143,8 @@ def check(environ: dict, secret_of, strict_keys: bool, now: datetime | None = No
                 else "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"",
             )
         expires = signed_at + timedelta(seconds=expires_in)
+        if signed_at - now > SKEW:  # [unc: S3-compatible servers' answer; S3 refuses a URL dated ahead]
+            return _error(403, "AccessDenied", "Request is not valid yet")
         if now > expires:
             return _error(
                 403,
@@ -158,6 +170,8 @@ def check(environ: dict, secret_of, strict_keys: bool, now: datetime | None = No
         stamp = environ.get("HTTP_X_AMZ_DATE", "")
         payload = environ.get("HTTP_X_AMZ_CONTENT_SHA256") or hashlib.sha256(body).hexdigest()
         query = _canonical_query(pairs)
+        if (answer := _skewed(credential, stamp, now)) is not None:
+            return answer
     key_id, _, scope = credential.partition("/")
     secret = secret_of(key_id)
     if secret is None:
@@ -166,6 +180,31 @@ def check(environ: dict, secret_of, strict_keys: bool, now: datetime | None = No
     if not hmac.compare_digest(expected, provided):
         return _mismatch(key_id, to_sign, provided, CanonicalRequest=canonical)
     return None
+
+
+def _query_parameters(params: dict[str, str]):
+    """A v4 query signature names its algorithm, AWS4-HMAC-SHA256, and carries all six parameters: else 400
+    AuthorizationQueryParametersError (a URL whose X-Amz-Algorithm was changed or whose X-Amz-Signature was cut off
+    was served as an unsigned request)."""
+    algorithm = params.get("X-Amz-Algorithm")
+    if algorithm is not None and algorithm != ALGORITHM:
+        return _error(400, "AuthorizationQueryParametersError", f'X-Amz-Algorithm only supports "{ALGORITHM}"')
+    if any(name not in params for name in QUERY_REQUIRED) or not params.get("X-Amz-Signature"):
+        return _error(400, "AuthorizationQueryParametersError", "Query-string authentication version 4 requires the "
+                      "X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and "
+                      "X-Amz-Expires parameters.")
+    return None
+
+
+def _skewed(credential: str, stamp: str, now: datetime):
+    """A header-signed S3 request dated more than 15 minutes away from the server's clock: 403
+    RequestTimeTooSkewed (moto served it). Other services (STS) answer otherwise and are left alone."""
+    signed_at = _stamp(stamp)
+    if "/s3/aws4_request" not in credential or signed_at is None or abs(now - signed_at) <= SKEW:
+        return None
+    return _error(403, "RequestTimeTooSkewed", "The difference between the request time and the current time is too "
+                  "large.", RequestTime=stamp, ServerTime=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                  MaxAllowedSkewMilliseconds=str(int(SKEW.total_seconds() * 1000)))
 
 
 def _unknown_key(key_id: str, strict_keys: bool):
