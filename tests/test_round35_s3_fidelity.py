@@ -247,3 +247,43 @@ def test_clock_skew(server, s3, monkeypatch):
     # within 15 minutes either way: served
     monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: real() + dt.timedelta(minutes=10))
     assert v4.get_object(Bucket=BUCKET, Key="skew/obj")["Body"].read() == b"on time"
+
+
+def test_expected_bucket_owner(s3):
+    s3.create_bucket(Bucket="r35-owned")
+    s3.put_object(Bucket="r35-owned", Key="k", Body=b"mine")
+    owner = "123456789012"  # moto's default account, which owns every bucket here
+    assert s3.get_object(Bucket="r35-owned", Key="k", ExpectedBucketOwner=owner)["Body"].read() == b"mine"
+    other = "111122223333"
+    for call, kwargs in ((s3.get_object, {"Key": "k"}), (s3.put_object, {"Key": "k", "Body": b"theirs"}),
+                         (s3.list_objects_v2, {}), (s3.delete_object, {"Key": "k"}),
+                         (s3.create_multipart_upload, {"Key": "m"})):
+        status, error, _ = _refused(call, Bucket="r35-owned", ExpectedBucketOwner=other, **kwargs)
+        assert (status, error["Code"]) == (403, "AccessDenied"), call
+    status, _, _ = _refused(s3.head_object, Bucket="r35-owned", Key="k", ExpectedBucketOwner=other)
+    assert status == 403
+    status, error, _ = _refused(s3.copy_object, Bucket="r35-owned", Key="copy", ExpectedSourceBucketOwner=other,
+                                CopySource={"Bucket": "r35-owned", "Key": "k"})
+    assert (status, error["Code"]) == (403, "AccessDenied")
+    s3.copy_object(Bucket="r35-owned", Key="copy", ExpectedSourceBucketOwner=owner, ExpectedBucketOwner=owner,
+                   CopySource={"Bucket": "r35-owned", "Key": "k"})
+    assert s3.get_object(Bucket="r35-owned", Key="k")["Body"].read() == b"mine"  # nothing overwritten or deleted
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket="r35-owned")["Contents"]] == ["copy", "k"]
+
+
+def test_put_headers_moto_took_or_failed_on(server, s3):
+    status, error, _ = _refused(s3.put_object, Bucket=BUCKET, Key="hdr/tags", Body=b"", Tagging="a=1&a=2")
+    assert (status, error["Code"]) == (400, "InvalidTag")
+    s3.put_object(Bucket=BUCKET, Key="hdr/tags", Body=b"", Tagging="a=1&b=2")
+    assert len(s3.get_object_tagging(Bucket=BUCKET, Key="hdr/tags")["TagSet"]) == 2
+    status, error, _ = _refused(s3.put_object, Bucket=BUCKET, Key="hdr/acl", Body=b"", ACL="nonsense")
+    assert (status, error["Code"], error["ArgumentName"]) == (400, "InvalidArgument", "x-amz-acl")  # moto: 500
+    s3.put_object(Bucket=BUCKET, Key="hdr/acl", Body=b"", ACL="bucket-owner-full-control")
+    # an unsigned read may not ask for other response headers; a signed one may
+    s3.create_bucket(Bucket="r35-public")
+    s3.put_object(Bucket="r35-public", Key="p", Body=b"public", ACL="public-read")
+    plain = requests.get(f"{server.url}/r35-public/p", timeout=30)
+    assert (plain.status_code, plain.content) == (200, b"public")
+    overridden = requests.get(f"{server.url}/r35-public/p?response-content-type=text/html", timeout=30)
+    assert (overridden.status_code, _code(overridden)) == (400, "InvalidRequest")
+    assert s3.get_object(Bucket="r35-public", Key="p", ResponseContentType="text/html")["ContentType"] == "text/html"

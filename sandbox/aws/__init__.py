@@ -47,7 +47,10 @@ the real services moto leaves out, so that the evidence store's handling of them
   (400 InvalidRequest / BadDigest / MalformedXML); CompleteMultipartUpload without parts is 400 MalformedXML, its
   InvalidPart / EntityTooSmall name the part; bucket tags at most 50, keys 128 and values 256 characters; keys with
   a line feed reach moto's handlers; a 416 to a Range carries ``Content-Range: bytes */size``; presigned URLs with
-  another algorithm or missing parameters, dated ahead, and header-signed requests 15 minutes off are refused.
+  another algorithm or missing parameters, dated ahead, and header-signed requests 15 minutes off are refused;
+  ``s3_headers``: ExpectedBucketOwner / ExpectedSourceBucketOwner of another account (403 AccessDenied), a tag key
+  twice in ``x-amz-tagging`` (400 InvalidTag), an ``x-amz-acl`` that is no canned ACL (400, moto 500), ``response-*``
+  overrides on an unsigned GET (400 InvalidRequest).
 
 A request the sandbox answers itself has its body read first (``server._drain``), so a client that sent it after
 werkzeug's 100 Continue gets the answer over TLS rather than a reset connection.

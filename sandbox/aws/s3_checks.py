@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, unquote
 from sandbox.aws import (
     s3_attributes,
     s3_bodies,
+    s3_headers,
     s3_listing,
     s3_lock,
     s3_parts,
@@ -83,6 +84,8 @@ def check(environ: dict):
             return s3_rules.create_bucket(name)
         return None
     if (answer := _integers(query)) is not None:
+        return answer
+    if (answer := s3_headers.check(environ, name, method)) is not None:
         return answer
     if s3_versions.is_listing(method, key, query):
         return s3_versions.answer(bucket, query, MAX_LIST)

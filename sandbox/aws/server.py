@@ -16,7 +16,7 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from sandbox.aws import crc, s3_bodies, s3_checks, s3_post, s3_rules, s3_uploads, signing, sts_checks
+from sandbox.aws import crc, s3_bodies, s3_checks, s3_headers, s3_post, s3_rules, s3_uploads, signing, sts_checks
 from sandbox.aws.addressing import bucket_and_key, request_target
 from sandbox.core.numbers import ascii_int
 
@@ -156,7 +156,7 @@ class _Enforcing:
         # allowed: S3's other answers as for signed requests (a public bucket's listing paged as S3 pages it)
         version = parse_qs(environ.get("QUERY_STRING", "")).get("versionId", [None])[0]
         return (s3_rules.anonymous(bucket, key, environ.get("REQUEST_METHOD", "GET"), version)
-                or s3_checks.check(environ))
+                or s3_headers.anonymous_overrides(environ) or s3_checks.check(environ))
 
     def _s3_answer(self, environ, start_response):
         """moto's answer to an S3 request, where S3 answers otherwise: a form upload's 201 carries S3's PostResponse
