@@ -287,3 +287,20 @@ def test_put_headers_moto_took_or_failed_on(server, s3):
     overridden = requests.get(f"{server.url}/r35-public/p?response-content-type=text/html", timeout=30)
     assert (overridden.status_code, _code(overridden)) == (400, "InvalidRequest")
     assert s3.get_object(Bucket="r35-public", Key="p", ResponseContentType="text/html")["ContentType"] == "text/html"
+
+
+def test_not_modified_names_etag_and_last_modified(s3):
+    import datetime as dt
+
+    s3.put_object(Bucket=BUCKET, Key="cond/obj", Body=b"v1")
+    head = s3.head_object(Bucket=BUCKET, Key="cond/obj")
+    stamp = head["ResponseMetadata"]["HTTPHeaders"]["last-modified"]
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    for call, kwargs in ((s3.get_object, {"IfNoneMatch": head["ETag"]}), (s3.head_object, {"IfNoneMatch": "*"}),
+                         (s3.get_object, {"IfModifiedSince": later})):
+        status, _, headers = _refused(call, Bucket=BUCKET, Key="cond/obj", **kwargs)
+        assert (status, headers.get("etag"), headers.get("last-modified")) == (304, head["ETag"], stamp), kwargs
+    # If-Match false decides before If-None-Match: 412 naming the condition
+    status, error, _ = _refused(s3.get_object, Bucket=BUCKET, Key="cond/obj", IfMatch='"other"',
+                                IfNoneMatch=head["ETag"])
+    assert (status, error["Code"], error["Condition"]) == (412, "PreconditionFailed", "If-Match")

@@ -14,7 +14,7 @@ request; every function returns None when moto may answer, else (status, body, h
 - conditional reads as S3 documents them: If-Match true wins over a false If-Unmodified-Since (200, moto 412); with
   If-None-Match, If-Modified-Since is not looked at (RFC 7232 3.3) [unc: S3 documents only the "INM false, IMS
   true: 304" pair, which this keeps]; entity tags compare with or without quotes, in a comma list, or ``*`` (moto's
-  HEAD compared them byte for byte);
+  HEAD compared them byte for byte); a 304 names Last-Modified beside the ETag (round 35; moto: ETag only) [unc];
 - CompleteMultipartUpload whose parts are not in ascending part-number order: 400 InvalidPartOrder (moto sorted
   nothing and judged the first small part EntityTooSmall);
 - PutObjectTagging / PutBucketTagging with one key twice: 400 InvalidTag (moto kept the last);
@@ -101,7 +101,7 @@ def _range_size(environ: dict, size: int) -> None:
         return status, [(k, v) for k, v in headers if k.lower() != "content-range"] + [
             ("Content-Range", f"bytes */{size}")]
 
-    environ["sandbox.head_rewrite"] = rewrite
+    _rewrite_after(environ, rewrite)
 
 
 def _part_range(environ: dict, key, number: int, count: int) -> None:
@@ -139,7 +139,26 @@ def _head_part(environ: dict, key, number: int, count: int) -> None:
         kept = [(k, v) for k, v in headers if k.lower() not in replaced and not k.lower().startswith("x-amz-checksum")]
         return "206 Partial Content", kept + [(k.title(), v) for k, v in replaced.items()]
 
-    environ["sandbox.head_rewrite"] = rewrite
+    _rewrite_after(environ, rewrite)
+
+
+def _rewrite_after(environ: dict, rewrite) -> None:
+    """Run ``rewrite(status, headers)`` on moto's answer, after any rewrite already asked for."""
+    before = environ.get("sandbox.head_rewrite")
+    environ["sandbox.head_rewrite"] = rewrite if before is None else (lambda s, h: rewrite(*before(s, h)))
+
+
+def _not_modified(environ: dict, key) -> None:
+    """A 304 carries the object's Last-Modified beside its ETag (moto sent the ETag only) [unc: S3's 304 has been
+    seen with both; RFC 9110 15.4.5 lets a server send it]."""
+    stamp = key.last_modified_RFC1123
+
+    def rewrite(status: str, headers: list) -> tuple[str, list]:
+        if status.startswith("304") and not any(k.lower() == "last-modified" for k, _ in headers):
+            headers = [*headers, ("Last-Modified", stamp)]
+        return status, headers
+
+    _rewrite_after(environ, rewrite)
 
 
 def _tags(value: str) -> set[str]:
@@ -157,6 +176,8 @@ def _since(value: str):
 def _conditions(environ: dict, key) -> None:
     """Rewrite the conditional headers so that moto's byte-for-byte checks give S3's answer."""
     etag = key.etag.strip('"')
+    if environ.get("HTTP_IF_NONE_MATCH") is not None or environ.get("HTTP_IF_MODIFIED_SINCE"):
+        _not_modified(environ, key)
     if_match = environ.get("HTTP_IF_MATCH")
     if if_match is not None:
         tags = _tags(if_match)
