@@ -29,7 +29,7 @@ import pytest
 
 from sandbox.core.http import Response
 from tests.conftest import fresh_duckdb, jira_env, onetrust_env
-from tests.ingestion_harness import ROOT
+from tests.ingestion_harness import JIRA_ISSUES, OT_RISKS, OT_VENDORS, ROOT, assert_parity
 
 pytestmark = pytest.mark.slow  # about 2-3 min for the file
 
@@ -61,6 +61,8 @@ else:
                              vendor_page_size=10, reconcile=False, policy=fast)
 run_source(vendor, source)
 """
+
+ENTITIES = {"jira": [JIRA_ISSUES], "onetrust": [OT_RISKS, OT_VENDORS]}
 
 # columns that differ between two runs however right they are: when, and by which run, a row was written
 VOLATILE = ("_dlt_load_id", "_dlt_id", "_dlt_parent_id", "_dlt_root_id", "quarantined_at", "run_id", "synced_at",
@@ -277,6 +279,8 @@ def _clean_then_killed(vendor, sb, killer, on, monkeypatch, tmp_path, parse_home
     on["on"] = False
     _sync(vendor)
     killed_healed = snapshot(killed_settings, vendor)
+    for entity in ENTITIES[vendor]:  # the vendor healed: everything it holds is stored (no cursor moved past one)
+        assert_parity(sb, killed_settings, entity)
     if change is not None:
         clean, clean_healed = clean_runs("clean-last")
     assert not _differences(clean, killed)
