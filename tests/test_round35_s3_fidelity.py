@@ -304,3 +304,42 @@ def test_not_modified_names_etag_and_last_modified(s3):
     status, error, _ = _refused(s3.get_object, Bucket=BUCKET, Key="cond/obj", IfMatch='"other"',
                                 IfNoneMatch=head["ETag"])
     assert (status, error["Code"], error["Condition"]) == (412, "PreconditionFailed", "If-Match")
+
+
+# --- review of round 35 ------------------------------------------------------------------------------------------
+
+def test_anonymous_response_overrides_do_not_tell_which_keys_a_private_bucket_holds(server, s3):
+    """An unsigned GET with ``response-*`` is 400 whether or not the key exists (a 400 for existing keys beside
+    a 403 for missing ones let anyone probe a private bucket's keys)."""
+    s3.create_bucket(Bucket="r35-private")
+    s3.put_object(Bucket="r35-private", Key="exists", Body=b"secret")
+    answers = [requests.get(f"{server.url}/r35-private/{key}?response-content-type=text/plain", timeout=30)
+               for key in ("exists", "missing")]
+    assert [(a.status_code, _code(a)) for a in answers] == [(400, "InvalidRequest")] * 2
+    plain = [requests.get(f"{server.url}/r35-private/{key}", timeout=30) for key in ("exists", "missing")]
+    assert [a.status_code for a in plain] == [403, 403]  # without overrides: refused alike, as before
+
+
+def test_a_trailer_header_on_a_plain_body_is_no_digest(server, s3):
+    s3.put_object(Bucket=BUCKET, Key="del/trailer", Body=b"1")
+    body = b"<Delete><Object><Key>del/trailer</Key></Object></Delete>"
+    bare = _signed(server, "POST", BUCKET, body, {"x-amz-trailer": "x-amz-checksum-crc32"}, query="delete=")
+    assert (bare.status_code, _code(bare)) == (400, "InvalidRequest"), bare.text
+    assert s3.head_object(Bucket=BUCKET, Key="del/trailer")["ContentLength"] == 1
+
+
+def test_delete_objects_framed_in_chunks_is_not_implemented_rather_than_a_500(server, s3):
+    s3.put_object(Bucket=BUCKET, Key="del/chunked", Body=b"1")
+    body = b"<Delete><Object><Key>del/chunked</Key></Object></Delete>"
+    chunked = _signed(server, "POST", BUCKET, body, {"Content-MD5": _md5(body), "Content-Encoding": "aws-chunked"},
+                      query="delete=")
+    assert (chunked.status_code, _code(chunked)) == (501, "NotImplemented"), chunked.text
+    assert s3.head_object(Bucket=BUCKET, Key="del/chunked")["ContentLength"] == 1
+
+
+def test_list_buckets_needs_a_signature(server, s3):
+    anonymous = requests.get(f"{server.url}/", timeout=30)
+    assert (anonymous.status_code, _code(anonymous)) == (403, "AccessDenied")
+    assert BUCKET not in anonymous.text
+    assert requests.head(f"{server.url}/", timeout=30).status_code == 403
+    assert BUCKET in {b["Name"] for b in s3.list_buckets()["Buckets"]}  # signed: listed

@@ -150,13 +150,21 @@ class _Enforcing:
         raw = request_target(environ).partition("?")[0]
         path = unquote(raw.encode("latin-1", "replace").decode("utf-8", "replace"))
         name, key = bucket_and_key(environ.get("HTTP_HOST", ""), path)
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        if not name and environ.get("REQUEST_METHOD", "GET") in ("GET", "HEAD") and "Action" not in query:
+            # ListBuckets needs a signature: moto listed every bucket to anyone (IAM/STS query calls go on)
+            status, body, _ = s3_rules._error(403, "AccessDenied", "Access Denied")
+            return status, b"" if environ.get("REQUEST_METHOD") == "HEAD" else body, []
         bucket = s3_checks._bucket(name) if name else None
         if bucket is None:
             return None
-        # allowed: S3's other answers as for signed requests (a public bucket's listing paged as S3 pages it)
-        version = parse_qs(environ.get("QUERY_STRING", "")).get("versionId", [None])[0]
-        return (s3_rules.anonymous(bucket, key, environ.get("REQUEST_METHOD", "GET"), version)
-                or s3_headers.anonymous_overrides(environ) or s3_checks.check(environ))
+        # allowed: S3's other answers as for signed requests (a public bucket's listing paged as S3 pages it).
+        # response-* overrides first: one answer whether or not the key exists (a 400 only for existing keys
+        # told an anonymous caller which keys a private bucket holds)
+        version = query.get("versionId", [None])[0]
+        return (s3_headers.anonymous_overrides(environ)
+                or s3_rules.anonymous(bucket, key, environ.get("REQUEST_METHOD", "GET"), version)
+                or s3_checks.check(environ))
 
     def _s3_answer(self, environ, start_response):
         """moto's answer to an S3 request, where S3 answers otherwise: a form upload's 201 carries S3's PostResponse
