@@ -151,10 +151,20 @@ def read_all(conn, connectors) -> dict[str, dict[str, Any] | None]:
     """:func:`figures` per connector; one that cannot be read (a state written by another dlt) is
     ``{"error": its type}``, logged."""
     out = {}
+    # PostgreSQL aborts the whole transaction on a failed query: every later query of the health read (the
+    # other figures, ops.health_checks, the alerts) would fail too. Each connector's read runs in a savepoint,
+    # rolled back on failure (as Connection._create_if_missing); DuckDB's connection here is autocommit.
+    guarded = conn.kind == "postgres" and not getattr(conn.raw, "autocommit", False)
     for connector in connectors:
+        if guarded:
+            conn.execute("savepoint set_aside")
         try:
             out[connector] = figures(conn, connector)
         except Exception as exc:  # the health read never fails on one figure
+            if guarded:
+                conn.execute("rollback to savepoint set_aside")
             log.warning("health: the set-aside records of %s cannot be read: %s", connector, type(exc).__name__)
             out[connector] = {"error": type(exc).__name__}
+        if guarded:
+            conn.execute("release savepoint set_aside")
     return out

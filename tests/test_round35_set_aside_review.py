@@ -1,0 +1,152 @@
+"""Round 35 review of the set-aside health read (:mod:`assets.health.set_aside`).
+
+- On PostgreSQL one connector's failed read (a quarantine table missing a column) no longer aborts the health
+  run's transaction: each connector's read runs in a savepoint, and the rest of the health read still works.
+- "Since" is per record (entity and id; a OneTrust slot: entity, listing and position), not per stored copy: a
+  record edited at the vendor while set aside keeps its first date; a record that loaded and failed again later
+  counts from its new failure, not from the identical old row.
+- Only the vendor's own live pipeline (``projectx_<vendor>_<kind>``) counts, and its latest committed state.
+- Hostile vendor text in the reason stays text on the health page.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+import duckdb
+import pytest
+
+REASON = "ServiceNow fails to serve this record: its page and its read by sys_id answered 500"
+
+
+def _ledger(keyed: dict | None = None, unkeyed: dict | None = None, resource: str = "incident",
+            source: str = "servicenow") -> str:
+    from dlt.common.versioned_state import compress_state
+
+    res: dict = {}
+    if keyed is not None:
+        res["quarantined"] = keyed
+    if unkeyed is not None:
+        res["quarantined_unkeyed"] = unkeyed
+    return compress_state({"sources": {source: {"resources": {resource: res}}}})
+
+
+def _warehouse(path: str, schema: str = "servicenow"):
+    con = duckdb.connect(path)
+    con.execute(f"create schema {schema}")
+    con.execute(f"create table {schema}.quarantine (entity varchar, record_id varchar, reason varchar, "
+                "record varchar, quarantined_at timestamptz, _dlt_load_id varchar)")
+    con.execute(f"create table {schema}._dlt_loads (load_id varchar, status bigint)")
+    con.execute(f"create table {schema}._dlt_pipeline_state (pipeline_name varchar, state varchar, "
+                "_dlt_load_id varchar)")
+    return con
+
+
+def _text(record: dict) -> str:
+    return json.dumps(record, sort_keys=True, default=str)
+
+
+def _figures(path: str, schema: str = "servicenow"):
+    from assets.health import set_aside
+    from resources.warehouse import Connection
+
+    raw = duckdb.connect(path, read_only=True)
+    try:
+        return set_aside.figures(Connection(raw, "duckdb"), schema)
+    finally:
+        raw.close()
+
+
+def _load(con, schema: str, load_id: str, state: str | None, rows=(), pipeline: str | None = None):
+    """One committed load: its quarantine rows ``(entity, id, record, when)`` and its state row."""
+    con.execute(f"insert into {schema}._dlt_loads values (?, 0)", [load_id])
+    for entity, rid, record, when in rows:
+        con.execute(f"insert into {schema}.quarantine values (?, ?, ?, ?, ?, ?)",
+                    [entity, rid, REASON, _text(record), when, load_id])
+    if state is not None:
+        con.execute(f"insert into {schema}._dlt_pipeline_state values (?, ?, ?)",
+                    [pipeline or f"projectx_{schema}_duckdb", state, load_id])
+
+
+@pytest.mark.postgres
+def test_a_failed_set_aside_read_does_not_abort_the_postgres_health_run(tmp_path, monkeypatch):
+    from assets.health import history, measure
+    from assets.health.inputs import CONNECTORS, warehouse_figures
+    from resources.warehouse import WarehouseResource
+    from tests.conftest import fresh_postgres
+
+    with fresh_postgres(tmp_path / "pg") as settings:
+        for key, value in settings.env().items():
+            monkeypatch.setenv(key, value)
+        warehouse = WarehouseResource(kind="postgres", duckdb_path=settings.duckdb_path, data_dir=settings.data_dir)
+        broken, fine = CONNECTORS[0], CONNECTORS[-1]
+        with warehouse.connect() as conn:
+            for schema in (broken, fine):
+                conn.execute(f"create schema {schema}")
+                conn.execute(f"create table {schema}._dlt_loads (load_id varchar, status bigint)")
+                conn.execute(f"create table {schema}._dlt_pipeline_state (pipeline_name varchar, state varchar, "
+                             "_dlt_load_id varchar)")
+                conn.execute(f"insert into {schema}._dlt_loads values ('1.0', 0)")
+                conn.execute(f"insert into {schema}._dlt_pipeline_state values (%s, %s, '1.0')",
+                             (f"projectx_{schema}_postgres", _ledger({"a1": "x"})))
+            # a quarantine table missing a column: its read fails
+            conn.execute(f"create table {broken}.quarantine (entity varchar, record_id varchar, record varchar)")
+            conn.execute(f"create table {fine}.quarantine (entity varchar, record_id varchar, reason varchar, "
+                         "record varchar, quarantined_at timestamptz)")
+        with warehouse.connect() as conn:  # as run_health: one transaction for the whole health read
+            figures = warehouse_figures(conn)
+            assert figures[broken]["set_aside"] == {"error": "UndefinedColumn"}, figures[broken]
+            assert figures[fine]["set_aside"] == {"count": 0, "oldest": None}
+            now = datetime(2026, 12, 8, tzinfo=UTC)
+            findings = [measure.unknown(broken, "set_aside", "unknown")]
+            history.record(conn, "local", findings, now, "test")
+            history.raise_alerts(conn, "local", "#ops", findings, now)
+            assert conn.scalar("select count(*) from ops.health_checks") == 1
+        with warehouse.connect() as conn:  # and it was committed
+            assert conn.scalar("select count(*) from ops.health_checks") == 1
+
+
+def test_the_latest_committed_state_of_the_vendors_own_pipeline_counts(tmp_path):
+    """An older committed state with another ledger, and a newer one of a pipeline merely named alike."""
+    from pipelines.common.requeue import digest
+
+    a1, b2 = {"sys_id": "a1"}, {"sys_id": "b2"}
+    path = str(tmp_path / "w.duckdb")
+    con = _warehouse(path)
+    _load(con, "servicenow", "1.0", _ledger({"b2": digest(b2)}),
+          [("incident", "a1", a1, "2026-11-01 00:00:00+00"), ("incident", "b2", b2, "2026-11-01 00:00:00+00")])
+    _load(con, "servicenow", "2.0", _ledger({"a1": digest(a1)}))
+    # a newer committed state of another pipeline whose name starts like the vendor's (a copy, a test run)
+    _load(con, "servicenow", "3.0", _ledger({"b2": digest(b2)}), pipeline="projectx_servicenow_duckdb_copy")
+    con.close()
+    figure = _figures(path)
+    assert figure["count"] == 1 and figure["oldest"]["record_id"] == "a1", figure
+
+
+def test_hostile_vendor_reason_is_escaped_in_the_page_cell_and_its_title():
+    from assets.health import measure, set_aside
+    from assets.health.inputs import ConnectorHealth
+    from resources.flags import Flag
+    from webhooks.operations.page import _row
+
+    now = datetime(2026, 12, 8, tzinfo=UTC)
+    hostile = 'Jira said: <script>alert("x")</script> \' onmouseover="alert(1)" & <img src=x onerror=alert(2)>'
+    oldest = {"entity": "issues", "record_id": "PX-1", "reason": hostile, "record": "{}",
+              "since": now - timedelta(days=3)}
+    aside = set_aside.finding("jira", {"count": 1, "oldest": oldest}, now, 48)
+    assert "<script>" in aside.message  # the finding keeps the vendor's words
+    lag = measure.lag("x", {}, now)
+    h = ConnectorHealth("jira", Flag("jira", True, "default"), [lag, aside])
+    snap = SimpleNamespace(problems={}, now=now, connectors={"jira": h}, other_secrets={}, receiver_queues={},
+                           notifications=None, lag_history={})
+    row = _row(h, snap)
+    cell = row[row.index('data-check="set_aside"'):]
+    cell = cell[:cell.index("</td>")]
+    title = cell[cell.index('title="') + len('title="'):]
+    title = title[:title.index('"')]  # the attribute ends at the first double quote: none of the vendor's
+    assert "&lt;script&gt;" in title and "&quot;x&quot;" in title and "&#x27;" in title, title
+    assert "&lt;img src=x onerror=alert(2)&gt;" in title
+    assert "<script" not in row and "<img" not in row and 'onmouseover="' not in row
+    assert "1, oldest 3.0 days" in cell
