@@ -49,16 +49,24 @@ def _digest(text: str) -> str:  # as pipelines.common.requeue.digest of the reco
     return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
+def pipeline_name(conn, schema: str) -> str:
+    """The dlt pipeline that loads ``schema`` on this warehouse (as pipelines.common.warehouse names it)."""
+    from pipelines.common.warehouse import WarehouseSettings
+
+    return WarehouseSettings(kind=conn.kind).pipeline_name(schema)
+
+
 def _ledger(conn, schema: str) -> set[str] | None:
     """Content digests the re-read ledger holds in ``schema``'s last committed dlt state (None: no state)."""
     from dlt.common.versioned_state import decompress_state
 
     if not (conn.table_exists(schema, "_dlt_pipeline_state") and conn.table_exists(schema, "_dlt_loads")):
         return None
-    # the vendor's live pipeline (pipelines.common.warehouse: projectx_<vendor>_<kind>); schema is a fixed name
+    # the vendor's live pipeline, exactly (WarehouseSettings.pipeline_name: projectx_<vendor>_<kind>, the
+    # warehouse's own kind: duckdb or postgres); schema is a fixed name
     rows = conn.query(f"select s.state from {schema}._dlt_pipeline_state as s join {schema}._dlt_loads as l "
-                      "on l.load_id = s._dlt_load_id where l.status = 0 and s.pipeline_name like %s "
-                      "order by l.load_id desc limit 1", (f"projectx_{schema}_%",))
+                      "on l.load_id = s._dlt_load_id where l.status = 0 and s.pipeline_name = %s "
+                      "order by l.load_id desc limit 1", (pipeline_name(conn, schema),))
     if not rows:
         return None
     state = decompress_state(rows[0]["state"])
