@@ -15,6 +15,9 @@ COLOURS = {measure.GREEN: "#2e9d4a", measure.YELLOW: "#e0b000", measure.RED: "#d
            measure.DISABLED: "#9a9a9a", measure.UNKNOWN: "#c8c8c8"}
 W, H = history.CHART_COLUMNS, 60
 MAX_TEXT = 400  # characters of one message shown; vendor-derived text can be any length
+# a check cell's title (the finding's whole message): the set-aside message quotes the vendor's reason (up to 300
+# characters) after some 400 of its own, which MAX_TEXT cut off
+TITLE_TEXT = 800
 # The page runs no script and loads nothing: a message that slipped past escaping still could not run.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
@@ -80,7 +83,7 @@ def _cell(h: ConnectorHealth, check: str) -> str:
     if f is None:
         return "<td>-</td>"
     light = f.light if h.flag.enabled else measure.DISABLED
-    return (f'<td class="check" data-check="{check}" data-light="{_t(light)}" title="{_t(f.message)}">'
+    return (f'<td class="check" data-check="{check}" data-light="{_t(light)}" title="{_t(f.message, TITLE_TEXT)}">'
             f'<span class="dot" style="background:{_colour(light)}"></span>{_t(_figure(f), 60)}</td>')
 
 
