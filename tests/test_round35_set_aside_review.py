@@ -150,3 +150,76 @@ def test_hostile_vendor_reason_is_escaped_in_the_page_cell_and_its_title():
     assert "&lt;img src=x onerror=alert(2)&gt;" in title
     assert "<script" not in row and "<img" not in row and 'onmouseover="' not in row
     assert "1, oldest 3.0 days" in cell
+
+
+
+def _at(day: int, month: int = 12) -> tuple[str, str]:
+    """A dlt load id (epoch seconds as text) and a quarantine time in that load, on ``day`` of ``month`` 2026."""
+    when = datetime(2026, month, day, 3, tzinfo=UTC)
+    return f"{when.timestamp():.6f}", (when + timedelta(seconds=5)).isoformat()
+
+
+def test_a_record_edited_while_set_aside_keeps_its_first_date(tmp_path):
+    """A vendor edit (ServiceNow sys_updated_on / sys_mod_count) writes a new quarantine row each day: the record
+    counts once and since its first row; a OneTrust slot failing with another status keeps its first date too."""
+    from pipelines.common.requeue import digest
+
+    path = str(tmp_path / "w.duckdb")
+    con = _warehouse(path)
+    _load(con, "servicenow", _at(1, 11)[0], _ledger({}))  # a clean load before
+    for day in (1, 2, 3):
+        load_id, when = _at(day)
+        record = {"sys_id": "a1", "sys_mod_count": day, "sys_updated_on": f"2026-12-0{day} 02:00:00"}
+        _load(con, "servicenow", load_id, _ledger({"a1": digest(record)}), [("incident", "a1", record, when)])
+    con.close()
+    figure = _figures(path)
+    assert figure["count"] == 1, figure
+    assert figure["oldest"]["since"] == datetime(2026, 12, 1, 3, 0, 5, tzinfo=UTC), figure
+    assert '"sys_mod_count": 3' in figure["oldest"]["record"]  # named by its latest copy
+
+    path = str(tmp_path / "ot.duckdb")
+    con = _warehouse(path, "onetrust")
+    for day, status in ((1, 500), (2, 502), (4, 502)):
+        load_id, when = _at(day)
+        slot = {"listing": "api/vendors", "position": 9, "unreadable": f"answered {status}"}
+        rows = [("vendors", "", slot, when)] if day < 4 else []  # the same 502 again: no new row
+        _load(con, "onetrust", load_id, _ledger(unkeyed={digest(slot): "2026-11-30T00:00:00Z"}, resource="vendors",
+                                                source="onetrust"), rows)
+    con.close()
+    figure = _figures(path, "onetrust")
+    assert figure["count"] == 1 and figure["oldest"]["since"] == datetime(2026, 12, 1, 3, 0, 5, tzinfo=UTC), figure
+    assert "answered 502" in figure["oldest"]["record"]
+
+
+def test_a_record_that_loaded_and_fails_again_counts_from_its_new_failure(tmp_path):
+    """Set aside in November, loaded on December 2 (it left the ledger), served broken again on December 5 with
+    the very same content: since December 5, not the identical November row's date."""
+    from assets.health import set_aside
+    from pipelines.common.requeue import digest
+
+    record = {"sys_id": "a1", "short_description": "x"}
+    other = {"sys_id": "b2"}
+    path = str(tmp_path / "w.duckdb")
+    con = _warehouse(path)
+    load_id, when = _at(1, 11)
+    _load(con, "servicenow", load_id, _ledger({"a1": digest(record)}), [("incident", "a1", record, when)])
+    load_id, when = _at(1)
+    _load(con, "servicenow", load_id, _ledger({"a1": digest(record), "b2": digest(other)}),
+          [("incident", "b2", other, when)])
+    _load(con, "servicenow", _at(2)[0], _ledger({"b2": digest(other)}))  # a1 loaded: it left the ledger
+    load_id, when = _at(5)
+    _load(con, "servicenow", load_id, _ledger({"a1": digest(record), "b2": digest(other)}),
+          [("incident", "a1", record, when)])
+    _load(con, "servicenow", _at(6)[0], _ledger({"a1": digest(record), "b2": digest(other), "c3": "elsewhere"}))
+    con.close()
+    figure = _figures(path)
+    assert figure["count"] == 2, figure
+    assert figure["oldest"]["record_id"] == "b2" and figure["oldest"]["since"].day == 1, figure
+    # without b2, a1's since is December 5
+    con = duckdb.connect(path)
+    con.execute("delete from servicenow.quarantine where record_id = 'b2'")
+    con.close()
+    figure = _figures(path)
+    assert figure["count"] == 1 and figure["oldest"]["since"] == datetime(2026, 12, 5, 3, 0, 5, tzinfo=UTC), figure
+    f = set_aside.finding("servicenow", figure, datetime(2026, 12, 6, 3, tzinfo=UTC), 48)
+    assert f.light == "green" and "2026-12-05 03:00" in f.message, f.message

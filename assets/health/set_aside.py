@@ -9,8 +9,11 @@ on-call that one record had held a cursor for days; the sync itself succeeds eve
 How (read-only, nothing new stored): the rows of ``<connector>.quarantine`` whose reason says the vendor failed to
 serve the record (:data:`REASONS`), kept only while the re-read ledger in the connector's last committed dlt state
 (``_dlt_pipeline_state``) still holds their content digest (keyed: ``quarantined``; slots and other records
-without a key: ``quarantined_unkeyed``): a record that loaded, or a slot that read, leaves the ledger. Since when:
-the row's ``quarantined_at`` (a record quarantined again with other content counts from its new row).
+without a key: ``quarantined_unkeyed``): a record that loaded, or a slot that read, leaves the ledger. A record is
+its entity and id (a OneTrust slot: entity, listing and position; these rows are copies of it: a vendor edit writes
+a new one). Since when: the ``quarantined_at`` of its earliest row written after the newest committed state whose
+ledger did not hold it (it had loaded, or was not set aside yet): an edit does not restart the age, and a record
+that loaded and fails again later counts from its new failure.
 Graded by :func:`finding`: yellow (a WARN asset check) once the oldest is older than
 ``PROJECTX_SET_ASIDE_WARN_HOURS`` (default 48).
 """
@@ -20,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -56,20 +60,11 @@ def pipeline_name(conn, schema: str) -> str:
     return WarehouseSettings(kind=conn.kind).pipeline_name(schema)
 
 
-def _ledger(conn, schema: str) -> set[str] | None:
-    """Content digests the re-read ledger holds in ``schema``'s last committed dlt state (None: no state)."""
-    from dlt.common.versioned_state import decompress_state
+STATES_PAGE = 50  # committed states read (and decompressed) at a time, newest first
 
-    if not (conn.table_exists(schema, "_dlt_pipeline_state") and conn.table_exists(schema, "_dlt_loads")):
-        return None
-    # the vendor's live pipeline, exactly (WarehouseSettings.pipeline_name: projectx_<vendor>_<kind>, the
-    # warehouse's own kind: duckdb or postgres); schema is a fixed name
-    rows = conn.query(f"select s.state from {schema}._dlt_pipeline_state as s join {schema}._dlt_loads as l "
-                      "on l.load_id = s._dlt_load_id where l.status = 0 and s.pipeline_name = %s "
-                      "order by l.load_id desc limit 1", (pipeline_name(conn, schema),))
-    if not rows:
-        return None
-    state = decompress_state(rows[0]["state"])
+
+def _held(state: dict[str, Any]) -> set[str]:
+    """Content digests the re-read ledger holds in one dlt state (keyed and unkeyed, every resource)."""
     held: set[str] = set()
     for source in (state.get("sources") or {}).values():
         for resource in ((source or {}).get("resources") or {}).values():
@@ -79,28 +74,109 @@ def _ledger(conn, schema: str) -> set[str] | None:
     return held
 
 
+def _ledgers(conn, schema: str) -> Iterator[tuple[str, set[str]]]:
+    """``(load id, digests held)`` of each committed state of ``schema``'s pipeline, newest first (dlt writes a
+    state row with each load that changed it, so a record leaving the ledger always has its row)."""
+    from dlt.common.versioned_state import decompress_state
+
+    if not (conn.table_exists(schema, "_dlt_pipeline_state") and conn.table_exists(schema, "_dlt_loads")):
+        return
+    # the vendor's live pipeline, exactly (WarehouseSettings.pipeline_name: projectx_<vendor>_<kind>, the
+    # warehouse's own kind: duckdb or postgres); schema is a fixed name
+    offset = 0
+    while True:
+        rows = conn.query(f"select s.state, l.load_id from {schema}._dlt_pipeline_state as s join {schema}._dlt_loads "
+                          "as l on l.load_id = s._dlt_load_id where l.status = 0 and s.pipeline_name = %s "
+                          f"order by l.load_id desc limit {STATES_PAGE} offset {offset}",
+                          (pipeline_name(conn, schema),))
+        for r in rows:
+            yield r["load_id"], _held(decompress_state(r["state"]))
+        if len(rows) < STATES_PAGE:
+            return
+        offset += STATES_PAGE
+
+
+def _position(value: Any) -> float | None:
+    """A dlt load id (seconds since the epoch, as text) as a number; None if it is not one."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _identity(row: dict[str, Any], digest: str) -> tuple[str, ...]:
+    """The record a quarantine row is a copy of: its entity and id; a slot (no id): its entity, listing and
+    position, as the ledger keys it; anything else (no id, no slot): its content, as the ledger keys it."""
+    if row["record_id"]:
+        return (row["entity"], "id", row["record_id"])
+    try:
+        slot = json.loads(row["record"])
+    except ValueError:
+        slot = None
+    if isinstance(slot, dict) and "position" in slot:
+        return (row["entity"], "slot", str(slot.get("listing")), str(slot["position"]))
+    return (row["entity"], "digest", digest)
+
+
 def figures(conn, schema: str) -> dict[str, Any] | None:
-    """``{"count": n, "oldest": {...} or None}`` for one connector's schema (0 before its first quarantine)."""
-    held = _ledger(conn, schema) if conn.table_exists(schema, "quarantine") else None
-    if held is None:
+    """``{"count": n, "oldest": {...} or None}`` for one connector's schema (0 before its first quarantine).
+
+    A record counts while the ledger of the last committed state holds one of its quarantine rows' digests.
+    Since: its earliest quarantine row written after the newest committed state that did not hold it (it
+    loaded then, or was not set aside yet); a vendor edit while set aside writes a new row (other content,
+    other digest) but the record stays held, so its first row still counts. Rows are placed by their load
+    (``_dlt_load_id``; a table without it: ``quarantined_at`` against the load id's time)."""
+    if not conn.table_exists(schema, "quarantine"):
         return {"count": 0, "oldest": None}
-    rows = conn.query(f"select entity, record_id, reason, record, quarantined_at from {schema}.quarantine "
+    ledgers = _ledgers(conn, schema)
+    _, held = next(ledgers, (None, set()))
+    if not held:
+        return {"count": 0, "oldest": None}
+    load = ", _dlt_load_id" if "_dlt_load_id" in conn.columns(schema, "quarantine") else ""
+    rows = conn.query(f"select entity, record_id, reason, record, quarantined_at{load} from {schema}.quarantine "
                       f"where {' or '.join(['reason like %s'] * len(REASONS))}", REASONS)
-    still: dict[str, dict[str, Any]] = {}
+    copies: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for r in rows:
-        key = _digest(r["record"]) if isinstance(r["record"], str) else None
-        if key is None or key not in held:
+        if not isinstance(r["record"], str):
             continue
         since = r["quarantined_at"]
         if isinstance(since, datetime) and since.tzinfo is None:
             since = since.replace(tzinfo=UTC)
-        if key not in still or since < still[key]["since"]:
-            still[key] = {"entity": r["entity"], "record_id": r["record_id"] or "", "reason": r["reason"] or "",
-                          "record": r["record"], "since": since}
-    if not still:
+        digest = _digest(r["record"])
+        at = _position(r.get("_dlt_load_id")) if load else None
+        if at is None and isinstance(since, datetime):
+            at = since.timestamp()
+        copies.setdefault(_identity(r, digest), []).append({**r, "digest": digest, "since": since, "at": at})
+    still = {ident: rs for ident, rs in copies.items() if any(c["digest"] in held for c in rs)}
+    # walk older states until each record's newest state without it (or its first row) is found
+    after: dict[tuple[str, ...], float | None] = {}
+    pending = set(still)
+    for load_id, digests in ledgers:
+        at = _position(load_id)
+        for ident in list(pending):
+            rs = still[ident]
+            if at is None or not any(c["digest"] in digests for c in rs):
+                after[ident] = at
+            elif all(c["at"] is not None and c["at"] >= at for c in rs):
+                after[ident] = None  # held since before its first row: every row counts
+            else:
+                continue
+            pending.discard(ident)
+        if not pending:
+            break
+    out: dict[tuple[str, ...], dict[str, Any]] = {}
+    for ident, rs in still.items():
+        bound = after.get(ident)
+        these = [c for c in rs if bound is None or c["at"] is None or c["at"] > bound]
+        these = these or [c for c in rs if c["digest"] in held]
+        first = min(these, key=lambda c: c["since"])
+        last = max(these, key=lambda c: c["since"])  # the vendor's latest reason
+        out[ident] = {"entity": first["entity"], "record_id": first["record_id"] or "",
+                      "reason": last["reason"] or "", "record": last["record"], "since": first["since"]}
+    if not out:
         return {"count": 0, "oldest": None}
-    oldest = min(still.values(), key=lambda s: s["since"])
-    return {"count": len(still), "oldest": oldest}
+    oldest = min(out.values(), key=lambda s: s["since"])
+    return {"count": len(out), "oldest": oldest}
 
 
 def _named(oldest: dict[str, Any]) -> str:
