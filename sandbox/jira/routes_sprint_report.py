@@ -106,8 +106,10 @@ def register(sb: JiraSandbox) -> None:
             put_in, taken_out = moves(issue, s.id) if s.start is not None else (None, None)
             if s.id in issue.sprints:
                 inside.append(issue)
-                if s.start is not None and ((put_in or issue.created) > s.start):  # or created into it after the
-                    # start (no Sprint changelog item then), as the velocity chart leaves it out of the commitment
+                since = put_in if put_in is not None or sb.store.from_seed(issue) else issue.created
+                if s.start is not None and since is not None and since > s.start:  # or made into it through the
+                    # API after the start (no Sprint changelog item then), as the velocity chart leaves it out of
+                    # the commitment; the seed files its issues with no changelog: there from the start
                     added[issue.key] = True
             elif taken_out is not None and s.start is not None and taken_out > s.start and (
                     s.complete is None or taken_out <= s.complete):

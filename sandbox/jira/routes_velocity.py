@@ -46,13 +46,14 @@ def register(sb: JiraSandbox) -> None:
     def at_start(issue: Issue, s: Sprint, steps: list[tuple[int, bool]]) -> bool:
         """Whether the issue was in the sprint when it started: the last move at or before the start says so;
         without one, the state the first later move left (or, with no move at all, where it is now), unless the
-        issue was created after the start (then it was added after it, whatever field set it)."""
+        issue was made through the API after the start (then it was added after it, whatever field set it). A
+        seeded issue is in its sprint from the start (the seed files it without a changelog), as it always read."""
         if s.start is None:
             return s.id in issue.sprints
         earlier = [inside for when, inside in steps if when <= s.start]
         if earlier:
             return earlier[-1]
-        if issue.created > s.start:
+        if issue.created > s.start and not sb.store.from_seed(issue):
             return False
         return (not steps[0][1]) if steps else s.id in issue.sprints
 

@@ -57,6 +57,7 @@ class JiraStore:
         for i in data.issues:
             self.next_num[i.project] = max(self.next_num[i.project], i.num)
         self.next_id = 10000 + size
+        self.seed_end = self.next_id  # issue ids below it came from the seed (`from_seed`)
         self._next_obj = extras.FIRST_NEW_ID
         self._comments: dict[int, list[Comment]] = {}
         self._history: dict[int, list[History]] = {}
@@ -80,6 +81,12 @@ class JiraStore:
             return text
         found = next((k for k, t in self.issue_types.items() if t[0].lower() == text), None)
         return found or (C.SUBTASK if text == "sub-task" and C.SUBTASK in self.issue_types else None)
+
+    def from_seed(self, issue: Issue) -> bool:
+        """Whether the seed made the issue (edited since or not; `Issue.seeded` turns False at the first write).
+        The seed puts an issue straight into a sprint, often one started before its creation, with no Sprint
+        changelog: the agile reports read such an issue as there since the sprint started."""
+        return issue.id < self.seed_end
 
     def now_ms(self) -> int:
         return to_ms(self.clock.now())

@@ -1,0 +1,86 @@
+"""Round 35 review of the agile changes (5fbf9495..7f4a5f78), attacked with pycontribs `jira` and plain requests.
+
+- Seeded sprint issues read as "added after the start" (created after it, with no Sprint changelog: the seed files
+  them so), so the velocity chart's commitment and the sprint report's added keys moved for seeded data; a
+  seeded active sprint closed read a 0 commitment.
+"""
+
+from __future__ import annotations
+
+import pytest
+from jira import JIRA
+
+from tests.sandbox.jira.helpers import session_for
+
+GH = "/rest/greenhopper/1.0/rapid/charts"
+
+
+@pytest.fixture(scope="module")
+def sb():
+    from sandbox.jira import JiraSandbox
+
+    with JiraSandbox(seed=42, size=200, tls=False) as box:
+        yield box
+
+
+@pytest.fixture(scope="module")
+def pyc(sb):
+    client = JIRA(server=sb.url, basic_auth=(sb.credentials["email"], sb.credentials["api_token"]), max_retries=0)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def s(sb):
+    with session_for(sb) as session:
+        yield session
+
+
+def _agile(sb) -> str:
+    return f"{sb.url}/rest/agile/1.0"
+
+
+def _board(pyc: JIRA, name: str) -> int:
+    return next(b.id for b in pyc.boards() if b.name == name)
+
+
+def _velocity(sb, s, board: int) -> dict[str, tuple[float, float]]:
+    r = s.get(f"{sb.url}{GH}/velocity", params={"rapidViewId": board})
+    assert r.status_code == 200, r.text
+    return {k: (v["estimated"]["value"], v["completed"]["value"]) for k, v in r.json()["velocityStatEntries"].items()}
+
+
+# --- 1. seeded sprint data reads as before round 35 --------------------------------------------------------------
+
+# what the emulator of f50fd567 (before the round-35 agile changes) gave at seed 42, size 200
+SEEDED_VELOCITY = {
+    1: {"1": (133.0, 133.0), "2": (33.0, 33.0), "3": (0.0, 0.0)},
+    2: {"7": (85.0, 85.0), "8": (16.0, 16.0), "9": (26.0, 26.0)},
+    3: {"13": (224.0, 224.0), "14": (73.0, 73.0), "15": (15.0, 15.0), "16": (0.0, 0.0)},
+}
+
+
+def test_seeded_closed_sprints_read_as_before_in_velocity_and_sprint_report(sb, s):
+    for board, expected in SEEDED_VELOCITY.items():
+        assert _velocity(sb, s, board) == expected
+        for sprint, (estimated, _) in expected.items():
+            r = s.get(f"{sb.url}{GH}/sprintreport", params={"rapidViewId": board, "sprintId": sprint})
+            assert r.status_code == 200, r.text
+            contents = r.json()["contents"]
+            assert contents["issueKeysAddedDuringSprint"] == {}  # the seed filed them before the start
+            assert contents["allIssuesEstimateSum"]["value"] == estimated
+            assert contents["puntedIssues"] == []
+
+
+def test_closing_a_seeded_active_sprint_commits_the_points_in_it(pyc, sb, s):
+    board = _board(pyc, "SEC board")
+    active = next(x for x in pyc.sprints(board, state="active") if x.originBoardId == board)
+    inside = [i for i in sb.store.issues.values() if active.id in i.sprints]
+    points = sum(i.points or 0 for i in inside)
+    assert inside and points > 0  # the seed put pointed issues in it
+    r = s.post(f"{_agile(sb)}/sprint/{active.id}", json={"state": "closed"})
+    assert r.status_code == 200, r.text
+    estimated, _ = _velocity(sb, s, board)[str(active.id)]
+    assert estimated == points
+    report = s.get(f"{sb.url}{GH}/sprintreport", params={"rapidViewId": board, "sprintId": active.id}).json()
+    assert report["contents"]["issueKeysAddedDuringSprint"] == {}
