@@ -84,3 +84,51 @@ def test_closing_a_seeded_active_sprint_commits_the_points_in_it(pyc, sb, s):
     assert estimated == points
     report = s.get(f"{sb.url}{GH}/sprintreport", params={"rapidViewId": board, "sprintId": active.id}).json()
     assert report["contents"]["issueKeysAddedDuringSprint"] == {}
+
+
+# --- 2. GET /board/{id}/sprint: other boards' sprints from an index, not a walk of every issue ----------------
+
+def _new_issue(pyc: JIRA, project: str, summary: str = "r35 review") -> str:
+    return pyc.create_issue(project=project, issuetype={"name": "Task"}, summary=summary).key
+
+
+class _Walked(dict):
+    """The store's issue table, telling whether anything walked all of it."""
+
+    walks = 0
+
+    def values(self):
+        type(self).walks += 1
+        return super().values()
+
+
+def test_board_sprints_lists_another_boards_sprint_right_after_a_move_in_and_not_after_a_move_out(pyc, sb):
+    grc, sec = _board(pyc, "GRC board"), _board(pyc, "SEC board")
+    first, second = pyc.create_sprint("r35 review a", grc), pyc.create_sprint("r35 review b", grc)
+    key = _new_issue(pyc, "SEC")
+    listed = lambda: {x.id for x in pyc.sprints(sec)}  # noqa: E731
+    assert not {first.id, second.id} & listed()
+    pyc.add_issues_to_sprint(first.id, [key])
+    assert first.id in listed() and second.id not in listed()
+    pyc.add_issues_to_sprint(second.id, [key])  # out of the first (an open sprint), into the second
+    assert second.id in listed() and first.id not in listed()
+    pyc.move_to_backlog([key])
+    assert not {first.id, second.id} & listed()
+    pyc.add_issues_to_sprint(first.id, [key])
+    assert first.id in listed()
+    pyc.issue(key).delete()
+    assert first.id not in listed()
+    assert first.id in {x.id for x in pyc.sprints(grc)}  # its own board still lists it
+
+
+def test_board_sprints_does_not_walk_every_issue(pyc, sb, s):
+    sec = _board(pyc, "SEC board")
+    table = sb.store.issues
+    sb.store.issues = _Walked(table)
+    try:
+        _Walked.walks = 0
+        r = s.get(f"{_agile(sb)}/board/{sec}/sprint")
+        assert r.status_code == 200 and r.json()["values"]
+        assert _Walked.walks == 0  # JIRA.sprints() calls it in loops: at 200k issues a walk cost 24-96 ms a page
+    finally:
+        sb.store.issues = table

@@ -16,7 +16,7 @@ import heapq
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from sandbox.jira.jql_eval import Compiled
 from sandbox.jira.model import Issue
@@ -35,10 +35,13 @@ class SearchIndex:
         self._lock = threading.RLock()
         self._cache: OrderedDict[tuple[int, str, str], list[int]] = OrderedDict()
         self._cache_entries = cache_entries
+        self.on_submit: Callable[[int, Issue | None], None] | None = None  # told every version at once (store)
 
     # --- writes ---------------------------------------------------------------------------
     def submit(self, issue_id: int, record: Issue | None, lag_seconds: float = 0.0) -> None:
         """Queue a new version (None = deleted) to become searchable after `lag_seconds`."""
+        if self.on_submit is not None:
+            self.on_submit(issue_id, record)
         with self._lock:
             self._seq += 1
             if lag_seconds <= 0:

@@ -76,9 +76,7 @@ def register(sb: JiraSandbox) -> None:
         # its own sprints and those of other boards holding one of its issues: a sprint is not tied to a board
         # (Atlassian KB "Sprint management for projects appearing on multiple boards in Jira Cloud": "a sprint
         # starts appearing on a board after an issue has been moved to it from another board")
-        others = {s.id for s in list(sb.store.sprints.values()) if s.board_id != board.id}
-        shared = {sid for i in list(sb.store.issues.values()) if i.sprints and i.project == board.project
-                  for sid in i.sprints if sid in others} if others else set()
+        shared = sb.store.sprint_holdings.held(board.project)  # kept up to date by every issue write
         items = [s for s in list(sb.store.sprints.values())
                  if (s.board_id == board.id or s.id in shared) and (not states or s.state in states)]
         items.sort(key=lambda s: ("closed", "active", "future").index(s.state))  # then backlog position (stable)

@@ -22,6 +22,7 @@ from sandbox.jira.ids import is_id
 from sandbox.jira.index import SearchIndex
 from sandbox.jira.model import Attachment, Comment, History, Issue, Link
 from sandbox.jira.seed import generate
+from sandbox.jira.sprint_holdings import SprintHoldings
 from sandbox.jira.timefmt import to_ms
 
 Listener = Callable[[dict[str, Any]], None]
@@ -72,6 +73,8 @@ class JiraStore:
         # issue types: id -> (name, hierarchyLevel, subtask, description); `routes_issuetypes` adds, edits, deletes
         self.issue_types: dict[str, tuple[str, int, bool, str]] = dict(C.ISSUE_TYPES)
         self.index = SearchIndex(data.issues)
+        self.sprint_holdings = SprintHoldings(data.issues)  # project -> sprint ids its live issues are in
+        self.index.on_submit = self.sprint_holdings.note
 
     # --- reads ----------------------------------------------------------------------------
     def type_id(self, ref: str | None) -> str | None:
