@@ -132,3 +132,28 @@ def test_board_sprints_does_not_walk_every_issue(pyc, sb, s):
         assert _Walked.walks == 0  # JIRA.sprints() calls it in loops: at 200k issues a walk cost 24-96 ms a page
     finally:
         sb.store.issues = table
+
+
+# --- 3. POST /epic/{id} checks the summary as the issue edit does, keeps it as sent, caps the name -------------
+
+def test_epic_update_checks_summary_as_the_issue_edit_and_caps_the_name(pyc, sb, s):
+    key = pyc.create_issue(project="GRC", issuetype={"name": "Epic"}, summary="r35 review epic").key
+    url = f"{_agile(sb)}/epic/{key}"
+    for value, message in (("x" * 256, "Summary must be less than 255 characters."),
+                           ("two\nlines", "The summary is invalid because it contains newline characters."),
+                           ("   ", "You must specify a summary of the issue.")):
+        r = s.post(url, json={"summary": value})
+        assert r.status_code == 400, value
+        assert r.json()["errors"] == {"summary": message}
+        # the platform's issue edit says the same
+        edit = s.put(f"{sb.url}/rest/api/2/issue/{key}", json={"fields": {"summary": value}})
+        assert edit.status_code == 400 and edit.json()["errors"] == {"summary": message}
+    assert pyc.issue(key).fields.summary == "r35 review epic"  # nothing changed
+    r = s.post(url, json={"summary": "  spaced out  "})
+    assert r.status_code == 200, r.text
+    assert pyc.issue(key).fields.summary == "  spaced out  "  # kept as sent, as the issue edit keeps it
+    assert s.post(url, json={"name": "n" * 256}).json() == {
+        "errorMessages": [], "errors": {"name": "The entered text is too long. It exceeds the allowed limit of 255 "
+                                                "characters."}}
+    r = s.post(url, json={"name": "n" * 255})
+    assert r.status_code == 200 and r.json()["name"] == "n" * 255

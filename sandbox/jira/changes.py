@@ -91,6 +91,18 @@ def _thing_ids(store: JiraStore, field: str, project: str | None, value: Any, er
     return list(dict.fromkeys(i for i in ids if i is not None))
 
 
+def summary_error(value: Any) -> str | None:
+    """Jira's message for a summary it refuses (None: a good one, kept as sent, spaces and all): the issue edit
+    and create and the agile epic update (`routes_agile_epic`) all check it so."""
+    if not isinstance(value, str) or not value.strip():
+        return "You must specify a summary of the issue."
+    if len(value) > 255:
+        return "Summary must be less than 255 characters."
+    if "\n" in value or "\r" in value:
+        return "The summary is invalid because it contains newline characters."
+    return None
+
+
 def check_operations(update: Any) -> None:
     """Jira reads each `update` operation into a FieldOperation object: a bare value, as pycontribs sends for
     `issue.update(labels=[...])`, fails the whole request with Jackson's 400 (pycontribs issue #533; the
@@ -163,12 +175,8 @@ def parse_fields(store: JiraStore, fields: dict[str, Any], update: dict[str, Any
                 errors[name] = "Specify a valid issue type"
             attrs["type_id"] = type_id
         elif name == "summary":
-            if not isinstance(value, str) or not value.strip():
-                errors[name] = "You must specify a summary of the issue."
-            elif len(value) > 255:
-                errors[name] = "Summary must be less than 255 characters."
-            elif "\n" in value or "\r" in value:
-                errors[name] = "The summary is invalid because it contains newline characters."
+            if (problem := summary_error(value)) is not None:
+                errors[name] = problem
             attrs["summary"] = value
         elif name in ("description", "environment"):
             if version == "3" and value is not None and not valid_adf(value):

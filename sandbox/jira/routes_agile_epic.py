@@ -3,8 +3,10 @@
 - POST `/epic/{epicIdOrKey}`: partial update of `name`, `summary`, `color` (`{"key": "color_1".."color_14"}`, the
   spec's enum) and `done` (the epic's own status, not the issue's workflow status); 200 with the epic bean. The
   name, colour and done flag are kept in `store.work["epic_meta"]` (the renderer reads them); `summary` edits the
-  issue (a changelog item). 400 for a value of the wrong type or a colour outside the enum; 404 for an unknown
-  epic [unc: error wording].
+  issue (a changelog item) and is checked as the issue edit checks it (`changes.summary_error`: blank, over 255
+  characters or with a line break is a 400 with Jira's message; kept as sent, spaces and all); a `name` over 255
+  characters is a 400. 400 for a value of the wrong type or a colour outside the enum; 404 for an unknown epic
+  [unc: error wording].
 - PUT `/epic/{epicIdOrKey}/rank` `{"rankBeforeEpic"|"rankAfterEpic", "rankCustomFieldId"?}`: 204; exactly one of
   the two (400), the other epic must exist (404 as the reference says) and be an epic.
 - POST `/board/{boardId}/issue` `{"issues", "rankBeforeIssue"?, "rankAfterIssue"?}` (at most 50): moves backlog
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.core.http import Response, json_response
 from sandbox.jira import catalog as C
 from sandbox.jira.call import Call
+from sandbox.jira.changes import summary_error
 from sandbox.jira.errors import fail
 
 if TYPE_CHECKING:
@@ -28,6 +31,8 @@ if TYPE_CHECKING:
 
 COLORS = {f"color_{n}" for n in range(1, 15)}
 META = "epic_meta"
+NAME_LIMIT = 255  # the Epic Name field is a single-line text field: 255 characters [unc: not in the spec]
+TOO_LONG = "The entered text is too long. It exceeds the allowed limit of 255 characters."  # text fields' [unc]
 
 
 def epic_meta(store: Any, epic_id: int) -> dict[str, Any]:
@@ -46,8 +51,10 @@ def register(sb: JiraSandbox) -> None:
         for key in ("name", "summary"):
             if key in body and not isinstance(body[key], str | None):
                 errors[key] = f"The epic {key} must be a string."
-        if "summary" in body and isinstance(body["summary"], str) and not body["summary"].strip():
-            errors["summary"] = "You must specify a summary of the issue."
+        if isinstance(body.get("summary"), str) and (problem := summary_error(body["summary"])) is not None:
+            errors["summary"] = problem  # as the issue edit checks it
+        if isinstance(body.get("name"), str) and len(body["name"]) > NAME_LIMIT:
+            errors["name"] = TOO_LONG
         if "done" in body and not isinstance(body["done"], bool | None):
             errors["done"] = "The done flag must be true or false."
         color = body.get("color")
@@ -56,7 +63,7 @@ def register(sb: JiraSandbox) -> None:
         if errors:
             raise fail(400, None, errors)
         if isinstance(body.get("summary"), str):
-            sb.store.update(epic.id, {"summary": body["summary"].strip()}, c.user)
+            sb.store.update(epic.id, {"summary": body["summary"]}, c.user)  # as sent, as the issue edit keeps it
         with sb.store.lock:
             meta = sb.store.work.setdefault(META, {}).setdefault(epic.id, {})
             if isinstance(body.get("name"), str):
