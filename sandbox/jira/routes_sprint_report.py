@@ -103,6 +103,8 @@ def register(sb: JiraSandbox) -> None:
             raise fail(404, f"Sprint with id {sprint_ref} does not exist or you do not have permission to see it.")
         inside, punted, added = [], [], {}
         for issue in sorted(list(sb.store.issues.values()), key=lambda i: i.rank):
+            if issue.project != board.project:  # the board's own issues, as the velocity chart [unc]
+                continue
             put_in, taken_out = moves(issue, s.id) if s.start is not None else (None, None)
             if s.id in issue.sprints:
                 inside.append(issue)

@@ -23,7 +23,7 @@ from sandbox.jira.ids import is_id
 from sandbox.jira.routes_sprint_report import GREENHOPPER, _sprint_ids, _sum
 
 if TYPE_CHECKING:
-    from sandbox.jira.model import Issue, Sprint
+    from sandbox.jira.model import Board, Issue, Sprint
     from sandbox.jira.sandbox import JiraSandbox
 
 WINDOW = 7
@@ -57,15 +57,19 @@ def register(sb: JiraSandbox) -> None:
             return False
         return (not steps[0][1]) if steps else s.id in issue.sprints
 
-    def entries(closed: list[Sprint]) -> dict[str, dict[str, dict[str, float | str]]]:
+    def entries(board: Board, closed: list[Sprint]) -> dict[str, dict[str, dict[str, float | str]]]:
         """Every windowed sprint's commitment and completed points, walking the issues once. The commitment is
         the issues in the sprint when it started, however often they were moved in and out after it: one added
         after the start is not committed (even if it was there before the start and taken out), one taken out
-        after the start still is (committed, not completed)."""
+        after the start still is (committed, not completed). Only the board's own issues count (its project's, as
+        every board read here takes them): another project's issue moved into the sprint belongs to its own
+        board's chart [unc: Jira scopes a board's reports to the board's filter]."""
         wanted = {s.id for s in closed}
         committed: dict[int, list[Issue]] = {s.id: [] for s in closed}
         done: dict[int, list[Issue]] = {s.id: [] for s in closed}
         for issue in list(sb.store.issues.values()):
+            if issue.project != board.project:
+                continue
             now_in = wanted.intersection(issue.sprints)
             history = moves(issue, wanted)  # one walk of its changelog for every sprint
             if not now_in and not history:
@@ -90,6 +94,6 @@ def register(sb: JiraSandbox) -> None:
                          and s.state == "closed"), key=lambda s: (s.complete or 0, s.id), reverse=True)[:WINDOW]
         sprints = [{"id": s.id, "sequence": s.id, "name": s.name, "state": "CLOSED", "linkedPagesCount": 0,
                     "goal": s.goal} for s in closed]
-        return json_response({"sprints": sprints, "velocityStatEntries": entries(closed)})
+        return json_response({"sprints": sprints, "velocityStatEntries": entries(board, closed)})
 
     sb.router.add("GET", GREENHOPPER + r"/rapid/charts/velocity(?:\.json)?", velocity)
