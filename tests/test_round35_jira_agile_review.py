@@ -3,13 +3,21 @@
 - Seeded sprint issues read as "added after the start" (created after it, with no Sprint changelog: the seed files
   them so), so the velocity chart's commitment and the sprint report's added keys moved for seeded data; a
   seeded active sprint closed read a 0 commitment.
+- GET /board/{id}/sprint walked every issue on every page (24-96 ms at 200k issues).
+- POST /epic/{id} skipped the issue edit's summary checks, stripped the summary, took a name of any length.
+- The velocity chart and sprint report counted another project's issue moved into the board's sprint;
+  POST /board/{id}/issue took issues sitting in an active or future sprint (not in the backlog).
+- The rankBeforeIssue of POST /board/{id}/issue was checked only for its 204.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from jira import JIRA
 
+from sandbox.jira.routes_sprint_update import set_parallel_sprints
 from tests.sandbox.jira.helpers import session_for
 
 GH = "/rest/greenhopper/1.0/rapid/charts"
@@ -20,6 +28,7 @@ def sb():
     from sandbox.jira import JiraSandbox
 
     with JiraSandbox(seed=42, size=200, tls=False) as box:
+        set_parallel_sprints(box, True)  # new sprints start beside the seeded active ones (which never move)
         yield box
 
 
@@ -157,3 +166,50 @@ def test_epic_update_checks_summary_as_the_issue_edit_and_caps_the_name(pyc, sb,
                                                 "characters."}}
     r = s.post(url, json={"name": "n" * 255})
     assert r.status_code == 200 and r.json()["name"] == "n" * 255
+
+
+# --- 4. the board's own issues only; POST /board/{id}/issue moves backlog issues only ----------------------------
+
+def _new_pointed(pyc: JIRA, project: str, points: float) -> str:
+    key = _new_issue(pyc, project)
+    pyc._session.put(f"{pyc._options['server']}/rest/agile/1.0/issue/{key}/estimation",
+                     data=f'{{"value": {points}}}').raise_for_status()
+    return key
+
+
+def _ts(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+
+
+def test_velocity_and_sprint_report_count_only_the_boards_own_issues(pyc, sb, s):
+    grc = _board(pyc, "GRC board")
+    sprint = pyc.create_sprint("r35 review velocity", grc)
+    ours, theirs = _new_pointed(pyc, "GRC", 3), _new_pointed(pyc, "SEC", 5)
+    assert pyc.add_issues_to_sprint(sprint.id, [ours, theirs]).status_code == 204
+    start = sb.store.now_ms() + 60_000  # both in it before the start: committed, were they the board's
+    r = s.post(f"{_agile(sb)}/sprint/{sprint.id}", json={"state": "active", "startDate": _ts(start),
+                                                           "endDate": "2099-01-01T00:00:00.000+0000"})
+    assert r.status_code == 200, r.text
+    assert s.post(f"{_agile(sb)}/sprint/{sprint.id}", json={"state": "closed"}).status_code == 200
+    assert _velocity(sb, s, grc)[str(sprint.id)] == (3.0, 0.0)
+    report = s.get(f"{sb.url}{GH}/sprintreport", params={"rapidViewId": grc, "sprintId": sprint.id}).json()
+    contents = report["contents"]
+    assert [i["key"] for i in contents["issuesNotCompletedInCurrentSprint"]] == [ours]
+    assert contents["allIssuesEstimateSum"]["value"] == 3.0
+
+
+def test_moving_onto_a_board_takes_backlog_issues_only(pyc, sb, s):
+    grc = _board(pyc, "GRC board")
+    sprint = pyc.create_sprint("r35 review board move", grc)
+    in_sprint, in_backlog = _new_issue(pyc, "GRC"), _new_issue(pyc, "GRC")
+    pyc.add_issues_to_sprint(sprint.id, [in_sprint])
+    rank = sb.store.resolve(in_sprint).rank
+    r = s.post(f"{_agile(sb)}/board/{grc}/issue", json={"issues": [in_sprint, in_backlog],
+                                                        "rankAfterIssue": in_backlog})
+    assert r.status_code == 207, r.text
+    assert r.json()["entries"] == [
+        {"issueId": int(sb.store.resolve(in_sprint).id), "issueKey": in_sprint, "status": 400,
+         "errors": [f"Issue {in_sprint} is not in the backlog of board {grc}."]},
+        {"issueId": int(sb.store.resolve(in_backlog).id), "issueKey": in_backlog, "status": 200}]
+    assert sb.store.resolve(in_sprint).rank == rank  # not moved
+    assert s.post(f"{_agile(sb)}/board/{grc}/issue", json={"issues": [in_backlog]}).status_code == 204

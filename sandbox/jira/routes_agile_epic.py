@@ -11,8 +11,9 @@
   the two (400), the other epic must exist (404 as the reference says) and be an epic.
 - POST `/board/{boardId}/issue` `{"issues", "rankBeforeIssue"?, "rankAfterIssue"?}` (at most 50): moves backlog
   issues onto the board. Here a board's issues are its project's, so nothing else changes [unc: a kanban board
-  with a backlog would also move them to its first column]; issues of another project get a 207 entry (as
-  POST `/backlog/{board}/issue`); unknown issues 400.
+  with a backlog would also move them to its first column]; issues of another project, and issues in an active
+  or future sprint (the spec moves them "if they are already in the backlog of that board") get a 400 entry in
+  a 207 and are not ranked [unc: wording]; unknown issues 400.
 """
 
 from __future__ import annotations
@@ -95,15 +96,25 @@ def register(sb: JiraSandbox) -> None:
         body = c.obj()
         issues: list[Issue] = shared("issues_of")(c, body.get("issues"))
         anchor = shared("rank_anchor")(body) if body.get("rankBeforeIssue") or body.get("rankAfterIssue") else None
-        ours = [i for i in issues if i.project == board.project]
+        live = {s.id for s in list(sb.store.sprints.values()) if s.state != "closed"}
+
+        def problem(issue: Issue) -> str | None:
+            if issue.project != board.project:
+                return f"Issue {issue.key} is not on board {board.id}."
+            if not live.isdisjoint(issue.sprints):  # the spec: "if they are already in the backlog of that board"
+                return f"Issue {issue.key} is not in the backlog of board {board.id}."  # [unc] wording
+            return None
+
+        problems = {i.id: problem(i) for i in issues}
+        ours = [i for i in issues if problems[i.id] is None]
         if anchor is not None:
             shared("place")(c, [i for i in ours if i.id != anchor[0].id], *anchor)
         if len(ours) == len(issues):
             return Response(status=204)
         return json_response({"entries": [
-            {"issueId": int(i.id), "issueKey": i.key, "status": 200} if i.project == board.project else
-            {"issueId": int(i.id), "issueKey": i.key, "status": 400,
-             "errors": [f"Issue {i.key} is not on board {board.id}."]} for i in issues]}, 207)
+            {"issueId": int(i.id), "issueKey": i.key, "status": 200} if problems[i.id] is None else
+            {"issueId": int(i.id), "issueKey": i.key, "status": 400, "errors": [problems[i.id]]} for i in issues]},
+            207)
 
     sb.route("POST", r"/epic/(?P<epic>[A-Za-z0-9_-]+)", update_epic, "write", prefix="agile")
     sb.route("PUT", r"/epic/(?P<epic>[A-Za-z0-9_-]+)/rank", rank_epic, "write", prefix="agile")
