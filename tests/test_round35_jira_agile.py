@@ -259,8 +259,14 @@ def test_move_issues_onto_a_board(pyc, sb, s):
     board = _board(pyc)
     keys = _new_issues(pyc, [1, 1])
     (other,) = _new_issues(pyc, [1], project="SEC")
+    ranked = lambda: [i.key for i in pyc.search_issues(f"key in ({', '.join(keys)}) ORDER BY Rank ASC")]  # noqa: E731
+    assert ranked() == keys  # created in that order
     r = s.post(f"{_agile(sb)}/board/{board}/issue", json={"issues": keys, "rankBeforeIssue": keys[0]})
     assert r.status_code == 204, r.text
+    assert ranked() == [keys[1], keys[0]]  # the second just before the first (the anchor itself stays)
+    r = s.post(f"{_agile(sb)}/board/{board}/issue", json={"issues": [keys[1]], "rankAfterIssue": keys[0]})
+    assert r.status_code == 204, r.text
+    assert ranked() == keys
     r = s.post(f"{_agile(sb)}/board/{board}/issue", json={"issues": [keys[0], other]})
     assert r.status_code == 207
     assert [(e["issueKey"], e["status"]) for e in r.json()["entries"]] == [(keys[0], 200), (other, 400)]
