@@ -192,6 +192,8 @@ def test_velocity_and_sprint_report_count_only_the_boards_own_issues(pyc, sb, s)
     assert r.status_code == 200, r.text
     assert s.post(f"{_agile(sb)}/sprint/{sprint.id}", json={"state": "closed"}).status_code == 200
     assert _velocity(sb, s, grc)[str(sprint.id)] == (3.0, 0.0)
+    # the other project's issue is counted on its own board's chart, which lists the sprint holding it
+    assert _velocity(sb, s, _board(pyc, "SEC board"))[str(sprint.id)] == (5.0, 0.0)
     report = s.get(f"{sb.url}{GH}/sprintreport", params={"rapidViewId": grc, "sprintId": sprint.id}).json()
     contents = report["contents"]
     assert [i["key"] for i in contents["issuesNotCompletedInCurrentSprint"]] == [ours]

@@ -90,7 +90,10 @@ def register(sb: JiraSandbox) -> None:
         if board is None:
             raise fail(404, "The requested board cannot be viewed because it either does not exist or you do not "
                             "have permission to view it.")
-        closed = sorted((s for s in list(sb.store.sprints.values()) if s.board_id == board.id
+        # the board's own sprints and, as GET /board/{id}/sprint lists them, other boards' sprints holding its
+        # issues: an issue moved into another board's sprint is counted on its own board's chart
+        shared = sb.store.sprint_holdings.held(board.project)
+        closed = sorted((s for s in list(sb.store.sprints.values()) if (s.board_id == board.id or s.id in shared)
                          and s.state == "closed"), key=lambda s: (s.complete or 0, s.id), reverse=True)[:WINDOW]
         sprints = [{"id": s.id, "sequence": s.id, "name": s.name, "state": "CLOSED", "linkedPagesCount": 0,
                     "goal": s.goal} for s in closed]
