@@ -223,3 +223,31 @@ def test_a_record_that_loaded_and_fails_again_counts_from_its_new_failure(tmp_pa
     assert figure["count"] == 1 and figure["oldest"]["since"] == datetime(2026, 12, 5, 3, 0, 5, tzinfo=UTC), figure
     f = set_aside.finding("servicenow", figure, datetime(2026, 12, 6, 3, tzinfo=UTC), 48)
     assert f.light == "green" and "2026-12-05 03:00" in f.message, f.message
+
+
+def test_a_record_held_for_many_loads_costs_a_few_state_reads_not_one_per_load(tmp_path, monkeypatch):
+    """Second review: "since" was found by walking every committed state back to the record's first row (one
+    decompression each, on every page load and scrape: seconds after weeks of 5-minute syncs). Now only the state
+    before each of the record's own rows is read: here 3, whatever the number of loads in between."""
+    from assets.health import set_aside
+    from pipelines.common.requeue import digest
+    from resources.warehouse import Connection
+
+    a1 = {"sys_id": "a1"}
+    held = _ledger({"a1": digest(a1)})
+    path = str(tmp_path / "w.duckdb")
+    con = _warehouse(path)
+    _load(con, "servicenow", "1000000000.0", _ledger({}))  # before it was set aside
+    _load(con, "servicenow", "1000000001.0", held, [("incident", "a1", a1, "2026-11-01 00:00:00+00")])
+    for i in range(2, 400):  # 400 loads that kept it set aside (other resources changed the state)
+        _load(con, "servicenow", f"{1000000000 + i}.0", held)
+    con.close()
+    raw = duckdb.connect(path, read_only=True)
+    reads = []
+    monkeypatch.setattr(set_aside, "_held", lambda state, real=set_aside._held: reads.append(1) or real(state))
+    try:
+        figure = set_aside.figures(Connection(raw, "duckdb"), "servicenow")
+    finally:
+        raw.close()
+    assert figure["count"] == 1 and figure["oldest"]["since"] == datetime(2026, 11, 1, tzinfo=UTC)
+    assert len(reads) <= 3, len(reads)

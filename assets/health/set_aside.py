@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -60,7 +59,7 @@ def pipeline_name(conn, schema: str) -> str:
     return WarehouseSettings(kind=conn.kind).pipeline_name(schema)
 
 
-STATES_PAGE = 50  # committed states read (and decompressed) at a time, newest first
+MAX_STATES = 200  # committed states read (and decompressed) per connector and health read, at most
 
 
 def _held(state: dict[str, Any]) -> set[str]:
@@ -74,26 +73,40 @@ def _held(state: dict[str, Any]) -> set[str]:
     return held
 
 
-def _ledgers(conn, schema: str) -> Iterator[tuple[str, set[str]]]:
-    """``(load id, digests held)`` of each committed state of ``schema``'s pipeline, newest first (dlt writes a
-    state row with each load that changed it, so a record leaving the ledger always has its row)."""
-    from dlt.common.versioned_state import decompress_state
+class _Ledgers:
+    """The re-read ledger of ``schema``'s pipeline (exactly projectx_<vendor>_<kind>, as
+    ``WarehouseSettings.pipeline_name`` names it) in its committed states: the newest (``latest``), or the newest
+    before a given load (``before``). One query and one decompression per state asked, remembered, at most
+    :data:`MAX_STATES` per read: the cost follows the quarantine rows of held records, not the age of the oldest
+    (a walk of every state since it had cost seconds a scrape after weeks of 5-minute syncs)."""
 
-    if not (conn.table_exists(schema, "_dlt_pipeline_state") and conn.table_exists(schema, "_dlt_loads")):
-        return
-    # the vendor's live pipeline, exactly (WarehouseSettings.pipeline_name: projectx_<vendor>_<kind>, the
-    # warehouse's own kind: duckdb or postgres); schema is a fixed name
-    offset = 0
-    while True:
-        rows = conn.query(f"select s.state, l.load_id from {schema}._dlt_pipeline_state as s join {schema}._dlt_loads "
-                          "as l on l.load_id = s._dlt_load_id where l.status = 0 and s.pipeline_name = %s "
-                          f"order by l.load_id desc limit {STATES_PAGE} offset {offset}",
-                          (pipeline_name(conn, schema),))
-        for r in rows:
-            yield r["load_id"], _held(decompress_state(r["state"]))
-        if len(rows) < STATES_PAGE:
-            return
-        offset += STATES_PAGE
+    def __init__(self, conn, schema: str) -> None:
+        self.conn, self.schema, self.read = conn, schema, 0
+        self.name = pipeline_name(conn, schema)
+        self.cache: dict[str | None, set[str] | None] = {}
+        self.ok = conn.table_exists(schema, "_dlt_pipeline_state") and conn.table_exists(schema, "_dlt_loads")
+
+    def _state(self, before: str | None) -> set[str] | None:
+        from dlt.common.versioned_state import decompress_state
+
+        if before not in self.cache:
+            if not self.ok or self.read >= MAX_STATES:
+                return None
+            self.read += 1
+            bound, args = ("", (self.name,)) if before is None else (" and l.load_id < %s", (self.name, before))
+            rows = self.conn.query(f"select s.state from {self.schema}._dlt_pipeline_state as s join {self.schema}."
+                                   "_dlt_loads as l on l.load_id = s._dlt_load_id where l.status = 0 and "
+                                   f"s.pipeline_name = %s{bound} order by l.load_id desc limit 1", args)
+            self.cache[before] = _held(decompress_state(rows[0]["state"])) if rows else set()
+        return self.cache[before]
+
+    def latest(self) -> set[str]:
+        return self._state(None) or set()
+
+    def before(self, load_id: str) -> set[str] | None:
+        """Digests held by the newest committed state before ``load_id`` (empty: none before it); None when
+        not read (past the budget)."""
+        return self._state(load_id)
 
 
 def _position(value: Any) -> float | None:
@@ -128,8 +141,8 @@ def figures(conn, schema: str) -> dict[str, Any] | None:
     (``_dlt_load_id``; a table without it: ``quarantined_at`` against the load id's time)."""
     if not conn.table_exists(schema, "quarantine"):
         return {"count": 0, "oldest": None}
-    ledgers = _ledgers(conn, schema)
-    _, held = next(ledgers, (None, set()))
+    ledgers = _Ledgers(conn, schema)
+    held = ledgers.latest()
     if not held:
         return {"count": 0, "oldest": None}
     load = ", _dlt_load_id" if "_dlt_load_id" in conn.columns(schema, "quarantine") else ""
@@ -143,27 +156,26 @@ def figures(conn, schema: str) -> dict[str, Any] | None:
         if isinstance(since, datetime) and since.tzinfo is None:
             since = since.replace(tzinfo=UTC)
         digest = _digest(r["record"])
-        at = _position(r.get("_dlt_load_id")) if load else None
-        if at is None and isinstance(since, datetime):
-            at = since.timestamp()
-        copies.setdefault(_identity(r, digest), []).append({**r, "digest": digest, "since": since, "at": at})
-    still = {ident: rs for ident, rs in copies.items() if any(c["digest"] in held for c in rs)}
-    # walk older states until each record's newest state without it (or its first row) is found
-    after: dict[tuple[str, ...], float | None] = {}
-    pending = set(still)
-    for load_id, digests in ledgers:
+        load_id = r.get("_dlt_load_id") if load else None
         at = _position(load_id)
-        for ident in list(pending):
-            rs = still[ident]
-            if at is None or not any(c["digest"] in digests for c in rs):
-                after[ident] = at
-            elif all(c["at"] is not None and c["at"] >= at for c in rs):
-                after[ident] = None  # held since before its first row: every row counts
-            else:
-                continue
-            pending.discard(ident)
-        if not pending:
-            break
+        if at is None and isinstance(since, datetime):
+            at, load_id = since.timestamp(), None
+        copies.setdefault(_identity(r, digest), []).append({**r, "digest": digest, "since": since, "at": at,
+                                                            "load_id": load_id})
+    still = {ident: rs for ident, rs in copies.items() if any(c["digest"] in held for c in rs)}
+    # Each held record's rows, newest first: the episode it is in began with the first row whose previous
+    # committed state did not hold it (the requeue writes a row whenever a record enters the ledger); a row
+    # whose state cannot be placed (no load id, or past the budget) ends the search there (its age is then
+    # at least what is shown: it warns no later than it should).
+    after: dict[tuple[str, ...], float | None] = {}
+    for ident, rs in still.items():
+        digests = {c["digest"] for c in rs}
+        after[ident] = None
+        for row in sorted(rs, key=lambda c: (c["at"] is not None, c["at"] or 0.0), reverse=True):
+            previous = ledgers.before(row["load_id"]) if row["load_id"] is not None else None
+            if previous is None or not digests & previous:
+                after[ident] = None if previous is None else (row["at"] or 0.0) - 1e-6
+                break
     out: dict[tuple[str, ...], dict[str, Any]] = {}
     for ident, rs in still.items():
         bound = after.get(ident)

@@ -17,7 +17,7 @@ W, H = history.CHART_COLUMNS, 60
 MAX_TEXT = 400  # characters of one message shown; vendor-derived text can be any length
 # a check cell's title (the finding's whole message): the set-aside message quotes the vendor's reason (up to 300
 # characters) after some 400 of its own, which MAX_TEXT cut off
-TITLE_TEXT = 800
+TITLE_TEXT = 1200
 # The page runs no script and loads nothing: a message that slipped past escaping still could not run.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
