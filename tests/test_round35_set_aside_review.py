@@ -228,7 +228,7 @@ def test_a_record_that_loaded_and_fails_again_counts_from_its_new_failure(tmp_pa
 def test_a_record_held_for_many_loads_costs_a_few_state_reads_not_one_per_load(tmp_path, monkeypatch):
     """Second review: "since" was found by walking every committed state back to the record's first row (one
     decompression each, on every page load and scrape: seconds after weeks of 5-minute syncs). Now only the state
-    before each of the record's own rows is read: here 3, whatever the number of loads in between."""
+    before each of the record's own rows is read, in one query, whatever the number of loads in between."""
     from assets.health import set_aside
     from pipelines.common.requeue import digest
     from resources.warehouse import Connection
@@ -239,15 +239,45 @@ def test_a_record_held_for_many_loads_costs_a_few_state_reads_not_one_per_load(t
     con = _warehouse(path)
     _load(con, "servicenow", "1000000000.0", _ledger({}))  # before it was set aside
     _load(con, "servicenow", "1000000001.0", held, [("incident", "a1", a1, "2026-11-01 00:00:00+00")])
-    for i in range(2, 400):  # 400 loads that kept it set aside (other resources changed the state)
-        _load(con, "servicenow", f"{1000000000 + i}.0", held)
+    for i in range(2, 400):  # 400 loads that kept it set aside (other resources changed the state), a nightly
+        # re-read writing another copy of it every 40
+        again = [("incident", "a1", a1, f"2026-11-{1 + i // 40:02d} 00:00:00+00")] if i % 40 == 0 else []
+        _load(con, "servicenow", f"{1000000000 + i}.0", held, again)
     con.close()
     raw = duckdb.connect(path, read_only=True)
-    reads = []
+    reads, queries = [], []
     monkeypatch.setattr(set_aside, "_held", lambda state, real=set_aside._held: reads.append(1) or real(state))
+    conn = Connection(raw, "duckdb")
+    monkeypatch.setattr(conn, "query", lambda *a, real=conn.query, **k: queries.append(a[0]) or real(*a, **k))
     try:
-        figure = set_aside.figures(Connection(raw, "duckdb"), "servicenow")
+        figure = set_aside.figures(conn, "servicenow")
     finally:
         raw.close()
     assert figure["count"] == 1 and figure["oldest"]["since"] == datetime(2026, 11, 1, tzinfo=UTC)
-    assert len(reads) <= 3, len(reads)
+    assert len(reads) <= 12, len(reads)  # the newest state and the one before each of its 10 rows at most
+    # a few queries, not one per state (dlt's tables have no index: each query scans them)
+    assert len([q for q in queries if "_dlt_pipeline_state" in q]) <= 3, queries
+
+
+def test_past_the_state_budget_a_record_counts_from_its_earliest_row_and_rows_of_one_load_count_together(
+        tmp_path, monkeypatch):
+    """A state that cannot be read within the budget ends the search: every row counts (the age shown is at
+    least the real one, so it warns no later than it should); two rows written in one load both count."""
+    from assets.health import set_aside
+    from pipelines.common.requeue import digest
+
+    record = {"sys_id": "a1", "short_description": "x"}
+    edited = {"sys_id": "a1", "short_description": "y"}
+    path = str(tmp_path / "w.duckdb")
+    con = _warehouse(path)
+    _load(con, "servicenow", "1000000000.0", _ledger({"a1": digest(record)}),
+          [("incident", "a1", record, "2026-11-01 00:00:00+00")])
+    _load(con, "servicenow", "1000000001.0", _ledger({}))  # it loaded
+    _load(con, "servicenow", "1000000002.0", _ledger({"a1": digest(edited)}),  # failed again, twice in one load
+          [("incident", "a1", record, "2026-12-05 00:00:00+00"), ("incident", "a1", edited, "2026-12-05 00:00:01+00")])
+    con.close()
+    figure = _figures(path)
+    assert figure["oldest"]["since"] == datetime(2026, 12, 5, tzinfo=UTC), figure  # both rows of the load
+    monkeypatch.setattr(set_aside, "MAX_STATES", 1)  # only the newest state may be read
+    figure = _figures(path)
+    assert figure["oldest"]["since"] == datetime(2026, 11, 1, tzinfo=UTC), figure

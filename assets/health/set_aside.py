@@ -20,6 +20,7 @@ Graded by :func:`finding`: yellow (a WARN asset check) once the oldest is older 
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import logging
@@ -75,38 +76,48 @@ def _held(state: dict[str, Any]) -> set[str]:
 
 class _Ledgers:
     """The re-read ledger of ``schema``'s pipeline (exactly projectx_<vendor>_<kind>, as
-    ``WarehouseSettings.pipeline_name`` names it) in its committed states: the newest (``latest``), or the newest
-    before a given load (``before``). One query and one decompression per state asked, remembered, at most
-    :data:`MAX_STATES` per read: the cost follows the quarantine rows of held records, not the age of the oldest
-    (a walk of every state since it had cost seconds a scrape after weeks of 5-minute syncs)."""
+    ``WarehouseSettings.pipeline_name`` names it) in its committed states. Two queries per read whatever the
+    history: the committed load ids with a state (no state text), then the states asked for (``fetch``: the
+    newest and those just before the held records' own rows, at most :data:`MAX_STATES`), each decompressed
+    once. dlt's tables carry no index and are never pruned: a query per state had scanned both every time."""
 
     def __init__(self, conn, schema: str) -> None:
-        self.conn, self.schema, self.read = conn, schema, 0
+        self.conn, self.schema = conn, schema
         self.name = pipeline_name(conn, schema)
-        self.cache: dict[str | None, set[str] | None] = {}
-        self.ok = conn.table_exists(schema, "_dlt_pipeline_state") and conn.table_exists(schema, "_dlt_loads")
+        self.states: dict[str, set[str]] = {}
+        self.loads: list[tuple[float, str]] = []
+        if conn.table_exists(schema, "_dlt_pipeline_state") and conn.table_exists(schema, "_dlt_loads"):
+            rows = conn.query(f"select l.load_id from {schema}._dlt_pipeline_state as s join {schema}._dlt_loads "
+                              "as l on l.load_id = s._dlt_load_id where l.status = 0 and s.pipeline_name = %s",
+                              (self.name,))
+            self.loads = sorted({(at, r["load_id"]) for r in rows if (at := _position(r["load_id"])) is not None})
 
-    def _state(self, before: str | None) -> set[str] | None:
+    def fetch(self, load_ids) -> None:
         from dlt.common.versioned_state import decompress_state
 
-        if before not in self.cache:
-            if not self.ok or self.read >= MAX_STATES:
-                return None
-            self.read += 1
-            bound, args = ("", (self.name,)) if before is None else (" and l.load_id < %s", (self.name, before))
-            rows = self.conn.query(f"select s.state from {self.schema}._dlt_pipeline_state as s join {self.schema}."
-                                   "_dlt_loads as l on l.load_id = s._dlt_load_id where l.status = 0 and "
-                                   f"s.pipeline_name = %s{bound} order by l.load_id desc limit 1", args)
-            self.cache[before] = _held(decompress_state(rows[0]["state"])) if rows else set()
-        return self.cache[before]
+        room = max(0, MAX_STATES - len(self.states))  # the budget is per read, over every fetch
+        wanted = sorted({i for i in load_ids if i not in self.states}, reverse=True)[:room]
+        if not wanted:
+            return
+        marks = ", ".join(["%s"] * len(wanted))
+        for r in self.conn.query(f"select state, _dlt_load_id from {self.schema}._dlt_pipeline_state where "
+                                 f"pipeline_name = %s and _dlt_load_id in ({marks})", (self.name, *wanted)):
+            self.states[r["_dlt_load_id"]] = _held(decompress_state(r["state"]))
 
     def latest(self) -> set[str]:
-        return self._state(None) or set()
+        if not self.loads:
+            return set()
+        self.fetch([self.loads[-1][1]])
+        return self.states.get(self.loads[-1][1], set())
 
-    def before(self, load_id: str) -> set[str] | None:
-        """Digests held by the newest committed state before ``load_id`` (empty: none before it); None when
-        not read (past the budget)."""
-        return self._state(load_id)
+    def previous(self, at: float) -> str | None:
+        """The load id of the newest committed state before the load at ``at``; None: there is none."""
+        i = bisect.bisect_left(self.loads, (at, ""))
+        return self.loads[i - 1][1] if i else None
+
+    def held_at(self, load_id: str | None) -> set[str] | None:
+        """Digests held in that state (None given: before the first state, nothing); None when not fetched."""
+        return set() if load_id is None else self.states.get(load_id)
 
 
 def _position(value: Any) -> float | None:
@@ -138,7 +149,7 @@ def figures(conn, schema: str) -> dict[str, Any] | None:
     Since: its earliest quarantine row written after the newest committed state that did not hold it (it
     loaded then, or was not set aside yet); a vendor edit while set aside writes a new row (other content,
     other digest) but the record stays held, so its first row still counts. Rows are placed by their load
-    (``_dlt_load_id``; a table without it: ``quarantined_at`` against the load id's time)."""
+    (``_dlt_load_id``, which dlt gives every row it writes; a row without one counts from its own date)."""
     if not conn.table_exists(schema, "quarantine"):
         return {"count": 0, "oldest": None}
     ledgers = _Ledgers(conn, schema)
@@ -164,17 +175,22 @@ def figures(conn, schema: str) -> dict[str, Any] | None:
                                                             "load_id": load_id})
     still = {ident: rs for ident, rs in copies.items() if any(c["digest"] in held for c in rs)}
     # Each held record's rows, newest first: the episode it is in began with the first row whose previous
-    # committed state did not hold it (the requeue writes a row whenever a record enters the ledger); a row
-    # whose state cannot be placed (no load id, or past the budget) ends the search there (its age is then
-    # at least what is shown: it warns no later than it should).
+    # committed state did not hold it (the requeue writes a row whenever a record enters the ledger). A row that
+    # cannot be placed (no load id, or its state past the budget) ends the search there: every row counts, so
+    # the age shown is at least the real one (it warns no later than it should).
+    placed = {ident: sorted((c for c in rs if c["load_id"] is not None), key=lambda c: c["at"], reverse=True)
+              for ident, rs in still.items()}
+    ledgers.fetch(p for rs in placed.values() for c in rs if (p := ledgers.previous(c["at"])) is not None)
     after: dict[tuple[str, ...], float | None] = {}
     for ident, rs in still.items():
         digests = {c["digest"] for c in rs}
-        after[ident] = None
-        for row in sorted(rs, key=lambda c: (c["at"] is not None, c["at"] or 0.0), reverse=True):
-            previous = ledgers.before(row["load_id"]) if row["load_id"] is not None else None
-            if previous is None or not digests & previous:
-                after[ident] = None if previous is None else (row["at"] or 0.0) - 1e-6
+        after[ident] = None  # every row counts, unless the episode's first row is found
+        for row in placed[ident]:
+            previous = ledgers.held_at(ledgers.previous(row["at"]))
+            if previous is None:
+                break
+            if not digests & previous:
+                after[ident] = row["at"] - 1e-6
                 break
     out: dict[tuple[str, ...], dict[str, Any]] = {}
     for ident, rs in still.items():
