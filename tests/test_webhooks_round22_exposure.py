@@ -57,13 +57,14 @@ LABEL_VALUES = {
         "replayed_body",
         "conflicting_body",
         "rate_limited",
+        "bytes_limited",  # round 35: the per-sender byte budget
         "missing_delivery_id",
         "malformed",
         "contract",
         "content_encoding",
         "inbox_unavailable",
     },
-    "limit": {"deliveries", "failures", "in_flight"},
+    "limit": {"deliveries", "bytes", "failures", "in_flight"},
     "cause": {"address", "total", "evicted", "pipelined", "stalled_reader"},
     "le": None,  # histogram buckets: fixed in code
 }
