@@ -200,17 +200,18 @@ def register(sb: JiraSandbox) -> None:
             place(c, [i for i in issues if i.id != anchor[0].id], *anchor)
         return Response(status=204)
 
-    def rank_anchor(body: dict[str, Any]) -> tuple[Issue, bool]:
-        """The issue to rank next to and whether before it, from `rankBeforeIssue` / `rankAfterIssue` (exactly
-        one) and an optional `rankCustomFieldId` (the rank field's number); 400 otherwise."""
-        before, after = body.get("rankBeforeIssue"), body.get("rankAfterIssue")
+    def rank_anchor(body: dict[str, Any], noun: str = "Issue") -> tuple[Issue, bool]:
+        """The issue to rank next to and whether before it, from `rankBefore<noun>` / `rankAfter<noun>` (exactly
+        one; `Issue`, or `Epic` for an epic's rank) and an optional `rankCustomFieldId` (the rank field's number);
+        400 otherwise (an unknown issue: 400 for issues; the epic route answers its own 404)."""
+        before, after = body.get(f"rankBefore{noun}"), body.get(f"rankAfter{noun}")
         if bool(before) == bool(after):
-            raise fail(400, "Exactly one of rankBeforeIssue and rankAfterIssue must be given.")
+            raise fail(400, f"Exactly one of rankBefore{noun} and rankAfter{noun} must be given.")
         field = body.get("rankCustomFieldId")
         if field not in (None, "") and str(field) != C.RANK.rsplit("_", 1)[1]:
             raise fail(400, f"Custom field {field} is not a rank field.")
         target = sb.store.resolve(str(before or after))
-        if target is None:
+        if target is None and noun == "Issue":
             raise fail(400, "Issue does not exist or you do not have permission to see it.")
         return target, bool(before)
 

@@ -77,18 +77,11 @@ def register(sb: JiraSandbox) -> None:
 
     def rank_epic(c: Call) -> Response:
         epic: Issue = shared("epic_of")(c)
-        body = c.obj()
-        before, after = body.get("rankBeforeEpic"), body.get("rankAfterEpic")
-        if bool(before) == bool(after):
-            raise fail(400, "Exactly one of rankBeforeEpic and rankAfterEpic must be given.")
-        field = body.get("rankCustomFieldId")
-        if field not in (None, "") and str(field) != C.RANK.rsplit("_", 1)[1]:
-            raise fail(400, f"Custom field {field} is not a rank field.")
-        other = sb.store.resolve(str(before or after))
+        other, before = shared("rank_anchor")(c.obj(), "Epic")
         if other is None or other.type_id != C.EPIC:
             raise fail(404, "Epic does not exist or you do not have permission to see it.")
         if other.id != epic.id:
-            shared("place")(c, [epic], other, bool(before))
+            shared("place")(c, [epic], other, before)
         return Response(status=204)
 
     def move_to_board(c: Call) -> Response:
